@@ -1,0 +1,282 @@
+"""The typed schema of params.yaml and its one loader.
+
+Every stage reads its parameters through `load_params`, so a misspelt or mistyped key fails the
+same way everywhere: one message naming the file, the key, and the fix.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Union, get_args, get_origin
+
+import yaml
+
+from fairmot.errors import ConfigError
+
+ARCHS = ("dla_tiny", "dlaconv", "dla34", "hrnet18", "hrnet32")
+MOT17_SDP_SEQUENCES = [f"MOT17-{n:02d}-SDP" for n in (2, 4, 5, 9, 10, 11, 13)]
+
+
+@dataclass
+class DataParams:
+    """Where the dataset comes from and which frames train and evaluate."""
+
+    # synthetic: the embedded generator; mot17: download data.url; local: data.path on disk
+    source: Literal["synthetic", "mot17", "local"] = "synthetic"
+    url: str = "https://motchallenge.net/data/MOT17.zip"
+    sha256: str = ""
+    md5: str = ""
+    path: str = ""
+    # Sequences to keep (MOT17: the SDP copies only; empty = every sequence found)
+    sequences: list[str] = field(default_factory=list)
+    # Frames the model trains on: train (all frames) or half (first half, the ablation protocol)
+    train_split: Literal["train", "half"] = "train"
+
+
+@dataclass
+class SyntheticParams:
+    """The embedded dataset: pedestrian-like figures on a textured background, exact ground truth."""
+
+    seed: int = 0
+    train_sequences: int = 4
+    val_sequences: int = 2
+    frames: int = 150
+    width: int = 320
+    height: int = 192
+    frame_rate: int = 30
+    # Mean number of figures in view
+    density: float = 8.0
+    # Fraction of gt rows turned into ignore classes (2, 7, 8, 12) or zero-marked rows
+    ignore_fraction: float = 0.03
+
+
+@dataclass
+class TrackParams:
+    """JDETracker and decoding thresholds (FairMOT defaults)."""
+
+    conf_thres: float = 0.4
+    track_buffer: int = 30
+    min_box_area: float = 100.0
+    max_aspect_ratio: float = 1.6
+    K: int = 500
+
+
+@dataclass
+class EvalParams:
+    """Which frames are scored and how the CI gate judges a change."""
+
+    # test: held-out sequences with gt (synthetic); val: second half of train sequences (MOT17
+    # ablation); train: whole train sequences (the reference's val_mot17 protocol)
+    split: Literal["test", "val", "train"] = "test"
+    warmup_frames: int = 5
+    # The CI gate fails when MOTA, IDF1 or HOTA drop more than this below the committed figures
+    gate_tolerance: float = 0.05
+    report_frames: int = 3
+
+
+@dataclass
+class Params:
+    """All of params.yaml. Training knobs are top-level, named as FairMOT's training arguments."""
+
+    arch: str = "dla_tiny"
+    # Global batch, split evenly over the processes
+    batch_size: int = 16
+    # -1 = CPU; "0" = one GPU; "0,1,2,3" (or a list) = one DDP process per GPU
+    gpus: Union[int, str, list[int]] = -1
+    # CPU processes (gloo DDP) when gpus is -1
+    nproc: int = 1
+    num_epochs: int = 30
+    # Iterations per epoch; -1 = one pass over the data
+    num_iters: int = -1
+    num_workers: int = 2
+    lr: float = 1e-4
+    lr_step: list[int] = field(default_factory=lambda: [20])
+    seed: int = 317
+    input_w: int = 1088
+    input_h: int = 608
+    amp: bool = False
+    not_cuda_benchmark: bool = False
+    load_model: str = ""
+    reid_dim: int = 128
+    # -1 = the architecture's default (256 for DLA-34 and HRNet)
+    head_conv: int = -1
+    augment: bool = True
+    hm_weight: float = 1.0
+    wh_weight: float = 0.1
+    off_weight: float = 1.0
+    id_weight: float = 1.0
+    data: DataParams = field(default_factory=DataParams)
+    synthetic: SyntheticParams = field(default_factory=SyntheticParams)
+    track: TrackParams = field(default_factory=TrackParams)
+    eval: EvalParams = field(default_factory=EvalParams)
+
+    @property
+    def gpu_ids(self) -> list[int]:
+        """The listed GPU indices; empty means CPU."""
+        return parse_gpus(self.gpus)
+
+
+def parse_gpus(value: Union[int, str, list[int]]) -> list[int]:
+    if isinstance(value, list):
+        ids = [int(v) for v in value]
+    elif isinstance(value, int):
+        ids = [value]
+    else:
+        text = value.strip().strip("[]")
+        try:
+            ids = [int(part) for part in text.split(",") if part.strip()]
+        except ValueError:
+            raise ConfigError(
+                f"gpus: {value!r} is not a GPU list; use -1 for CPU, 0 for one GPU or '0,1,2,3'"
+            ) from None
+    if ids == [-1] or not ids:
+        return []
+    if any(i < 0 for i in ids) or len(set(ids)) != len(ids):
+        raise ConfigError(f"gpus: {value!r} must be -1 or distinct GPU indices >= 0")
+    return ids
+
+
+def load_params(path: Path | str | None = "params.yaml", overrides: Mapping[str, Any] | None = None) -> Params:
+    """Read params.yaml (missing keys take their defaults), apply dotted-key overrides, validate.
+
+    `overrides` maps dotted keys ("track.conf_thres") to values; None values are ignored, so CLI
+    options that were not given leave the file's value alone.
+    """
+    raw: dict[str, Any] = {}
+    source = "defaults"
+    if path is not None:
+        path = Path(path)
+        source = str(path)
+        if not path.exists():
+            raise ConfigError(f"{path}: params file not found; run from the project root or pass --params FILE")
+        try:
+            raw = yaml.safe_load(path.read_text()) or {}
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{path}: not valid YAML ({exc})") from None
+        if not isinstance(raw, dict):
+            raise ConfigError(f"{path}: the top level must be a mapping of keys to values")
+    for dotted, value in (overrides or {}).items():
+        if value is None:
+            continue
+        node = raw
+        *parents, leaf = dotted.split(".")
+        for key in parents:
+            node = node.setdefault(key, {})
+        node[leaf] = value
+    params = _build(Params, raw, prefix="", source=source)
+    _check_values(params, source)
+    return params
+
+
+def _build(cls: type, raw: Mapping[str, Any], prefix: str, source: str) -> Any:
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    for key in raw:
+        if key not in fields:
+            full = f"{prefix}{key}"
+            candidates = [f"{prefix}{name}" for name in fields]
+            close = difflib.get_close_matches(full, candidates, n=1, cutoff=0.5)
+            hint = f"; did you mean '{close[0]}'?" if close else f"; valid keys here: {', '.join(candidates)}"
+            raise ConfigError(f"{source}: unknown parameter '{full}'{hint}")
+    values = {}
+    for name, f in fields.items():
+        if name not in raw:
+            continue
+        hint = hints[name]
+        full = f"{prefix}{name}"
+        if dataclasses.is_dataclass(hint):
+            section = raw[name] if raw[name] is not None else {}
+            if not isinstance(section, Mapping):
+                raise ConfigError(f"{source}: '{full}' must be a section (a mapping of keys), got {raw[name]!r}")
+            values[name] = _build(hint, section, prefix=f"{full}.", source=source)
+        else:
+            values[name] = _coerce(raw[name], hint, full, source)
+    return cls(**values)
+
+
+def _coerce(value: Any, hint: Any, key: str, source: str) -> Any:
+    origin = get_origin(hint)
+    if origin in (Union, types.UnionType):
+        for option in get_args(hint):
+            try:
+                return _coerce(value, option, key, source)
+            except ConfigError:
+                continue
+        raise ConfigError(f"{source}: '{key}' = {value!r} must be {_describe(hint)}")
+    if origin is Literal:
+        if value not in get_args(hint):
+            choices = ", ".join(repr(c) for c in get_args(hint))
+            raise ConfigError(f"{source}: '{key}' = {value!r} must be one of {choices}")
+        return value
+    if origin is list:
+        (item,) = get_args(hint)
+        if isinstance(value, (int, float, str)) and not isinstance(value, bool) and item is not str:
+            value = [value]  # `-S lr_step=20` gives a scalar
+        if not isinstance(value, list):
+            raise ConfigError(f"{source}: '{key}' = {value!r} must be {_describe(hint)}")
+        return [_coerce(v, item, f"{key}[{i}]", source) for i, v in enumerate(value)]
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{source}: '{key}' = {value!r} must be true or false (a YAML boolean, not a string)")
+        return value
+    if hint is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{source}: '{key}' = {value!r} must be an integer")
+        return value
+    if hint is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{source}: '{key}' = {value!r} must be a number")
+        return float(value)
+    if hint is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"{source}: '{key}' = {value!r} must be a string")
+        return value
+    raise TypeError(f"unsupported schema type {hint!r} for {key}")
+
+
+def _describe(hint: Any) -> str:
+    origin = get_origin(hint)
+    if origin in (Union, types.UnionType):
+        return " or ".join(_describe(a) for a in get_args(hint))
+    if origin is list:
+        return f"a list of {_describe(get_args(hint)[0])}"
+    return {int: "an integer", float: "a number", str: "a string", bool: "true or false"}.get(hint, str(hint))
+
+
+def _check_values(p: Params, source: str) -> None:
+    def fail(key: str, why: str) -> None:
+        raise ConfigError(f"{source}: '{key}' {why}")
+
+    if p.arch not in ARCHS:
+        close = difflib.get_close_matches(p.arch, ARCHS, n=1)
+        fail("arch", f"= {p.arch!r} is not a known network; choose one of {', '.join(ARCHS)}"
+             + (f" (did you mean {close[0]!r}?)" if close else ""))
+    for key in ("input_w", "input_h"):
+        value = getattr(p, key)
+        if value <= 0 or value % 32:
+            fail(key, f"= {value} must be a positive multiple of 32 (the network downsamples 32x)")
+    if p.batch_size <= 0:
+        fail("batch_size", f"= {p.batch_size} must be positive")
+    if p.nproc <= 0:
+        fail("nproc", f"= {p.nproc} must be positive")
+    if p.num_epochs <= 0:
+        fail("num_epochs", f"= {p.num_epochs} must be positive")
+    if p.lr <= 0:
+        fail("lr", f"= {p.lr} must be positive")
+    if p.num_workers < 0:
+        fail("num_workers", f"= {p.num_workers} must be >= 0")
+    p.gpu_ids  # noqa: B018 -- parse now so a bad value fails at load time
+    if p.data.source == "local" and not p.data.path:
+        fail("data.path", "must name a MOT17-layout folder or zip when data.source is 'local'")
+    if not 0 < p.track.conf_thres < 1:
+        fail("track.conf_thres", f"= {p.track.conf_thres} must be between 0 and 1")
+    if p.synthetic.train_sequences < 1 or p.synthetic.val_sequences < 1:
+        fail("synthetic.train_sequences", "and synthetic.val_sequences must both be at least 1")
+    if p.synthetic.width % 32 or p.synthetic.height % 32:
+        fail("synthetic.width", "and synthetic.height must be multiples of 32")

@@ -1,0 +1,142 @@
+"""MOTChallenge file formats: seqinfo.ini, gt.txt and tracker result files.
+
+Layout of a dataset root (MOT17 and the synthetic set alike)::
+
+    images/{train,test}/<seq>/seqinfo.ini
+    images/{train,test}/<seq>/img1/000001.jpg
+    images/{train,test}/<seq>/gt/gt.txt     (train always; test only where gt is public)
+
+gt.txt rows: frame, id, x, y, w, h, mark, class, visibility (1-based frames, top-left x/y).
+Result rows: frame, id, x, y, w, h, score, -1, -1, -1.
+"""
+
+from __future__ import annotations
+
+import configparser
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from fairmot.errors import DataError
+from fairmot.io import atomic_file
+
+GT_COLUMNS = ("frame", "id", "x", "y", "w", "h", "mark", "class", "visibility")
+RESULT_COLUMNS = ("frame", "id", "x", "y", "w", "h", "score")
+PEDESTRIAN = 1
+# MOT16/17 classes whose matched predictions are neither true nor false positives
+IGNORE_CLASSES = (2, 7, 8, 12)  # person on vehicle, static person, distractor, reflection
+
+
+@dataclass(frozen=True)
+class SeqInfo:
+    name: str
+    frame_rate: int
+    seq_length: int
+    width: int
+    height: int
+    im_dir: str = "img1"
+    im_ext: str = ".jpg"
+
+    def frame_path(self, seq_dir: Path, frame: int) -> Path:
+        return Path(seq_dir) / self.im_dir / f"{frame:06d}{self.im_ext}"
+
+
+def read_seqinfo(path: Path) -> SeqInfo:
+    """Parse seqinfo.ini as INI (the reference slices strings, which breaks on reordered keys)."""
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"{path}: seqinfo.ini not found; every sequence folder needs one")
+    parser = configparser.ConfigParser()
+    try:
+        parser.read(path)
+        section = parser["Sequence"]
+        return SeqInfo(
+            name=section.get("name", path.parent.name),
+            frame_rate=int(float(section["frameRate"])),
+            seq_length=int(section["seqLength"]),
+            width=int(section["imWidth"]),
+            height=int(section["imHeight"]),
+            im_dir=section.get("imDir", "img1"),
+            im_ext=section.get("imExt", ".jpg"),
+        )
+    except (KeyError, ValueError, configparser.Error) as exc:
+        raise DataError(
+            f"{path}: malformed seqinfo.ini ({exc!s}); it needs a [Sequence] section with "
+            "frameRate, seqLength, imWidth, imHeight"
+        ) from None
+
+
+def write_seqinfo(path: Path, info: SeqInfo) -> None:
+    text = (
+        "[Sequence]\n"
+        f"name={info.name}\n"
+        f"imDir={info.im_dir}\n"
+        f"frameRate={info.frame_rate}\n"
+        f"seqLength={info.seq_length}\n"
+        f"imWidth={info.width}\n"
+        f"imHeight={info.height}\n"
+        f"imExt={info.im_ext}\n"
+    )
+    with atomic_file(path) as handle:
+        handle.write(text)
+
+
+def _read_table(path: Path, min_columns: int, what: str) -> np.ndarray:
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"{path}: {what} file not found")
+    rows = []
+    with path.open() as handle:
+        for lineno, line in enumerate(handle, start=1):
+            line = line.strip()
+            if not line:
+                continue
+            parts = line.replace(" ", "").split(",")
+            if len(parts) < min_columns:
+                raise DataError(
+                    f"{path}:{lineno}: expected at least {min_columns} comma-separated values, got {len(parts)}: {line!r}"
+                )
+            try:
+                rows.append([float(v) for v in parts[:min_columns]])
+            except ValueError:
+                raise DataError(f"{path}:{lineno}: non-numeric value in {line!r}") from None
+    if not rows:
+        return np.zeros((0, min_columns), dtype=np.float64)
+    return np.asarray(rows, dtype=np.float64)
+
+
+def read_gt(path: Path) -> np.ndarray:
+    """gt.txt as an (N, 9) float array in GT_COLUMNS order; errors name the file and line."""
+    return _read_table(path, len(GT_COLUMNS), "ground-truth")
+
+
+def read_results(path: Path) -> np.ndarray:
+    """A result file as an (N, 7) float array: frame, id, x, y, w, h, score."""
+    return _read_table(path, len(RESULT_COLUMNS), "result")
+
+
+def write_gt(path: Path, rows: np.ndarray) -> None:
+    """Write gt rows with integer frame/id/box/mark/class and a 2-decimal visibility."""
+    with atomic_file(path) as handle:
+        for r in rows:
+            handle.write(
+                f"{int(r[0])},{int(r[1])},{int(r[2])},{int(r[3])},{int(r[4])},{int(r[5])},"
+                f"{int(r[6])},{int(r[7])},{r[8]:.2f}\n"
+            )
+
+
+def write_results(path: Path, rows: Iterable[tuple[int, int, float, float, float, float, float]]) -> None:
+    """Write MOTChallenge result lines `frame,id,x,y,w,h,score,-1,-1,-1` (1-based frames)."""
+    with atomic_file(path) as handle:
+        for frame, tid, x, y, w, h, score in rows:
+            handle.write(f"{int(frame)},{int(tid)},{x:.2f},{y:.2f},{w:.2f},{h:.2f},{score:.2f},-1,-1,-1\n")
+
+
+def list_sequences(root: Path, split: str) -> list[Path]:
+    """Sequence folders under `<root>/images/<split>`, sorted by name."""
+    base = Path(root) / "images" / split
+    if not base.is_dir():
+        return []
+    return sorted(p for p in base.iterdir() if p.is_dir() and (p / "seqinfo.ini").exists())

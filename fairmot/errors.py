@@ -1,0 +1,16 @@
+"""User-facing errors: the CLI prints their message on one line and exits non-zero."""
+
+
+class FairMOTError(Exception):
+    """A mistake the user can fix (bad input file, bad parameter, missing data).
+
+    The message names the file, line or key at fault and what to do about it.
+    """
+
+
+class ConfigError(FairMOTError):
+    """A params file that does not match the schema."""
+
+
+class DataError(FairMOTError):
+    """A dataset, label or result file that is missing or malformed."""

@@ -1,0 +1,42 @@
+"""The CI metric gate: tracking quality may not drop more than a tolerance below a baseline.
+
+FPS and memory depend on the hardware, so they are shown in the diff but never gated.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+GATED_METRICS = ("MOTA", "IDF1", "HOTA")
+
+
+@dataclass(frozen=True)
+class GateResult:
+    metric: str
+    baseline: float | None
+    current: float | None
+    passed: bool
+
+    def describe(self) -> str:
+        if self.baseline is None:
+            return f"{self.metric}: no baseline, current {self.current}"
+        if self.current is None:
+            return f"{self.metric}: missing from the current metrics (baseline {self.baseline:.4f})"
+        return f"{self.metric}: {self.baseline:.4f} -> {self.current:.4f} ({self.current - self.baseline:+.4f})"
+
+
+def check_gate(baseline: Mapping[str, float], current: Mapping[str, float], tolerance: float) -> list[GateResult]:
+    """One result per gated metric; a metric fails when it is missing, NaN, or drops more than `tolerance`."""
+    results = []
+    for name in GATED_METRICS:
+        old, new = baseline.get(name), current.get(name)
+        if old is None:
+            passed = new is not None
+        elif new is None or (isinstance(new, float) and math.isnan(new)):
+            passed = False
+        else:
+            passed = old - new <= tolerance
+        results.append(GateResult(name, old, new, passed))
+    return results

@@ -1,0 +1,68 @@
+"""report stage: turn the pipeline's outputs into reports/report.md and a self-contained HTML page."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from stages.app import ParamsFile, read_params, stage_command
+
+EVAL_IMAGE_FOLDER = {"test": "test", "val": "train", "train": "train"}
+
+
+def _read_json(path: Path) -> dict:
+    from fairmot.errors import DataError
+
+    if not path.exists():
+        raise DataError(f"{path}: not found; run the stage that writes it first (dvc repro)")
+    return json.loads(path.read_text())
+
+
+@stage_command
+def report(
+    params_file: ParamsFile = Path("params.yaml"),
+    reports: Annotated[Path, typer.Option(help="Folder holding the stages' metrics; the report is written here.")] = Path("reports"),
+    dataset: Annotated[Path, typer.Option(help="Dataset root (for annotated frames).")] = Path("data/dataset"),
+    results: Annotated[Path, typer.Option(help="Tracker result files (one <seq>.txt each).")] = Path("data/results"),
+    splits: Annotated[Path, typer.Option(help="Labels stage's split folder (for the data summary).")] = Path("data/splits"),
+    frames: Annotated[Optional[int], typer.Option(help="Annotated frames to include [params: eval.report_frames].")] = None,
+) -> None:
+    """Write reports/report.md, reports/report.html and reports/figures/ from the pipeline's outputs."""
+    import pandas as pd
+
+    from fairmot.io import atomic_dir, write_text
+    from fairmot.report import (
+        ReportInputs, annotate_frames, markdown_to_html, plot_per_sequence, plot_training_curves,
+        read_history, render_markdown,
+    )
+
+    params = read_params(params_file, eval__report_frames=frames)
+    per_sequence_csv = reports / "per_sequence.csv"
+    manifest_path = splits / "manifest.json"
+    inputs = ReportInputs(
+        params=dataclasses.asdict(params),
+        validation=_read_json(reports / "validation.json"),
+        train=_read_json(reports / "train.json"),
+        metrics=_read_json(reports / "metrics.json"),
+        per_sequence=pd.read_csv(per_sequence_csv) if per_sequence_csv.exists() else pd.DataFrame(),
+        manifest=json.loads(manifest_path.read_text()) if manifest_path.exists() else {},
+    )
+    figures_dir = reports / "figures"
+    with atomic_dir(figures_dir) as tmp:
+        made = {
+            "training": plot_training_curves(read_history(reports / "train" / "plots"), tmp / "training_curves.png"),
+            "per_sequence": plot_per_sequence(inputs.per_sequence, tmp / "per_sequence.png"),
+        }
+        shots = annotate_frames(dataset / "images" / EVAL_IMAGE_FOLDER[params.eval.split], results,
+                                params.eval.report_frames, tmp)
+    # Paths inside the renamed folder.
+    made = {k: figures_dir / v.name if v else None for k, v in made.items()}
+    shots = [figures_dir / s.name for s in shots]
+    markdown = render_markdown(inputs, made, shots, base_dir=reports)
+    write_text(reports / "report.md", markdown)
+    write_text(reports / "report.html", markdown_to_html(markdown, base_dir=reports))
+    print(f"report: {reports / 'report.md'} and {reports / 'report.html'} ({len(shots)} annotated frames)")

@@ -1,0 +1,63 @@
+import base64
+
+import cv2
+import numpy as np
+import pandas as pd
+
+from fairmot.data.mot import SeqInfo, write_results, write_seqinfo
+from fairmot.report import ReportInputs, annotate_frames, markdown_to_html, plot_per_sequence, render_markdown
+
+
+def make_inputs():
+    per_sequence = pd.DataFrame(
+        {"sequence": ["SYN-05", "OVERALL"], "MOTA": [0.712, 0.7], "IDF1": [0.65, 0.64], "HOTA": [0.5, 0.49],
+         "IDs": [3, 3], "FP": [10, 10], "FN": [20, 20]}
+    )
+    return ReportInputs(
+        params={"arch": "dla_tiny", "batch_size": 16, "gpus": -1, "num_epochs": 2, "input_w": 320, "input_h": 192,
+                "data": {"source": "synthetic", "train_split": "train"}, "eval": {"split": "test"}},
+        validation={"success": True, "expectations": 21, "failed": 0},
+        train={"loss": 1.25, "hm_loss": 0.5, "samples_per_s": 17.3, "wall_s": 300.0, "epochs": 2,
+               "world_size": 1, "peak_memory_mb": 900.0, "device": "cpu"},
+        metrics={"MOTA": 0.7, "IDF1": 0.64, "HOTA": 0.49, "IDs": 3, "fps": 41.5, "fps_model": 60.2,
+                 "peak_memory_mb": 800.0, "device": "cpu"},
+        per_sequence=per_sequence,
+        manifest={"nID": 40, "sequences": {"SYN-01": {"split": "train", "frames": 150, "boxes": 1000,
+                                                       "identities": 20, "width": 320, "height": 192}}},
+    )
+
+
+def test_markdown_holds_the_figures_as_percentages_and_counts(tmp_path):
+    inputs = make_inputs()
+    figure = plot_per_sequence(inputs.per_sequence, tmp_path / "figures" / "per_sequence.png")
+    text = render_markdown(inputs, {"per_sequence": figure, "training": None}, [], base_dir=tmp_path)
+    assert "| 70.0 | 64.0 | 49.0 | 3 |" in text  # overall MOTA, IDF1, HOTA, IDs
+    assert "| SYN-05 | 71.2 | 65.0 | 50.0 |" in text
+    assert "![per-sequence metrics](figures/per_sequence.png)" in text
+    assert "41.5 FPS end to end" in text and "**passed**" in text
+    assert "nID (identities the re-ID classifier learns): 40" in text
+
+
+def test_html_is_self_contained(tmp_path):
+    inputs = make_inputs()
+    figure = plot_per_sequence(inputs.per_sequence, tmp_path / "figures" / "per_sequence.png")
+    html = markdown_to_html(render_markdown(inputs, {"per_sequence": figure}, [], base_dir=tmp_path), tmp_path)
+    assert 'src="figures/' not in html
+    encoded = html.split('src="data:image/png;base64,')[1].split('"')[0]
+    assert base64.b64decode(encoded) == figure.read_bytes()
+    assert "<table>" in html
+
+
+def test_annotated_frame_draws_each_result_box(tmp_path):
+    seq = tmp_path / "images" / "test" / "SEQ"
+    (seq / "img1").mkdir(parents=True)
+    write_seqinfo(seq / "seqinfo.ini", SeqInfo("SEQ", 30, 2, 64, 48))
+    for frame in (1, 2):
+        cv2.imwrite(str(seq / "img1" / f"{frame:06d}.jpg"), np.full((48, 64, 3), 255, np.uint8))
+    write_results(tmp_path / "results" / "SEQ.txt", [(1, 7, 10, 10, 12, 20, 1.0), (2, 7, 12, 10, 12, 20, 1.0)])
+    [shot] = annotate_frames(tmp_path / "images" / "test", tmp_path / "results", 1, tmp_path / "out")
+    image = cv2.imread(str(shot))
+    assert image.shape[1] == 640  # small frames are enlarged 10x for the page
+    # The box outline is drawn in colour, the untouched background stays white.
+    assert image[5, 5].min() > 230
+    assert (np.abs(image.astype(int) - 255).sum(axis=2) > 150).sum() > 100
