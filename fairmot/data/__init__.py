@@ -1,0 +1,1 @@
+"""Dataset formats and the data stages' library code: MOT files, synthetic set, download, labels, checks."""

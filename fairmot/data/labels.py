@@ -1,0 +1,189 @@
+"""gt.txt -> FairMOT's labels_with_ids and the split index files (FAIRMOT_SPEC section 1).
+
+What the reference gets wrong and this module fixes: rows are sorted by (tid, frame) before ids
+are given out, sequences are walked in sorted order (train first, then test), so global ids are
+deterministic and never merge across sequences; label files are overwritten, never appended to;
+frames with no box get an empty file; seqinfo.ini is parsed as INI. Everything is written into
+temporary siblings and renamed into place, so an interrupted run leaves the old outputs intact.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from fairmot.data.mot import PEDESTRIAN, SeqInfo, list_sequences, read_gt, read_seqinfo
+from fairmot.errors import DataError
+from fairmot.io import atomic_dir
+
+log = logging.getLogger(__name__)
+
+SPLITS = ("train", "half", "val", "test")
+# MOT17 ships each sequence three times (one per public detector); the SDP copy is preferred
+_MOT17_COPY = re.compile(r"^(MOT17-\d+)-(SDP|FRCNN|DPM)$")
+_DETECTOR_PREFERENCE = ("SDP", "FRCNN", "DPM")
+
+
+@dataclass(frozen=True)
+class Sequence:
+    """A sequence folder and where it sits in the dataset (split = images/<split>)."""
+
+    path: Path
+    split: str
+    info: SeqInfo
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    def image_rel(self, frame: int) -> str:
+        return f"images/{self.split}/{self.name}/{self.info.im_dir}/{frame:06d}{self.info.im_ext}"
+
+
+def label_path(labels_root: Path, image_rel: str) -> Path:
+    """Map a split-index line (images/<split>/<seq>/img1/000001.jpg) to its label file."""
+    parts = Path(image_rel).parts
+    if len(parts) < 3 or parts[0] != "images":
+        raise DataError(f"{image_rel}: not an image path of the form images/<split>/<seq>/img1/<frame>.jpg")
+    return Path(labels_root).joinpath(*parts[1:]).with_suffix(".txt")
+
+
+def read_split(path: Path) -> list[str]:
+    """The image paths of a split index file (one per line, relative to the dataset root)."""
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"{path}: split index not found; run `fairmot labels` first")
+    return [line.strip() for line in path.read_text().splitlines() if line.strip()]
+
+
+def labelled_sequences(dataset_root: Path) -> list[Sequence]:
+    """Sequences with ground truth, train split first, each split in sorted name order.
+
+    Train sequences must have gt; test sequences without gt (MOT17's test set) are skipped.
+    Of MOT17's three copies of a sequence only one is kept (SDP, else FRCNN, else DPM), since
+    using all three would triple the identities (nID) for the same people.
+    """
+    dataset_root = Path(dataset_root)
+    found: list[Sequence] = []
+    for split in ("train", "test"):
+        for seq_dir in _one_copy_per_mot17_sequence(list_sequences(dataset_root, split)):
+            if not (seq_dir / "gt" / "gt.txt").exists():
+                if split == "train":
+                    raise DataError(f"{seq_dir / 'gt' / 'gt.txt'}: missing; every training sequence needs ground truth")
+                continue
+            found.append(Sequence(seq_dir, split, read_seqinfo(seq_dir / "seqinfo.ini")))
+    if not any(s.split == "train" for s in found):
+        raise DataError(
+            f"{dataset_root / 'images' / 'train'}: no sequences (folders with seqinfo.ini); "
+            "run `fairmot download` first"
+        )
+    return found
+
+
+def _one_copy_per_mot17_sequence(seq_dirs: list[Path]) -> list[Path]:
+    chosen: dict[str, Path] = {}
+    kept: list[Path] = []
+    for seq_dir in seq_dirs:
+        match = _MOT17_COPY.match(seq_dir.name)
+        if not match:
+            kept.append(seq_dir)
+            continue
+        base, detector = match.groups()
+        current = chosen.get(base)
+        if current is None or _DETECTOR_PREFERENCE.index(detector) < _DETECTOR_PREFERENCE.index(
+            _MOT17_COPY.match(current.name).group(2)
+        ):
+            chosen[base] = seq_dir
+    for base, seq_dir in chosen.items():
+        skipped = [p.name for p in seq_dirs if p != seq_dir and p.name.startswith(base + "-")]
+        if skipped:
+            log.info("%s: using %s, skipping the duplicate copies %s", base, seq_dir.name, ", ".join(skipped))
+    return sorted(kept + list(chosen.values()), key=lambda p: p.name)
+
+
+def kept_rows(gt: np.ndarray) -> np.ndarray:
+    """The gt rows that become labels: mark != 0 and class pedestrian, sorted by (tid, frame)."""
+    keep = gt[(gt[:, 6] != 0) & (gt[:, 7] == PEDESTRIAN)]
+    return keep[np.lexsort((keep[:, 0], keep[:, 1]))]
+
+
+def label_lines(rows: np.ndarray, info: SeqInfo, first_id: int) -> tuple[dict[int, list[str]], int]:
+    """Label lines per frame for one sequence's kept rows (sorted by tid, frame).
+
+    Returns ({frame: lines in walk order}, the next free global id). A new id starts whenever the
+    tid differs from the previous row's; boxes are not clipped, so values may fall outside [0, 1].
+    """
+    per_frame: dict[int, list[str]] = {}
+    gid = first_id - 1
+    previous_tid = None
+    for frame, tid, x, y, w, h in rows[:, :6]:
+        if tid != previous_tid:
+            gid += 1
+            previous_tid = tid
+        cx, cy = x + w / 2.0, y + h / 2.0
+        per_frame.setdefault(int(frame), []).append(
+            f"0 {gid} {cx / info.width:.6f} {cy / info.height:.6f} {w / info.width:.6f} {h / info.height:.6f}"
+        )
+    return per_frame, gid + 1
+
+
+def generate_labels(dataset_root: Path, labels_root: Path, splits_dir: Path) -> dict:
+    """Write labels_root/<split>/<seq>/img1/%06d.txt, the split indexes and manifest.json.
+
+    Returns the manifest: {"nID", "sequences": {name: {...}}, "splits": {split: n_images}}.
+    """
+    dataset_root = Path(dataset_root)
+    sequences = labelled_sequences(dataset_root)
+    manifest_sequences: dict[str, dict] = {}
+    index: dict[str, list[str]] = {name: [] for name in SPLITS}
+    next_id = 1
+    with atomic_dir(Path(labels_root)) as tmp_labels:
+        for seq in sequences:
+            gt_path = seq.path / "gt" / "gt.txt"
+            rows = kept_rows(read_gt(gt_path))
+            n = seq.info.seq_length
+            bad = rows[(rows[:, 0] < 1) | (rows[:, 0] > n) | (rows[:, 0] != np.round(rows[:, 0]))]
+            if len(bad):
+                raise DataError(
+                    f"{gt_path}: frame {bad[0, 0]:g} (track {bad[0, 1]:g}) is outside 1..{n} (seqLength in "
+                    "seqinfo.ini); fix the gt row or seqLength"
+                )
+            first_id = next_id
+            per_frame, next_id = label_lines(rows, seq.info, first_id)
+            out = tmp_labels / seq.split / seq.name / seq.info.im_dir
+            out.mkdir(parents=True)
+            for frame in range(1, n + 1):
+                lines = per_frame.get(frame, [])
+                (out / f"{frame:06d}.txt").write_text("".join(line + "\n" for line in lines))
+            frames_rel = [seq.image_rel(f) for f in range(1, n + 1)]
+            if seq.split == "train":
+                index["train"] += frames_rel
+                index["half"] += frames_rel[: n // 2]
+                index["val"] += frames_rel[n // 2:]
+            else:
+                index["test"] += frames_rel
+            manifest_sequences[seq.name] = {
+                "split": seq.split,
+                "frames": n,
+                "boxes": int(len(rows)),
+                "identities": next_id - first_id,
+                "width": seq.info.width,
+                "height": seq.info.height,
+                "frame_rate": seq.info.frame_rate,
+            }
+            log.debug("%s: %d boxes, ids %d..%d", seq.name, len(rows), first_id, next_id - 1)
+        manifest = {
+            "nID": next_id,  # max global id + 1 (ids start at 1)
+            "sequences": manifest_sequences,
+            "splits": {name: len(index[name]) for name in SPLITS},
+        }
+        with atomic_dir(Path(splits_dir)) as tmp_splits:
+            for name in SPLITS:
+                (tmp_splits / f"{name}.txt").write_text("".join(line + "\n" for line in index[name]))
+            (tmp_splits / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    return manifest

@@ -1,0 +1,307 @@
+"""Download, extraction and MOT17 layout against a real HTTP server on 127.0.0.1 (never the internet)."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import stat
+import threading
+import zipfile
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from fairmot.data.download import download_file, extract_zip_safely, prepare_mot17
+from fairmot.errors import DataError
+
+SEQINFO = "[Sequence]\nname={name}\nimDir=img1\nframeRate=30\nseqLength=2\nimWidth=64\nimHeight=48\nimExt=.jpg\n"
+
+
+def mot17_zip() -> bytes:
+    """A tiny archive in the official MOT17.zip layout: three detector copies of one train sequence."""
+    rng = np.random.default_rng(0)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as zf:
+        sequences = [("train", "MOT17-02-DPM"), ("train", "MOT17-02-FRCNN"), ("train", "MOT17-02-SDP"),
+                     ("train", "MOT17-04-SDP"), ("test", "MOT17-01-SDP"), ("test", "MOT17-01-DPM")]
+        for split, name in sequences:
+            base = f"MOT17/{split}/{name}"
+            zf.writestr(f"{base}/seqinfo.ini", SEQINFO.format(name=name))
+            for frame in (1, 2):
+                zf.writestr(f"{base}/img1/{frame:06d}.jpg", rng.integers(0, 256, 3000, dtype=np.uint8).tobytes())
+            if split == "train":
+                zf.writestr(f"{base}/gt/gt.txt", "1,1,10,10,5,10,1,1,1\n")
+    return buf.getvalue()
+
+
+@dataclass
+class Server:
+    url: str
+    files: dict[str, bytes]
+    requests: list[tuple[str, str | None]] = field(default_factory=list)
+    drop_first_after: int | None = None  # first GET sends only this many bytes, then hangs up
+    ignore_range: bool = False
+
+
+@pytest.fixture
+def server():
+    state = Server(url="", files={})
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args):  # keep pytest output clean
+            pass
+
+        def do_GET(self):
+            state.requests.append((self.path, self.headers.get("Range")))
+            body = state.files.get(self.path)
+            if body is None:
+                self.send_error(404, "Not Found")
+                return
+            start = 0
+            rng = self.headers.get("Range")
+            if rng and not state.ignore_range:
+                start = int(rng.removeprefix("bytes=").split("-")[0])
+                if start >= len(body):
+                    self.send_response(416)
+                    self.send_header("Content-Range", f"bytes */{len(body)}")
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                self.send_response(206)
+                self.send_header("Content-Range", f"bytes {start}-{len(body) - 1}/{len(body)}")
+            else:
+                self.send_response(200)
+            self.send_header("Content-Length", str(len(body) - start))
+            self.end_headers()
+            payload = body[start:]
+            if state.drop_first_after is not None:
+                payload, state.drop_first_after = payload[: state.drop_first_after], None
+                self.wfile.write(payload)
+                self.wfile.flush()
+                self.close_connection = True
+                return
+            self.wfile.write(payload)
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
+    thread.start()
+    state.url = f"http://127.0.0.1:{httpd.server_address[1]}"
+    state.files["/MOT17.zip"] = mot17_zip()
+    yield state
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def test_full_download_verifies_checksums_and_leaves_no_part_file(server, tmp_path):
+    body = server.files["/MOT17.zip"]
+    dest = download_file(server.url + "/MOT17.zip", tmp_path / "MOT17.zip", sha256=sha256(body),
+                         md5=hashlib.md5(body).hexdigest(), progress=False)
+    assert dest.read_bytes() == body
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["MOT17.zip"]
+    assert server.requests == [("/MOT17.zip", None)]
+    # a second call finds the verified file and does not touch the network
+    download_file(server.url + "/MOT17.zip", dest, sha256=sha256(body), progress=False)
+    assert len(server.requests) == 1
+
+
+def test_dropped_connection_resumes_with_a_range_request(server, tmp_path):
+    body = server.files["/MOT17.zip"]
+    server.drop_first_after = 10_000
+    dest = download_file(server.url + "/MOT17.zip", tmp_path / "MOT17.zip", sha256=sha256(body), progress=False)
+    assert dest.read_bytes() == body
+    assert server.requests == [("/MOT17.zip", None), ("/MOT17.zip", "bytes=10000-")]
+
+
+def test_interrupted_earlier_run_resumes_from_its_part_file(server, tmp_path):
+    body = server.files["/MOT17.zip"]
+    (tmp_path / "MOT17.zip.part").write_bytes(body[:4321])
+    dest = download_file(server.url + "/MOT17.zip", tmp_path / "MOT17.zip", sha256=sha256(body), progress=False)
+    assert dest.read_bytes() == body
+    assert server.requests == [("/MOT17.zip", "bytes=4321-")]
+
+
+def test_server_ignoring_range_gets_the_file_from_the_start(server, tmp_path):
+    body = server.files["/MOT17.zip"]
+    server.ignore_range = True
+    (tmp_path / "MOT17.zip.part").write_bytes(b"x" * 500)  # not even the right bytes
+    dest = download_file(server.url + "/MOT17.zip", tmp_path / "MOT17.zip", sha256=sha256(body), progress=False)
+    assert dest.read_bytes() == body
+
+
+def test_complete_part_file_is_finished_without_a_body(server, tmp_path):
+    body = server.files["/MOT17.zip"]
+    (tmp_path / "MOT17.zip.part").write_bytes(body)
+    dest = download_file(server.url + "/MOT17.zip", tmp_path / "MOT17.zip", sha256=sha256(body), progress=False)
+    assert dest.read_bytes() == body
+    assert server.requests == [("/MOT17.zip", f"bytes={len(body)}-")]
+
+
+def test_checksum_mismatch_is_an_error_and_removes_the_download(server, tmp_path):
+    with pytest.raises(DataError, match=r"sha256 mismatch \(expected 0{64}, got [0-9a-f]{64}\).*deleted"):
+        download_file(server.url + "/MOT17.zip", tmp_path / "MOT17.zip", sha256="0" * 64, progress=False)
+    with pytest.raises(DataError, match="md5 mismatch"):
+        download_file(server.url + "/MOT17.zip", tmp_path / "MOT17.zip", md5="0" * 32, progress=False)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_missing_url_is_a_clear_error(server, tmp_path):
+    with pytest.raises(DataError, match=r"/nope.zip: HTTP 404.*data.url"):
+        download_file(server.url + "/nope.zip", tmp_path / "nope.zip", progress=False)
+    assert server.requests == [("/nope.zip", None)]  # a 404 is not retried
+
+
+def write_zip(path: Path, members: list[zipfile.ZipInfo | str]) -> Path:
+    with zipfile.ZipFile(path, "w") as zf:
+        for member in members:
+            zf.writestr(member, b"data")
+    return path
+
+
+@pytest.mark.parametrize("name, why", [
+    ("../evil.txt", "contains '..'"),
+    ("MOT17/train/../../evil.txt", "contains '..'"),
+    ("/tmp/evil.txt", "absolute path"),
+    ("C:\\evil.txt", "absolute path"),
+])
+def test_unsafe_member_rejects_the_archive_before_writing_anything(tmp_path, name, why):
+    archive = write_zip(tmp_path / "bad.zip", ["MOT17/ok.txt", zipfile.ZipInfo(name)])
+    out = tmp_path / "out"
+    with pytest.raises(DataError, match=why):
+        extract_zip_safely(archive, out)
+    assert not out.exists()
+    assert not (tmp_path / "evil.txt").exists()
+
+
+def test_symlink_member_is_rejected(tmp_path):
+    link = zipfile.ZipInfo("MOT17/link")
+    link.external_attr = (stat.S_IFLNK | 0o777) << 16
+    archive = write_zip(tmp_path / "bad.zip", [link])
+    with pytest.raises(DataError, match="symbolic link"):
+        extract_zip_safely(archive, tmp_path / "out")
+
+
+def test_safe_archive_extracts_every_file(tmp_path):
+    archive = write_zip(tmp_path / "ok.zip", ["a/b.txt", "c.txt"])
+    written = extract_zip_safely(archive, tmp_path / "out")
+    assert sorted(p.relative_to(tmp_path / "out").as_posix() for p in written) == ["a/b.txt", "c.txt"]
+
+
+def test_downloaded_mot17_zip_becomes_images_layout_with_sdp_copies_only(server, tmp_path):
+    archive = download_file(server.url + "/MOT17.zip", tmp_path / "MOT17.zip", progress=False)
+    out = tmp_path / "data" / "dataset"
+    prepare_mot17(archive, out, ["MOT17-02-SDP", "MOT17-04-SDP", "MOT17-*-SDP"])
+    assert sorted(p.relative_to(out).as_posix() for p in out.glob("images/*/*")) == [
+        "images/test/MOT17-01-SDP", "images/train/MOT17-02-SDP", "images/train/MOT17-04-SDP"]
+    assert (out / "images/train/MOT17-02-SDP/gt/gt.txt").read_text() == "1,1,10,10,5,10,1,1,1\n"
+    assert sorted(p.name for p in (out / "images/train/MOT17-02-SDP/img1").iterdir()) == ["000001.jpg", "000002.jpg"]
+    assert sorted(p.name for p in out.iterdir()) == ["images"]
+    assert sorted(p.name for p in out.parent.iterdir()) == ["dataset"]  # temp sibling renamed away
+
+
+def test_empty_sequence_list_keeps_the_sdp_copies(server, tmp_path):
+    archive = write_bytes(tmp_path / "MOT17.zip", server.files["/MOT17.zip"])
+    prepare_mot17(archive, tmp_path / "dataset", [])
+    assert sorted(p.name for p in (tmp_path / "dataset").glob("images/*/*")) == [
+        "MOT17-01-SDP", "MOT17-02-SDP", "MOT17-04-SDP"]
+
+
+def write_bytes(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
+
+
+def test_requested_sequence_missing_from_the_archive_is_named(server, tmp_path):
+    archive = write_bytes(tmp_path / "MOT17.zip", server.files["/MOT17.zip"])
+    (tmp_path / "dataset").mkdir()
+    (tmp_path / "dataset" / "keep.txt").write_text("previous dataset")
+    with pytest.raises(DataError, match=r"sequences not found: MOT17-13-SDP \(available: MOT17-02-DPM"):
+        prepare_mot17(archive, tmp_path / "dataset", ["MOT17-13-SDP"])
+    # the previous output is untouched and no temporary folder is left behind
+    assert (tmp_path / "dataset" / "keep.txt").read_text() == "previous dataset"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["MOT17.zip", "dataset"]
+
+
+def test_local_folder_in_images_layout_is_copied(tiny_dataset, tmp_path):
+    prepare_mot17(tiny_dataset, tmp_path / "dataset", [])
+    copied = sorted(p.relative_to(tmp_path / "dataset").as_posix() for p in (tmp_path / "dataset").rglob("*") if p.is_file())
+    original = sorted(p.relative_to(tiny_dataset).as_posix() for p in tiny_dataset.rglob("*") if p.is_file())
+    assert copied == original
+
+
+def test_local_folder_missing_pieces_are_named(tmp_path):
+    seq = tmp_path / "mine" / "MOT17" / "train" / "MOT17-02-SDP"
+    (seq / "img1").mkdir(parents=True)
+    (seq / "seqinfo.ini").write_text(SEQINFO.format(name="MOT17-02-SDP"))
+    with pytest.raises(DataError, match=r"MOT17-02-SDP: missing gt/gt.txt"):
+        prepare_mot17(tmp_path / "mine", tmp_path / "dataset", [])
+    (tmp_path / "flat").mkdir()
+    with pytest.raises(DataError, match=r"flat: no train/<sequence>/ folders found; expected MOT17 layout"):
+        prepare_mot17(tmp_path / "flat", tmp_path / "dataset", [])
+    with pytest.raises(DataError, match="not found; set data.path"):
+        prepare_mot17(tmp_path / "absent", tmp_path / "dataset", [])
+    assert not (tmp_path / "dataset").exists()
+
+
+def test_download_command_fetches_mot17_from_the_url_and_names_missing_sequences(server, tmp_path):
+    import yaml
+    from typer.testing import CliRunner
+
+    from stages.app import app
+    import stages.download  # noqa: F401  (registers the command)
+
+    body = server.files["/MOT17.zip"]
+    params = tmp_path / "params.yaml"
+    params.write_text(yaml.safe_dump({"data": {"sha256": sha256(body), "sequences": ["MOT17-02-SDP", "MOT17-01-SDP"]}}))
+    args = ["download", "--params", str(params), "--source", "mot17", "--url", server.url + "/MOT17.zip",
+            "--out", str(tmp_path / "dataset"), "--cache", str(tmp_path / "downloads")]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert sorted(p.relative_to(tmp_path / "dataset").as_posix() for p in (tmp_path / "dataset").glob("images/*/*")) == [
+        "images/test/MOT17-01-SDP", "images/train/MOT17-02-SDP"]
+    assert (tmp_path / "downloads" / "MOT17.zip").read_bytes() == body
+    # the default list asks for all seven SDP training sequences; the tiny archive lacks most of them
+    params.write_text(yaml.safe_dump({"data": {"sha256": sha256(body)}}))
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 1
+    assert "sequences not found: MOT17-05-SDP, MOT17-09-SDP" in result.output
+    assert len(server.requests) == 1  # the verified zip was reused, not downloaded again
+    # local source: the same zip taken from disk
+    result = CliRunner().invoke(app, ["download", "--params", str(params), "--source", "local", "--path",
+                                      str(tmp_path / "downloads" / "MOT17.zip"), "--out", str(tmp_path / "local")])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in (tmp_path / "local").glob("images/*/*")) == ["MOT17-01-SDP", "MOT17-02-SDP", "MOT17-04-SDP"]
+
+
+def test_only_the_kept_sequences_are_extracted_from_a_zip(server, tmp_path, monkeypatch):
+    import fairmot.data.download as download
+
+    archive = write_bytes(tmp_path / "MOT17.zip", server.files["/MOT17.zip"])
+    written = []
+    real = download.extract_zip_safely
+
+    def spy(*args, **kwargs):
+        written.extend(real(*args, **kwargs))
+        return written
+
+    monkeypatch.setattr(download, "extract_zip_safely", spy)
+    prepare_mot17(archive, tmp_path / "dataset", ["MOT17-02-SDP"])
+    assert sorted({p.parts[-3] if p.parent.name in ("img1", "gt") else p.parts[-2] for p in written}) == ["MOT17-02-SDP"]
+    assert len(written) == 4  # seqinfo.ini, two frames, gt.txt
+
+
+def test_local_zip_in_images_layout_is_unpacked(tiny_dataset, tmp_path):
+    import shutil
+
+    archive = Path(shutil.make_archive(str(tmp_path / "mine"), "zip", root_dir=tiny_dataset))
+    prepare_mot17(archive, tmp_path / "dataset", ["SYN-02"])
+    assert sorted(p.relative_to(tmp_path / "dataset").as_posix() for p in (tmp_path / "dataset").glob("images/*/*")) == [
+        "images/train/SYN-02"]
+    assert (tmp_path / "dataset/images/train/SYN-02/gt/gt.txt").read_bytes() == (
+        tiny_dataset / "images/train/SYN-02/gt/gt.txt").read_bytes()
