@@ -1,0 +1,70 @@
+"""`fairmot train`: train the network on the labelled split; checkpoints in data/model, figures in reports/.
+
+The story: params -> how to launch (this process, one process per GPU, N CPU processes, or the
+torchrun group already running) -> the batch split -> train in every process -> rank 0's figures to
+reports/train.json. The loop itself lives in fairmot.engine.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from stages.app import ParamsFile, read_params, stage_command
+
+log = logging.getLogger("fairmot.train")
+
+
+@stage_command
+def train(
+    params_file: ParamsFile = Path("params.yaml"),
+    arch: Annotated[Optional[str], typer.Option(help="Network: dla_tiny, dlaconv, dla34, hrnet18, hrnet32.")] = None,
+    batch_size: Annotated[Optional[int], typer.Option(help="Global batch, split evenly over the processes.")] = None,
+    gpus: Annotated[Optional[str], typer.Option(help="-1 = CPU; 0 = one GPU; 0,1,2,3 = one DDP process per GPU.")] = None,
+    nproc: Annotated[Optional[int], typer.Option(help="CPU processes (gloo DDP) when gpus is -1.")] = None,
+    num_epochs: Annotated[Optional[int], typer.Option(help="Epochs to train in all.")] = None,
+    num_iters: Annotated[Optional[int], typer.Option(help="Iterations per epoch; -1 = one pass over the data.")] = None,
+    num_workers: Annotated[Optional[int], typer.Option(help="DataLoader worker processes per training process.")] = None,
+    lr: Annotated[Optional[float], typer.Option(help="Adam learning rate (x0.1 after each lr_step epoch).")] = None,
+    amp: Annotated[Optional[bool], typer.Option("--amp/--no-amp", help="Mixed precision on CUDA (bf16, else fp16).")] = None,
+    load_model: Annotated[Optional[str], typer.Option(help="Local checkpoint to start from ('' = from scratch).")] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue from OUT/model_last.pt (network, optimiser, epoch, RNG).")] = False,
+    dataset: Annotated[Path, typer.Option(help="Dataset root (MOT17 layout).")] = Path("data/dataset"),
+    labels: Annotated[Path, typer.Option(help="labels_with_ids root.")] = Path("data/labels_with_ids"),
+    splits: Annotated[Path, typer.Option(help="Folder of split index files.")] = Path("data/splits"),
+    out: Annotated[Path, typer.Option(help="Checkpoint folder (model_last.pt, model.pt).")] = Path("data/model"),
+    reports: Annotated[Path, typer.Option(help="Reports folder (train.json and the dvclive dir train/).")] = Path("reports"),
+) -> None:
+    """Train FairMOT (Adam, step schedule, DDP over GPUs or CPU processes) and record the figures."""
+    from fairmot.engine import config_from_params, launch, per_process_batch, plan_launch, run_worker
+    from fairmot.errors import DataError, FairMOTError
+    from fairmot.io import write_json
+
+    params = read_params(params_file, arch=arch, batch_size=batch_size, gpus=gpus, nproc=nproc,
+                         num_epochs=num_epochs, num_iters=num_iters, num_workers=num_workers, lr=lr, amp=amp,
+                         load_model=load_model)
+    plan = plan_launch(params.gpu_ids, params.nproc)
+    per_process_batch(params.batch_size, plan.world_size)
+    config = config_from_params(params, dataset_root=dataset, labels_root=labels, splits_dir=splits,
+                                out_dir=out, live_dir=reports / "train", resume=resume)
+    if not config.split_file.is_file():
+        raise DataError(f"{config.split_file}: split index not found; run `fairmot labels` (or dvc repro labels) first")
+    if plan.rank == 0:
+        log.info("%s, batch %d (%d per process), %d epochs of %s at %dx%d",
+                 plan.describe(), params.batch_size, params.batch_size // plan.world_size, params.num_epochs,
+                 params.arch, params.input_w, params.input_h)
+
+    try:
+        summary = launch(run_worker, config, plan)
+    except KeyboardInterrupt:
+        raise FairMOTError(f"interrupted; the last checkpoint is in {out / 'model_last.pt'}; "
+                           "continue with `fairmot train --resume`") from None
+
+    if summary is not None:  # rank 0 (every other torchrun rank returns None)
+        write_json(reports / "train.json", summary.as_dict())
+        log.info("trained %d epochs: loss %.4f, %.1f samples/s, %.0f s; weights in %s",
+                 summary.epochs, summary.losses.get("loss", float("nan")), summary.samples_per_s,
+                 summary.wall_s, out / "model.pt")
