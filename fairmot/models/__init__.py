@@ -1,0 +1,168 @@
+"""The network factory and checkpoint loading.
+
+`create_model(arch)` is the one place an `arch` name becomes a network. `load_model` reads a local
+file only (never a URL), with `weights_only=True`, and accepts our checkpoints ({"model": ...}),
+the official FairMOT/CenterNet ones ({"state_dict": ...}, possibly "module."-prefixed) and bare
+state dicts (HRNet ImageNet weights). Tensors that do not fit are skipped and logged by name.
+"""
+
+from __future__ import annotations
+
+import logging
+import pickle
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from fairmot.errors import ConfigError, DataError
+from fairmot.models.dla import dla34, dla_tiny, dlaconv
+from fairmot.models.heads import HEAD_NAMES, FairMOTNet
+from fairmot.models.hrnet import hrnet18, hrnet32
+
+__all__ = [
+    "ARCHITECTURES",
+    "HEAD_NAMES",
+    "FairMOTNet",
+    "LoadReport",
+    "build_from_checkpoint",
+    "count_parameters",
+    "create_model",
+    "load_model",
+    "resolve_head_conv",
+]
+
+log = logging.getLogger(__name__)
+
+# arch name -> (builder(reid_dim, head_conv), default head_conv)
+ARCHITECTURES: dict[str, tuple[Callable[[int, int], FairMOTNet], int]] = {
+    "dla34": (dla34, 256),
+    "dlaconv": (dlaconv, 256),
+    "dla_tiny": (dla_tiny, 64),
+    "hrnet18": (hrnet18, 256),
+    "hrnet32": (hrnet32, 256),
+}
+
+
+def _check_arch(arch: str) -> None:
+    if arch not in ARCHITECTURES:
+        raise ConfigError(f"arch: {arch!r} is not a known network; choose one of {', '.join(ARCHITECTURES)}")
+
+
+def resolve_head_conv(arch: str, head_conv: int = -1) -> int:
+    """-1 means the architecture's default head width (256 for DLA-34 and HRNet, 64 for dla_tiny)."""
+    _check_arch(arch)
+    return ARCHITECTURES[arch][1] if head_conv < 0 else head_conv
+
+
+def create_model(arch: str, reid_dim: int = 128, head_conv: int = -1) -> FairMOTNet:
+    """Build `arch` with freshly initialised weights; forward(x) -> {"hm", "wh", "id", "reg"} at stride 4."""
+    _check_arch(arch)
+    if reid_dim <= 0:
+        raise ConfigError(f"reid_dim: {reid_dim} must be positive")
+    builder, _ = ARCHITECTURES[arch]
+    return builder(reid_dim, resolve_head_conv(arch, head_conv))
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+@dataclass
+class LoadReport:
+    """What `load_model` did, key by key (names as in the model's state dict)."""
+
+    loaded: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    unexpected: list[str] = field(default_factory=list)
+    mismatched: list[str] = field(default_factory=list)
+
+
+def _read_checkpoint(path: Path, map_location: Any) -> Any:
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: checkpoint not found; give a local file path (weights are never downloaded)")
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError) as exc:
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DataError(
+            f"{path}: not a loadable PyTorch checkpoint with weights_only=True ({first_line}); "
+            "re-save it as a plain state dict"
+        ) from None
+
+
+def _extract_state_dict(checkpoint: Any, path: Path) -> dict[str, torch.Tensor]:
+    if isinstance(checkpoint, Mapping):
+        for key in ("model", "state_dict"):
+            if key in checkpoint and isinstance(checkpoint[key], Mapping):
+                checkpoint = checkpoint[key]
+                break
+    if not isinstance(checkpoint, Mapping) or not all(isinstance(v, torch.Tensor) for v in checkpoint.values()):
+        raise DataError(f"{path}: no state dict found (expected a dict of tensors, or one under 'model'/'state_dict')")
+    # DataParallel / DDP checkpoints prefix every key with "module."
+    return {(k[len("module.") :] if k.startswith("module.") else k): v for k, v in checkpoint.items()}
+
+
+def load_model(model: nn.Module, path: Path | str) -> LoadReport:
+    """Copy every tensor of the checkpoint at `path` whose name and shape match into `model`.
+
+    Missing, unexpected and shape-mismatched tensors are skipped and each logged by name (a
+    warning), so a partially loaded model never goes unnoticed. Returns the LoadReport.
+    """
+    path = Path(path)
+    source = _extract_state_dict(_read_checkpoint(path, "cpu"), path)
+    target = model.state_dict()
+    report = LoadReport()
+    usable = {}
+    for name, tensor in source.items():
+        if name not in target:
+            report.unexpected.append(name)
+            log.warning("%s: skipped %s (not in the model)", path.name, name)
+        elif tensor.shape != target[name].shape:
+            report.mismatched.append(name)
+            log.warning(
+                "%s: skipped %s (shape %s in the checkpoint, %s in the model)",
+                path.name, name, tuple(tensor.shape), tuple(target[name].shape),
+            )
+        else:
+            usable[name] = tensor
+            report.loaded.append(name)
+    for name in target:
+        if name not in source:
+            report.missing.append(name)
+            log.warning("%s: %s not in the checkpoint, keeps its initial value", path.name, name)
+    model.load_state_dict(usable, strict=False)
+    log.info(
+        "%s: loaded %d tensors (%d missing, %d unexpected, %d shape-mismatched)",
+        path.name, len(report.loaded), len(report.missing), len(report.unexpected), len(report.mismatched),
+    )
+    return report
+
+
+def build_from_checkpoint(path: Path | str, map_location: Any = "cpu") -> tuple[FairMOTNet, dict[str, Any]]:
+    """Rebuild the network an OUR checkpoint was trained with and load its weights exactly.
+
+    Returns (model in eval mode, every other entry of the checkpoint: epoch, nID, input size, ...).
+    """
+    path = Path(path)
+    checkpoint = _read_checkpoint(path, map_location)
+    if not isinstance(checkpoint, Mapping) or "arch" not in checkpoint or "model" not in checkpoint:
+        raise DataError(
+            f"{path}: not a checkpoint written by `fairmot train` (needs 'arch' and 'model'); "
+            "to start from official weights set load_model in params.yaml instead"
+        )
+    model = create_model(
+        str(checkpoint["arch"]), int(checkpoint.get("reid_dim", 128)), int(checkpoint.get("head_conv", -1))
+    )
+    try:
+        model.load_state_dict(_extract_state_dict(checkpoint["model"], path))
+    except RuntimeError as exc:
+        reason = str(exc).splitlines()[0]
+        raise DataError(f"{path}: weights do not fit arch {checkpoint['arch']!r} ({reason})") from None
+    model.to(map_location if isinstance(map_location, (str, torch.device)) else "cpu")
+    meta = {key: value for key, value in checkpoint.items() if key != "model"}
+    return model.eval(), meta

@@ -1,0 +1,94 @@
+"""Turn the head maps into detections with embeddings, in original-image pixels.
+
+sigmoid(hm) -> 3x3 max-pool keeps local maxima -> top-K -> centre = integer cell + reg offset ->
+box from ltrb -> undo the letterbox -> keep score > conf_thres. Embeddings are gathered at the K
+candidate centres first and normalised afterwards: normalising the whole (D, H/4, W/4) map, as
+the reference does, costs far more and gives the same vectors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+
+@dataclass
+class Detections:
+    """One image's detections: boxes (N, 4) xyxy in original pixels, scores (N,), embeddings (N, D)."""
+
+    boxes: np.ndarray
+    scores: np.ndarray
+    embeddings: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.scores)
+
+
+def gather_feat(feature: torch.Tensor, ind: torch.Tensor) -> torch.Tensor:
+    """Values of a (B, C, H, W) map at flat indices `ind` (B, K) (= y * W + x), as (B, K, C).
+
+    Gathers from the flattened map directly, without transposing the whole map first.
+    """
+    b, c = feature.shape[:2]
+    flat = feature.reshape(b, c, -1)
+    index = ind.unsqueeze(1).expand(b, c, ind.shape[1])
+    return flat.gather(2, index).transpose(1, 2)
+
+
+def heatmap_nms(heat: torch.Tensor, kernel: int = 3) -> torch.Tensor:
+    """Zero every heatmap value that is not the maximum of its kernel x kernel neighbourhood."""
+    hmax = F.max_pool2d(heat, kernel, stride=1, padding=(kernel - 1) // 2)
+    return heat * (hmax == heat)
+
+
+@torch.no_grad()
+def decode_detections(
+    outputs: Mapping[str, torch.Tensor],
+    *,
+    K: int = 500,
+    conf_thres: float = 0.4,
+    letterbox: Sequence[tuple[float, float, float]],
+    down_ratio: int = 4,
+) -> list[Detections]:
+    """Decode a batch of head outputs (CPU or CUDA) into one `Detections` (numpy) per image.
+
+    `letterbox[b]` = (ratio, pad_w, pad_h) returned by `fairmot.data.dataset.letterbox` for image b:
+    input pixel x maps back to original pixel (x - pad_w) / ratio.
+    """
+    hm = outputs["hm"].float()
+    batch, _, height, width = hm.shape
+    if len(letterbox) != batch:
+        raise ValueError(f"letterbox has {len(letterbox)} entries for a batch of {batch} images")
+    k = min(K, height * width)
+    heat = heatmap_nms(torch.sigmoid(hm))
+    scores, inds = torch.topk(heat.reshape(batch, -1), k)
+    ys = torch.div(inds, width, rounding_mode="floor").float()
+    xs = (inds % width).float()
+    reg = gather_feat(outputs["reg"], inds).float()
+    xs = xs + reg[..., 0]
+    ys = ys + reg[..., 1]
+    ltrb = gather_feat(outputs["wh"], inds).float()
+    boxes = torch.stack(
+        [xs - ltrb[..., 0], ys - ltrb[..., 1], xs + ltrb[..., 2], ys + ltrb[..., 3]], dim=2
+    ) * down_ratio
+    geometry = torch.tensor(letterbox, dtype=torch.float32, device=boxes.device)  # (B, 3)
+    ratio = geometry[:, 0].view(batch, 1, 1)
+    pad = geometry[:, [1, 2, 1, 2]].view(batch, 1, 4)
+    boxes = (boxes - pad) / ratio
+    embeddings = F.normalize(gather_feat(outputs["id"], inds).float(), dim=2)
+    keep = scores > conf_thres
+
+    boxes_np, scores_np = boxes.cpu().numpy(), scores.cpu().numpy()
+    emb_np, keep_np = embeddings.cpu().numpy(), keep.cpu().numpy()
+    return [
+        Detections(
+            boxes=np.ascontiguousarray(boxes_np[b][keep_np[b]], dtype=np.float32),
+            scores=np.ascontiguousarray(scores_np[b][keep_np[b]], dtype=np.float32),
+            embeddings=np.ascontiguousarray(emb_np[b][keep_np[b]], dtype=np.float32),
+        )
+        for b in range(batch)
+    ]
