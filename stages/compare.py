@@ -30,7 +30,7 @@ def compare(
     params_file: ParamsFile = Path("params.yaml"),
     rev: Annotated[str, typer.Option(help="Git revision holding the baseline metrics.")] = "HEAD",
     metrics: Annotated[Path, typer.Option(help="Tracking metrics file that is gated.")] = Path("reports/metrics.json"),
-    tolerance: Annotated[Optional[float], typer.Option(help="Largest allowed drop [params: eval.gate_tolerance].")] = None,
+    tolerance: Annotated[Optional[float], typer.Option(help="Largest allowed drop (params: eval.gate_tolerance).")] = None,
 ) -> None:
     """Show the metric diff against REV (Markdown) and fail if MOTA, IDF1 or HOTA dropped too far."""
     from fairmot.errors import FairMOTError

@@ -29,7 +29,7 @@ def report(
     dataset: Annotated[Path, typer.Option(help="Dataset root (for annotated frames).")] = Path("data/dataset"),
     results: Annotated[Path, typer.Option(help="Tracker result files (one <seq>.txt each).")] = Path("data/results"),
     splits: Annotated[Path, typer.Option(help="Labels stage's split folder (for the data summary).")] = Path("data/splits"),
-    frames: Annotated[Optional[int], typer.Option(help="Annotated frames to include [params: eval.report_frames].")] = None,
+    frames: Annotated[Optional[int], typer.Option(help="Annotated frames to include (params: eval.report_frames).")] = None,
 ) -> None:
     """Write reports/report.md, reports/report.html and reports/figures/ from the pipeline's outputs."""
     import pandas as pd

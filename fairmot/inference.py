@@ -1,0 +1,221 @@
+"""Run a FairMOT network + decoding + JDETracker over a stream of frames, with timing.
+
+What the timers cover (per frame, after the image has been read and letterboxed on the CPU, as
+the reference's data loader does it):
+- `fps`: tensor to device + forward + decode (incl. copying detections to the host) + tracker
+  update + the output box filter;
+- `fps_model`: the forward pass alone.
+On CUDA the device is synchronised before each clock read, so queued kernels are not missed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from fairmot.errors import DataError
+from fairmot.evaluation import SpeedMeter
+from fairmot.tracking.tracker import JDETracker
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
+
+
+@dataclass(frozen=True)
+class TrackSettings:
+    """Decoding, tracking and output-filter knobs (params.yaml `track.*`)."""
+
+    conf_thres: float = 0.4
+    track_buffer: int = 30
+    K: int = 500
+    min_box_area: float = 100.0
+    max_aspect_ratio: float = 1.6
+
+
+@dataclass
+class FrameTracks:
+    """One frame's reported tracks (after the output filter): boxes as top-left x, y, w, h."""
+
+    frame: int
+    tlwhs: np.ndarray  # (N, 4)
+    ids: np.ndarray  # (N,)
+    scores: np.ndarray  # (N,)
+
+    def rows(self) -> list[tuple[int, int, float, float, float, float, float]]:
+        """Result-file rows: frame, id, x, y, w, h, score."""
+        return [(self.frame, int(i), *map(float, box), float(s)) for box, i, s in zip(self.tlwhs, self.ids, self.scores)]
+
+
+def resolve_amp(amp: bool | str | None) -> Any:
+    """None/False -> no autocast; True or "fp16" -> float16; "bf16" -> bfloat16."""
+    import torch
+
+    if amp in (None, False, "", "none", "off"):
+        return None
+    if amp in (True, "fp16", "float16"):
+        return torch.float16
+    if amp in ("bf16", "bfloat16"):
+        return torch.bfloat16
+    raise ValueError(f"amp must be fp16, bf16 or off, not {amp!r}")
+
+
+class OnlineTracker:
+    """A model and a per-sequence JDETracker: `reset` per sequence, `step` per frame."""
+
+    def __init__(
+        self,
+        model: Any,
+        *,
+        input_w: int,
+        input_h: int,
+        device: Any = "cpu",
+        settings: TrackSettings = TrackSettings(),
+        amp: bool | str | None = None,
+        meter: SpeedMeter | None = None,
+    ) -> None:
+        import torch
+
+        self.device = torch.device(device)
+        self.model = model.to(self.device).eval()
+        self.input_w, self.input_h = input_w, input_h
+        self.settings = settings
+        self.amp_dtype = resolve_amp(amp) if self.device.type == "cuda" else None
+        self.meter = meter if meter is not None else SpeedMeter()
+        self.tracker = JDETracker(conf_thres=settings.conf_thres, track_buffer=settings.track_buffer)
+        self.frame = 0
+
+    def reset(self, frame_rate: float = 30) -> None:
+        """Start a new sequence: fresh tracker (ids from 1), buffer scaled by the frame rate."""
+        self.tracker = JDETracker(frame_rate, self.settings.conf_thres, self.settings.track_buffer)
+        self.frame = 0
+
+    def prepare(self, img_bgr: np.ndarray) -> tuple[np.ndarray, tuple[float, float, float]]:
+        """Letterbox to the network size, BGR -> RGB, CHW float32 in [0, 1] (the loader's work)."""
+        from fairmot.data.dataset import letterbox
+
+        img, ratio, pad_w, pad_h = letterbox(img_bgr, self.input_w, self.input_h)
+        blob = np.ascontiguousarray(img[:, :, ::-1].transpose(2, 0, 1), dtype=np.float32) / 255.0
+        return blob, (ratio, pad_w, pad_h)
+
+    def _sync(self) -> None:
+        import torch
+
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+
+    def step(self, blob: np.ndarray, geometry: tuple[float, float, float]) -> FrameTracks:
+        """Track one prepared frame; records its timings in the meter."""
+        import torch
+
+        from fairmot.models.decode import decode_detections
+
+        self.frame += 1
+        s = self.settings
+        self._sync()
+        start = time.perf_counter()
+        with torch.inference_mode():
+            x = torch.from_numpy(blob).to(self.device, non_blocking=True).unsqueeze(0)
+            self._sync()
+            forward_start = time.perf_counter()
+            autocast = (torch.autocast("cuda", dtype=self.amp_dtype) if self.amp_dtype is not None
+                        else contextlib.nullcontext())
+            with autocast:
+                outputs = self.model(x)
+            self._sync()
+            model_s = time.perf_counter() - forward_start
+            (dets,) = decode_detections(outputs, K=s.K, conf_thres=s.conf_thres, letterbox=[geometry])
+        tracks = self.tracker.update(dets.boxes, dets.scores, dets.embeddings)
+        result = self._filter(tracks)
+        self.meter.add(time.perf_counter() - start, model_s)
+        return result
+
+    def _filter(self, tracks: list) -> FrameTracks:
+        """Keep boxes with w*h > min_box_area and w/h <= max_aspect_ratio (pedestrians are tall)."""
+        tlwhs = np.array([t.tlwh for t in tracks], dtype=np.float64).reshape(-1, 4)
+        ids = np.array([t.track_id for t in tracks], dtype=np.int64)
+        scores = np.array([t.score for t in tracks], dtype=np.float64)
+        w, h = tlwhs[:, 2], tlwhs[:, 3]
+        keep = (w * h > self.settings.min_box_area) & (w <= self.settings.max_aspect_ratio * h)
+        return FrameTracks(self.frame, tlwhs[keep], ids[keep], scores[keep])
+
+    def run(self, frames: Iterable[np.ndarray], frame_rate: float = 30) -> Iterator[tuple[np.ndarray, FrameTracks]]:
+        """Reset, then yield (frame image, its tracks) for every frame of one sequence."""
+        self.reset(frame_rate)
+        for img in frames:
+            yield img, self.step(*self.prepare(img))
+
+
+# ---------------------------------------------------------------------------------------------
+# Frame sources: read until the reader stops, never trusting a container's frame count
+# ---------------------------------------------------------------------------------------------
+def read_image(path: Path) -> np.ndarray:
+    import cv2
+
+    img = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if img is None:
+        raise DataError(f"{path}: cannot read this image (missing, empty or not an image)")
+    return img
+
+
+def image_files(folder: Path) -> list[Path]:
+    """Images of a folder sorted by name; a MOT sequence folder means its img1/ subfolder."""
+    folder = Path(folder)
+    if (folder / "img1").is_dir():
+        folder = folder / "img1"
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS)
+    if not files:
+        raise DataError(f"{folder}: no images ({', '.join(IMAGE_EXTENSIONS)}) found")
+    return files
+
+
+def iter_images(paths: Iterable[Path]) -> Iterator[np.ndarray]:
+    for path in paths:
+        yield read_image(path)
+
+
+def iter_video(path: Path) -> Iterator[np.ndarray]:
+    """Frames of a video file, until the decoder returns no more."""
+    import cv2
+
+    cap = cv2.VideoCapture(str(path))
+    if not cap.isOpened():
+        raise DataError(f"{path}: cannot open this video (unsupported container/codec or not a video)")
+    try:
+        while True:
+            ok, frame = cap.read()
+            if not ok or frame is None:
+                break
+            yield frame
+    finally:
+        cap.release()
+
+
+def video_frame_rate(path: Path, default: float = 30.0) -> float:
+    import cv2
+
+    cap = cv2.VideoCapture(str(path))
+    fps = cap.get(cv2.CAP_PROP_FPS) if cap.isOpened() else 0.0
+    cap.release()
+    return fps if fps and 1.0 <= fps <= 240.0 else default
+
+
+def open_source(source: Path) -> tuple[Iterator[np.ndarray], float]:
+    """(frames, frame rate) of a video file or an image folder (seqinfo.ini's rate when present)."""
+    source = Path(source)
+    if not source.exists():
+        raise DataError(f"{source}: no such video file or image folder")
+    if source.is_dir():
+        rate = 30.0
+        for ini in (source / "seqinfo.ini", source.parent / "seqinfo.ini"):
+            if ini.exists():
+                from fairmot.data.mot import read_seqinfo
+
+                rate = float(read_seqinfo(ini).frame_rate)
+                break
+        return iter_images(image_files(source)), rate
+    return iter_video(source), video_frame_rate(source)

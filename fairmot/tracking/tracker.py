@@ -1,0 +1,331 @@
+"""JDETracker: FairMOT's online association of detections + re-ID embeddings into tracks.
+
+Per frame (FAIRMOT_SPEC.md section 7): predict all confirmed and lost tracks with the Kalman
+filter; match them to detections by embedding (gated and fused with motion); match the remaining
+tracked ones by IoU; match tentative (unconfirmed) tracks by IoU; start tracks from leftover
+confident detections; forget tracks lost for longer than the buffer; drop duplicates.
+
+The tracker sees boxes, scores and embeddings only, never images, so any detector can feed it.
+Differences from the reference, on purpose: track ids restart at 1 for every tracker instance
+(the reference keeps one global counter), a re-found track takes the new detection's score, and
+removed tracks are forgotten instead of kept in an ever-growing list.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+import numpy as np
+
+from fairmot.tracking import matching
+from fairmot.tracking.kalman import KalmanFilter
+
+EMBEDDING_THRESH = 0.4
+IOU_THRESH = 0.5
+UNCONFIRMED_THRESH = 0.7
+DUPLICATE_THRESH = 0.15
+
+
+class TrackState(IntEnum):
+    New = 0
+    Tracked = 1
+    Lost = 2
+    Removed = 3
+
+
+def tlwh_to_xyah(tlwh: np.ndarray) -> np.ndarray:
+    """(..., 4) top-left/width/height -> centre x, centre y, aspect w/h, height."""
+    tlwh = np.asarray(tlwh, dtype=np.float64)
+    out = tlwh.copy()
+    out[..., :2] += tlwh[..., 2:] / 2
+    out[..., 2] = tlwh[..., 2] / tlwh[..., 3]
+    return out
+
+
+def xyah_to_tlwh(xyah: np.ndarray) -> np.ndarray:
+    xyah = np.asarray(xyah, dtype=np.float64)
+    out = xyah[..., :4].copy()
+    out[..., 2] = xyah[..., 2] * xyah[..., 3]
+    out[..., :2] -= out[..., 2:] / 2
+    return out
+
+
+class Track:
+    """One identity: Kalman state, smoothed appearance feature and life cycle."""
+
+    alpha = 0.9  # feature smoothing: smooth = alpha * smooth + (1 - alpha) * new
+
+    def __init__(self, tlwh: np.ndarray, score: float, feature: np.ndarray) -> None:
+        self._tlwh = np.asarray(tlwh, dtype=np.float64)
+        self.score = float(score)
+        self.track_id = 0
+        self.state = TrackState.New
+        self.is_activated = False
+        self.mean: np.ndarray | None = None
+        self.covariance: np.ndarray | None = None
+        self.smooth_feat: np.ndarray | None = None
+        self.curr_feat: np.ndarray | None = None
+        self.frame_id = 0
+        self.start_frame = 0
+        self.tracklet_len = 0
+        self.update_features(feature)
+
+    # -- appearance --------------------------------------------------------------------------
+    def update_features(self, feature: np.ndarray) -> None:
+        feat = _normalize(np.asarray(feature, dtype=np.float64))
+        self.curr_feat = feat
+        if self.smooth_feat is None:
+            self.smooth_feat = feat
+        else:
+            self.smooth_feat = smooth_features(self.smooth_feat, feat)
+
+    # -- geometry ----------------------------------------------------------------------------
+    @property
+    def tlwh(self) -> np.ndarray:
+        """Current box (top-left x, y, width, height): the Kalman mean once the track started."""
+        if self.mean is None:
+            return self._tlwh.copy()
+        return xyah_to_tlwh(self.mean[:4])
+
+    @property
+    def tlbr(self) -> np.ndarray:
+        box = self.tlwh
+        box[2:] += box[:2]
+        return box
+
+    @property
+    def end_frame(self) -> int:
+        return self.frame_id
+
+    # -- life cycle --------------------------------------------------------------------------
+    def activate(self, kf: KalmanFilter, frame_id: int, track_id: int) -> None:
+        """Start a track from this detection; confirmed at once only on the first frame."""
+        self.track_id = track_id
+        self.mean, self.covariance = kf.initiate(tlwh_to_xyah(self._tlwh))
+        self.tracklet_len = 0
+        self.state = TrackState.Tracked
+        self.is_activated = frame_id == 1
+        self.frame_id = frame_id
+        self.start_frame = frame_id
+
+    def apply_match(self, mean: np.ndarray, covariance: np.ndarray, score: float,
+                    feature: np.ndarray, smooth_feat: np.ndarray, frame_id: int) -> None:
+        """Take a matched detection (update or re-activation): corrected Kalman state, features.
+
+        `feature` is the detection's normalised embedding, `smooth_feat` the already smoothed one
+        (the tracker computes both for all matches at once).
+        """
+        self.mean, self.covariance = mean, covariance
+        self.tracklet_len = 0 if self.state == TrackState.Lost else self.tracklet_len + 1
+        self.state = TrackState.Tracked
+        self.is_activated = True
+        self.frame_id = frame_id
+        self.score = float(score)
+        self.curr_feat = feature
+        self.smooth_feat = smooth_feat
+
+    def mark_lost(self) -> None:
+        self.state = TrackState.Lost
+
+    def mark_removed(self) -> None:
+        self.state = TrackState.Removed
+
+    def __repr__(self) -> str:
+        return f"Track(id={self.track_id}, state={self.state.name}, frames={self.start_frame}-{self.frame_id})"
+
+
+def _normalize(x: np.ndarray) -> np.ndarray:
+    """L2-normalise along the last axis (zero vectors stay zero)."""
+    return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)
+
+
+def smooth_features(smooth: np.ndarray, feat: np.ndarray, alpha: float = Track.alpha) -> np.ndarray:
+    """alpha * smooth + (1 - alpha) * feat, re-normalised; works on one vector or a batch."""
+    return _normalize(alpha * smooth + (1 - alpha) * feat)
+
+
+def _boxes(tracks: list[Track]) -> np.ndarray:
+    """(N, 4) xyxy boxes of started tracks, from their Kalman means in one go."""
+    if not tracks:
+        return np.zeros((0, 4))
+    tlwh = xyah_to_tlwh(np.stack([t.mean[:4] for t in tracks]))
+    tlwh[:, 2:] += tlwh[:, :2]
+    return tlwh
+
+
+class _Detections:
+    """The current frame's detections as arrays; stages refer to them by index."""
+
+    def __init__(self, tlbr: np.ndarray, scores: np.ndarray, features: np.ndarray) -> None:
+        self.tlbr = tlbr
+        self.scores = scores
+        self.tlwh = np.concatenate([tlbr[:, :2], tlbr[:, 2:] - tlbr[:, :2]], axis=1)
+        self.xyah = tlwh_to_xyah(self.tlwh)
+        self.unit_features = _normalize(features)
+
+    def __len__(self) -> int:
+        return len(self.scores)
+
+
+class JDETracker:
+    """FairMOT's tracker. `update` takes one frame's detections and returns the confirmed tracks."""
+
+    def __init__(self, frame_rate: float = 30, conf_thres: float = 0.4, track_buffer: int = 30) -> None:
+        self.det_thresh = conf_thres
+        self.max_time_lost = int(frame_rate / 30.0 * track_buffer)
+        self.kalman_filter = KalmanFilter()
+        self.frame_id = 0
+        self.tracked: list[Track] = []
+        self.lost: list[Track] = []
+        self._next_id = 1
+
+    def update(self, boxes_xyxy: np.ndarray, scores: np.ndarray, embeddings: np.ndarray) -> list[Track]:
+        """Associate one frame's detections (N, 4) xyxy, (N,), (N, D); return activated tracked tracks."""
+        self.frame_id += 1
+        boxes = np.asarray(boxes_xyxy, dtype=np.float64).reshape(-1, 4)
+        features = np.asarray(embeddings, dtype=np.float64)
+        features = features.reshape(len(boxes), -1) if len(boxes) else np.zeros((0, 1))
+        dets = _Detections(boxes, np.asarray(scores, dtype=np.float64).reshape(-1), features)
+        confirmed = [t for t in self.tracked if t.is_activated]
+        unconfirmed = [t for t in self.tracked if not t.is_activated]
+        pool = _join(confirmed, self.lost)
+        self._predict(pool)
+
+        updated: list[Track] = []  # matched tracks that were Tracked (incl. tentative ones), in match order
+        refound: list[Track] = []  # matched tracks that were Lost
+        newly_lost: list[Track] = []
+        removed: list[Track] = []
+
+        matched = (updated, refound)
+        remaining_pool, det_idx = self._associate_by_embedding(pool, dets, matched)
+        remaining_det = self._associate_by_iou(
+            [t for t in remaining_pool if t.state == TrackState.Tracked], dets, det_idx,
+            IOU_THRESH, matched, on_unmatched=newly_lost,
+        )
+        remaining_det = self._associate_by_iou(
+            unconfirmed, dets, remaining_det, UNCONFIRMED_THRESH, matched, on_unmatched=removed,
+        )
+        for t in newly_lost:
+            t.mark_lost()
+        for t in removed:
+            t.mark_removed()
+        started = self._start_tracks(dets, remaining_det)
+        removed += self._expire_lost()
+
+        self._update_lists(updated + started, refound, newly_lost, removed)
+        return [t for t in self.tracked if t.is_activated]
+
+    # -- steps -------------------------------------------------------------------------------
+    def _predict(self, tracks: list[Track]) -> None:
+        """Batched Kalman prediction; tracks not currently Tracked keep a constant height."""
+        if not tracks:
+            return
+        means = np.stack([t.mean for t in tracks])
+        covs = np.stack([t.covariance for t in tracks])
+        not_tracked = np.array([t.state != TrackState.Tracked for t in tracks])
+        means[not_tracked, 7] = 0.0
+        means, covs = self.kalman_filter.predict(means, covs)
+        for t, m, c in zip(tracks, means, covs):
+            t.mean, t.covariance = m, c
+
+    def _associate_by_embedding(
+        self, pool: list[Track], dets: _Detections, matched: tuple[list[Track], list[Track]]
+    ) -> tuple[list[Track], np.ndarray]:
+        """Stage 1: appearance cost gated and fused with motion; re-finds lost tracks too."""
+        all_idx = np.arange(len(dets))
+        if not pool or len(dets) == 0:
+            return pool, all_idx
+        means = np.stack([t.mean for t in pool])
+        covs = np.stack([t.covariance for t in pool])
+        cost = matching.embedding_distance(np.stack([t.smooth_feat for t in pool]), dets.unit_features)
+        cost = matching.fuse_motion(self.kalman_filter, cost, means, covs, dets.xyah)
+        matches, u_track, u_det = matching.linear_assignment(cost, EMBEDDING_THRESH)
+        self._apply_matches([pool[i] for i in matches[:, 0]], dets, matches[:, 1], matched)
+        return [pool[i] for i in u_track], all_idx[u_det]
+
+    def _associate_by_iou(
+        self, tracks: list[Track], dets: _Detections, det_idx: np.ndarray, thresh: float,
+        matched: tuple[list[Track], list[Track]], on_unmatched: list[Track],
+    ) -> np.ndarray:
+        """Stages 2 and 3: 1 - IoU between track boxes and the still unmatched detections."""
+        cost = matching.iou_distance(_boxes(tracks), dets.tlbr[det_idx])
+        matches, u_track, u_det = matching.linear_assignment(cost, thresh)
+        self._apply_matches([tracks[i] for i in matches[:, 0]], dets, det_idx[matches[:, 1]], matched)
+        on_unmatched.extend(tracks[i] for i in u_track)
+        return det_idx[u_det]
+
+    def _apply_matches(self, tracks: list[Track], dets: _Detections, det_idx: np.ndarray,
+                       matched: tuple[list[Track], list[Track]]) -> None:
+        """One batched Kalman correction for every matched pair, then per-track bookkeeping.
+
+        Matched tracks go to matched[0] (were Tracked) or matched[1] (were Lost: re-found).
+        """
+        if not tracks:
+            return
+        means, covs = self.kalman_filter.update(
+            np.stack([t.mean for t in tracks]), np.stack([t.covariance for t in tracks]), dets.xyah[det_idx]
+        )
+        feats = dets.unit_features[det_idx]
+        smooth = smooth_features(np.stack([t.smooth_feat for t in tracks]), feats)
+        for t, m, c, j, f, sf in zip(tracks, means, covs, det_idx, feats, smooth):
+            matched[1 if t.state == TrackState.Lost else 0].append(t)
+            t.apply_match(m, c, dets.scores[j], f, sf, self.frame_id)
+
+    def _start_tracks(self, dets: _Detections, det_idx: np.ndarray) -> list[Track]:
+        """Stage 4: leftover detections with score >= conf_thres become new (tentative) tracks."""
+        started = []
+        for j in det_idx:
+            if dets.scores[j] < self.det_thresh:
+                continue
+            track = Track(dets.tlwh[j], dets.scores[j], dets.unit_features[j])
+            track.activate(self.kalman_filter, self.frame_id, self._next_id)
+            self._next_id += 1
+            started.append(track)
+        return started
+
+    def _expire_lost(self) -> list[Track]:
+        """Stage 5: lost tracks unseen for more than the buffer are removed for good."""
+        expired = [t for t in self.lost if self.frame_id - t.end_frame > self.max_time_lost]
+        for t in expired:
+            t.mark_removed()
+        return expired
+
+    def _update_lists(self, activated: list[Track], refound: list[Track], newly_lost: list[Track],
+                      removed: list[Track]) -> None:
+        """Stage 6: rebuild the tracked/lost lists and drop tracked/lost duplicates.
+
+        List order matters (it breaks assignment ties next frame): kept tracks, then activated,
+        then re-found ones, as in the reference.
+        """
+        tracked = _join(_join([t for t in self.tracked if t.state == TrackState.Tracked], activated), refound)
+        lost = _subtract(self.lost, tracked) + newly_lost
+        lost = _subtract(lost, removed)
+        self.tracked, self.lost = _remove_duplicates(tracked, lost)
+
+
+def _join(a: list[Track], b: list[Track]) -> list[Track]:
+    """a then the tracks of b whose id is not in a (order kept)."""
+    seen = {t.track_id for t in a}
+    return a + [t for t in b if t.track_id not in seen]
+
+
+def _subtract(a: list[Track], b: list[Track]) -> list[Track]:
+    drop = {t.track_id for t in b}
+    return [t for t in a if t.track_id not in drop]
+
+
+def _remove_duplicates(tracked: list[Track], lost: list[Track]) -> tuple[list[Track], list[Track]]:
+    """A tracked and a lost track on nearly the same box (IoU distance < 0.15): keep the older."""
+    if not tracked or not lost:
+        return tracked, lost
+    dist = matching.iou_distance(_boxes(tracked), _boxes(lost))
+    drop_tracked, drop_lost = set(), set()
+    for p, q in zip(*np.nonzero(dist < DUPLICATE_THRESH)):
+        age_p = tracked[p].frame_id - tracked[p].start_frame
+        age_q = lost[q].frame_id - lost[q].start_frame
+        if age_p > age_q:
+            drop_lost.add(q)
+        else:
+            drop_tracked.add(p)
+    return ([t for i, t in enumerate(tracked) if i not in drop_tracked],
+            [t for i, t in enumerate(lost) if i not in drop_lost])

@@ -1,0 +1,110 @@
+"""evaluate stage: track the evaluation split with the trained model and score it (MOTA, IDF1, HOTA, FPS).
+
+`fairmot evaluate` runs model + decode + tracker over every evaluated sequence, writes
+data/results/<seq>.txt, reports/metrics.json and reports/per_sequence.csv.
+`fairmot evaluate --results DIR --gt DIR` only scores existing MOTChallenge result files.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Optional
+
+import typer
+
+from stages.app import ParamsFile, read_params, stage_command
+
+if TYPE_CHECKING:
+    from fairmot.config import Params
+    from fairmot.evaluation import EvalSequence
+
+
+def pick_device(requested: Optional[str], gpu_ids: list[int]) -> str:
+    """--device wins; otherwise the first listed GPU when CUDA is available and gpus != -1, else CPU."""
+    import torch
+
+    from fairmot.errors import ConfigError
+
+    if requested:
+        if requested.startswith("cuda") and not torch.cuda.is_available():
+            raise ConfigError(f"--device {requested}: CUDA is not available on this machine; use --device cpu")
+        if requested != "cpu" and not requested.startswith("cuda"):
+            raise ConfigError(f"--device {requested!r}: use cpu, cuda or cuda:N")
+        return requested
+    if gpu_ids and torch.cuda.is_available():
+        return f"cuda:{gpu_ids[0]}"
+    return "cpu"
+
+
+@stage_command
+def evaluate(
+    params_file: ParamsFile = Path("params.yaml"),
+    model: Annotated[Path, typer.Option(help="Checkpoint written by `fairmot train`.")] = Path("data/model/model.pt"),
+    dataset: Annotated[Path, typer.Option(help="Dataset root in MOT17 layout.")] = Path("data/dataset"),
+    results: Annotated[Path, typer.Option(help="Result files folder (written, or scored with --gt).")] = Path("data/results"),
+    gt: Annotated[Optional[Path], typer.Option(
+        help="Score existing --results against this gt (a dataset root or an images/<split> folder); no model runs."
+    )] = None,
+    reports: Annotated[Path, typer.Option(help="Where metrics.json and per_sequence.csv go.")] = Path("reports"),
+    split: Annotated[Optional[str], typer.Option(help="test | val | train (params: eval.split).")] = None,
+    conf_thres: Annotated[Optional[float], typer.Option(help="Detection threshold (params: track.conf_thres).")] = None,
+    device: Annotated[Optional[str], typer.Option(help="cpu | cuda | cuda:N (default: CUDA when gpus != -1 and available).")] = None,
+    amp: Annotated[Optional[str], typer.Option(help="Mixed precision on CUDA: fp16 | bf16 (default off).")] = None,
+) -> None:
+    """Track the evaluation split and write results, reports/metrics.json and reports/per_sequence.csv."""
+    from fairmot.evaluation import evaluate_results_dir, find_eval_sequences, format_table
+
+    params = read_params(params_file, eval__split=split, track__conf_thres=conf_thres)
+    if gt is not None:
+        report = evaluate_results_dir(results, gt, params.eval.split)
+        print(format_table(report.table))
+        return
+    sequences = find_eval_sequences(dataset, params.eval.split)  # fail on bad gt before any tracking
+    _track_and_score(params, sequences, model, results, reports, pick_device(device, params.gpu_ids), amp)
+
+
+def _track_and_score(params: Params, sequences: list[EvalSequence], model_path: Path, results: Path,
+                     reports: Path, device: str, amp: Optional[str]) -> None:
+    import torch
+    from tqdm import tqdm
+
+    from fairmot.data.mot import write_results
+    from fairmot.evaluation import (
+        SpeedMeter, device_name, format_table, load_results, metrics_summary, peak_memory_mb,
+        reset_peak_memory, score_results,
+    )
+    from fairmot.inference import OnlineTracker, TrackSettings, iter_images
+    from fairmot.io import atomic_dir, atomic_file, write_json
+    from fairmot.models import build_from_checkpoint
+
+    torch.manual_seed(params.seed)
+    net, meta = build_from_checkpoint(model_path, map_location=device)
+    settings = TrackSettings(
+        conf_thres=params.track.conf_thres, track_buffer=params.track.track_buffer, K=params.track.K,
+        min_box_area=params.track.min_box_area, max_aspect_ratio=params.track.max_aspect_ratio,
+    )
+    meter = SpeedMeter(warmup=params.eval.warmup_frames)
+    runner = OnlineTracker(net, input_w=int(meta["input_w"]), input_h=int(meta["input_h"]), device=device,
+                           settings=settings, amp=amp, meter=meter)
+    reset_peak_memory(device)
+    with atomic_dir(results) as tmp:
+        for seq in sequences:
+            rows = []
+            frames = iter_images(seq.frame_paths())
+            progress = tqdm(total=seq.num_frames, desc=seq.name, unit="frame", disable=None)
+            for _, tracks in runner.run(frames, frame_rate=seq.info.frame_rate):
+                # the runner counts frames from 1; result files use the sequence's own numbering
+                rows += [(f + seq.first_frame - 1, *rest) for f, *rest in tracks.rows()]
+                progress.update()
+            progress.close()
+            write_results(tmp / f"{seq.name}.txt", rows)
+    memory = peak_memory_mb(device)
+    report = score_results(sequences, load_results(results, sequences))
+    metrics = metrics_summary(report, meter, memory, device_name(device))
+    reports.mkdir(parents=True, exist_ok=True)
+    with atomic_file(reports / "per_sequence.csv") as handle:
+        report.table.to_csv(handle, index=False, float_format="%.6f")
+    write_json(reports / "metrics.json", metrics)
+    print(format_table(report.table))
+    print(f"fps {metrics['fps']:.2f} (model {metrics['fps_model']:.2f}) on {metrics['device']}, "
+          f"peak memory {metrics['peak_memory_mb']:.0f} MiB")

@@ -1,0 +1,153 @@
+"""`fairmot evaluate` and `fairmot track` end to end on a tiny random-weight checkpoint."""
+
+import json
+import math
+
+import cv2
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+import yaml
+from typer.testing import CliRunner
+
+import stages.evaluate  # noqa: F401  (registers the command)
+import stages.track  # noqa: F401
+from fairmot.models import create_model, resolve_head_conv
+from fairmot.models.losses import FairMOTLoss
+from stages.app import app
+
+CONTRACT_KEYS = ("MOTA", "IDF1", "HOTA", "DetA", "AssA", "MOTP", "IDs", "FP", "FN", "MT", "ML", "frames",
+                 "fps", "fps_model", "peak_memory_mb", "device")
+INPUT_W, INPUT_H = 160, 96
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory):
+    """A dla_tiny checkpoint with random weights, in the format `fairmot train` writes.
+
+    The heatmap bias is raised and the box head fixed to 24x64 px boxes so that the random network
+    fires on many local maxima and the tracker and writers have tracks to handle.
+    """
+    torch.manual_seed(0)
+    model = create_model("dla_tiny")
+    with torch.no_grad():
+        model.hm[-1].bias.fill_(1.0)
+        model.wh[-1].weight.zero_()
+        model.wh[-1].bias.copy_(torch.tensor([3.0, 8.0, 3.0, 8.0]))
+    path = tmp_path_factory.mktemp("model") / "model.pt"
+    torch.save({
+        "model": model.state_dict(), "loss": FairMOTLoss(nID=5).state_dict(), "optimizer": {}, "scaler": None,
+        "epoch": 1, "rng": {}, "arch": "dla_tiny", "reid_dim": 128, "head_conv": resolve_head_conv("dla_tiny"),
+        "input_w": INPUT_W, "input_h": INPUT_H, "nID": 5, "params": {},
+    }, path)
+    return path
+
+
+@pytest.fixture
+def params_file(tmp_path):
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump({"gpus": -1, "eval": {"split": "test", "warmup_frames": 1},
+                                    "track": {"conf_thres": 0.3}}))
+    return path
+
+
+def invoke(*args):
+    return CliRunner().invoke(app, [str(a) for a in args], catch_exceptions=False)
+
+
+def test_evaluate_writes_results_and_every_metric_of_the_contract(tiny_dataset, checkpoint, params_file, tmp_path):
+    results, reports = tmp_path / "results", tmp_path / "reports"
+    done = invoke("evaluate", "--params", params_file, "--model", checkpoint, "--dataset", tiny_dataset,
+                  "--results", results, "--reports", reports, "--device", "cpu")
+    assert done.exit_code == 0, done.output
+    test_seqs = sorted(p.name for p in (tiny_dataset / "images" / "test").iterdir()
+                       if (p / "gt" / "gt.txt").exists())
+    assert sorted(p.stem for p in results.glob("*.txt")) == test_seqs
+    metrics = json.loads((reports / "metrics.json").read_text())
+    for key in CONTRACT_KEYS:
+        assert key in metrics, key
+    for key in ("MOTA", "IDF1", "HOTA", "DetA", "AssA", "MOTP", "fps", "fps_model", "peak_memory_mb"):
+        assert isinstance(metrics[key], float) and math.isfinite(metrics[key]), key
+    for key in ("IDs", "FP", "FN", "MT", "ML", "frames"):
+        assert isinstance(metrics[key], int) and metrics[key] >= 0, key
+    gt_frames = 0
+    for seq in test_seqs:
+        ini = (tiny_dataset / "images" / "test" / seq / "seqinfo.ini").read_text()
+        gt_frames += int(next(line.split("=")[1] for line in ini.splitlines() if line.startswith("seqLength")))
+    assert metrics["frames"] == gt_frames
+    assert metrics["fps"] > 0 and metrics["peak_memory_mb"] > 0 and metrics["device"].startswith("CPU")
+    table = pd.read_csv(reports / "per_sequence.csv")
+    assert table["sequence"].tolist() == [*test_seqs, "OVERALL"]
+    assert {"MOTA", "IDF1", "HOTA", "DetA", "AssA"} <= set(table.columns)
+    assert table["MOTA"].iloc[-1] == pytest.approx(metrics["MOTA"], abs=1e-6)
+
+    # The same result files scored without a model give the same figures.
+    scored = invoke("evaluate", "--params", params_file, "--results", results, "--gt", tiny_dataset)
+    assert scored.exit_code == 0, scored.output
+    assert "OVERALL" in scored.output and all(seq in scored.output for seq in test_seqs)
+
+
+def test_evaluate_reports_a_missing_result_file_on_one_line(tiny_dataset, params_file, tmp_path):
+    (tmp_path / "empty").mkdir()
+    done = invoke("evaluate", "--params", params_file, "--results", tmp_path / "empty", "--gt", tiny_dataset)
+    assert done.exit_code == 1
+    assert "result file missing" in done.output and len(done.output.strip().splitlines()) == 1
+
+
+def _frames(count, width=160, height=96):
+    """A red and a blue 'person' walking right over grey."""
+    images = []
+    for f in range(count):
+        img = np.full((height, width, 3), 90, np.uint8)
+        cv2.rectangle(img, (10 + 4 * f, 20), (26 + 4 * f, 60), (0, 0, 220), -1)
+        cv2.rectangle(img, (100 - 3 * f, 30), (114 - 3 * f, 66), (220, 0, 0), -1)
+        images.append(img)
+    return images
+
+
+def _read_all(path):
+    cap = cv2.VideoCapture(str(path))
+    count = 0
+    while cap.read()[0]:
+        count += 1
+    cap.release()
+    return count
+
+
+def _check_result_lines(path):
+    for line in path.read_text().splitlines():
+        values = line.split(",")
+        assert len(values) == 10 and values[7:] == ["-1", "-1", "-1"]
+        assert int(values[0]) >= 1 and int(values[1]) >= 1
+
+
+def test_track_an_image_folder_writes_results_and_an_annotated_video(checkpoint, params_file, tmp_path):
+    folder = tmp_path / "walk"
+    folder.mkdir()
+    for i, img in enumerate(_frames(6), start=1):
+        cv2.imwrite(str(folder / f"{i:06d}.jpg"), img)
+    done = invoke("track", folder, "--model", checkpoint, "--out", tmp_path / "out", "--params", params_file,
+                  "--device", "cpu")
+    assert done.exit_code == 0, done.output
+    _check_result_lines(tmp_path / "out" / "walk.txt")
+    assert _read_all(tmp_path / "out" / "walk.mp4") == 6
+    assert not list((tmp_path / "out").glob(".*"))  # no temporary file left behind
+
+
+def test_track_a_video_reads_every_frame(checkpoint, params_file, tmp_path):
+    source = tmp_path / "clip.mp4"
+    writer = cv2.VideoWriter(str(source), cv2.VideoWriter_fourcc(*"mp4v"), 10, (160, 96))
+    for img in _frames(5):
+        writer.write(img)
+    writer.release()
+    done = invoke("track", source, "--model", checkpoint, "--out", tmp_path / "out", "--params", params_file)
+    assert done.exit_code == 0, done.output
+    assert "5 frames" in done.output
+    _check_result_lines(tmp_path / "out" / "clip.txt")
+    assert _read_all(tmp_path / "out" / "clip.mp4") == 5
+
+
+def test_track_rejects_a_missing_source(checkpoint, params_file, tmp_path):
+    done = invoke("track", tmp_path / "nope.mp4", "--model", checkpoint, "--params", params_file)
+    assert done.exit_code == 1 and "no such video file or image folder" in done.output
