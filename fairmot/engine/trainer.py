@@ -380,12 +380,14 @@ class ModelWithLoss(nn.Module):
 
 def setup_training(model: nn.Module, loss: nn.Module, device: torch.device, *, amp: bool,
                    lr: float) -> tuple[ModelWithLoss, torch.optim.Adam, torch.amp.GradScaler | None]:
-    """Network and loss on `device` (channels_last on CUDA), their optimiser, and the AMP scaler if any."""
+    """Network and loss on `device` in channels_last, their optimiser, and the AMP scaler if any.
+
+    channels_last is faster on CUDA and on the CPU too (oneDNN): dla_tiny's step at 320x192, batch
+    16, went from 0.96 s to 0.81 s on 2 cores (benchmarks/train_step.py).
+    """
     amp_dtype, scaler = amp_setup(device, amp)
-    on_cuda = device.type == "cuda"
-    net = ModelWithLoss(model, loss, amp_dtype=amp_dtype, channels_last=on_cuda).to(device)
-    if on_cuda:
-        net.model.to(memory_format=torch.channels_last)
+    net = ModelWithLoss(model, loss, amp_dtype=amp_dtype, channels_last=True).to(device)
+    net.model.to(memory_format=torch.channels_last)
     return net, make_optimizer(model, loss, lr), scaler
 
 
