@@ -19,22 +19,12 @@ from typing import Any
 
 import numpy as np
 
+from fairmot.config import TrackParams
 from fairmot.errors import DataError
 from fairmot.evaluation import SpeedMeter
 from fairmot.tracking.tracker import JDETracker
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
-
-
-@dataclass(frozen=True)
-class TrackSettings:
-    """Decoding, tracking and output-filter knobs (params.yaml `track.*`)."""
-
-    conf_thres: float = 0.4
-    track_buffer: int = 30
-    K: int = 500
-    min_box_area: float = 100.0
-    max_aspect_ratio: float = 1.6
 
 
 @dataclass
@@ -74,7 +64,7 @@ class OnlineTracker:
         input_w: int,
         input_h: int,
         device: Any = "cpu",
-        settings: TrackSettings = TrackSettings(),
+        settings: TrackParams | None = None,
         amp: bool | str | None = None,
         meter: SpeedMeter | None = None,
     ) -> None:
@@ -83,11 +73,21 @@ class OnlineTracker:
         self.device = torch.device(device)
         self.model = model.to(self.device).eval()
         self.input_w, self.input_h = input_w, input_h
-        self.settings = settings
+        self.settings = settings = settings if settings is not None else TrackParams()
         self.amp_dtype = resolve_amp(amp) if self.device.type == "cuda" else None
         self.meter = meter if meter is not None else SpeedMeter()
         self.tracker = JDETracker(conf_thres=settings.conf_thres, track_buffer=settings.track_buffer)
         self.frame = 0
+
+    @classmethod
+    def from_checkpoint(cls, path: Path, settings: TrackParams, *, device: Any = "cpu",
+                        amp: bool | str | None = None, warmup: int = 5) -> OnlineTracker:
+        """The network a `fairmot train` checkpoint describes, at the input size it was trained at."""
+        from fairmot.models import build_from_checkpoint
+
+        net, meta = build_from_checkpoint(path, map_location=device)
+        return cls(net, input_w=int(meta["input_w"]), input_h=int(meta["input_h"]), device=device,
+                   settings=settings, amp=amp, meter=SpeedMeter(warmup=warmup))
 
     def reset(self, frame_rate: float = 30) -> None:
         """Start a new sequence: fresh tracker (ids from 1), buffer scaled by the frame rate."""

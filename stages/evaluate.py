@@ -70,22 +70,16 @@ def _track_and_score(params: Params, sequences: list[EvalSequence], model_path: 
 
     from fairmot.data.mot import write_results
     from fairmot.evaluation import (
-        SpeedMeter, device_name, format_table, load_results, metrics_summary, peak_memory_mb,
+        device_name, format_table, load_results, metrics_summary, peak_memory_mb,
         reset_peak_memory, score_results,
     )
-    from fairmot.inference import OnlineTracker, TrackSettings, iter_images
+    from fairmot.inference import OnlineTracker, iter_images
     from fairmot.io import atomic_dir, atomic_file, write_json
-    from fairmot.models import build_from_checkpoint
 
     torch.manual_seed(params.seed)
-    net, meta = build_from_checkpoint(model_path, map_location=device)
-    settings = TrackSettings(
-        conf_thres=params.track.conf_thres, track_buffer=params.track.track_buffer, K=params.track.K,
-        min_box_area=params.track.min_box_area, max_aspect_ratio=params.track.max_aspect_ratio,
-    )
-    meter = SpeedMeter(warmup=params.eval.warmup_frames)
-    runner = OnlineTracker(net, input_w=int(meta["input_w"]), input_h=int(meta["input_h"]), device=device,
-                           settings=settings, amp=amp, meter=meter)
+    runner = OnlineTracker.from_checkpoint(model_path, params.track, device=device, amp=amp,
+                                           warmup=params.eval.warmup_frames)
+    meter = runner.meter
     reset_peak_memory(device)
     with atomic_dir(results) as tmp:
         for seq in sequences:

@@ -46,9 +46,7 @@ def track(
 
     from fairmot.data.mot import write_results
     from fairmot.errors import DataError
-    from fairmot.evaluation import SpeedMeter
-    from fairmot.inference import OnlineTracker, TrackSettings, open_source
-    from fairmot.models import build_from_checkpoint
+    from fairmot.inference import OnlineTracker, open_source
     from fairmot.visualize import draw_tracks
     from stages.evaluate import pick_device
 
@@ -56,14 +54,9 @@ def track(
     frames, source_rate = open_source(source)
     rate = frame_rate or source_rate
     dev = pick_device(device, params.gpu_ids)
-    net, meta = build_from_checkpoint(model, map_location=dev)
-    settings = TrackSettings(
-        conf_thres=params.track.conf_thres, track_buffer=params.track.track_buffer, K=params.track.K,
-        min_box_area=params.track.min_box_area, max_aspect_ratio=params.track.max_aspect_ratio,
-    )
-    meter = SpeedMeter(warmup=params.eval.warmup_frames)
-    runner = OnlineTracker(net, input_w=int(meta["input_w"]), input_h=int(meta["input_h"]), device=dev,
-                           settings=settings, amp=amp, meter=meter)
+    runner = OnlineTracker.from_checkpoint(model, params.track, device=dev, amp=amp,
+                                           warmup=params.eval.warmup_frames)
+    meter = runner.meter
 
     name = output_name(source)
     out.mkdir(parents=True, exist_ok=True)
