@@ -13,33 +13,12 @@ from pathlib import Path
 
 import pytest
 import torch
-from torch import nn
 from torch.utils.data import Dataset
+
+from engine_standins import TinyLoss, TinyNet
 
 from fairmot.engine import TrainConfig, TrainParts, launch, load_checkpoint, per_process_batch, plan_launch, run_worker
 from fairmot.errors import ConfigError
-
-
-class TinyNet(nn.Module):
-    def __init__(self) -> None:
-        super().__init__()
-        self.body = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.ReLU(), nn.Conv2d(4, 2, 1))
-
-    def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        return {"out": self.body(x)}
-
-
-class TinyLoss(nn.Module):
-    """exp(-s) * mse + s: a learnable weight, as FairMOT's uncertainty weighting has."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.s = nn.Parameter(torch.tensor([-0.5]))
-
-    def forward(self, outputs: dict, batch: dict) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        mse = ((outputs["out"] - batch["target"]) ** 2).mean()
-        loss = torch.exp(-self.s[0]) * mse + self.s[0]
-        return loss, {"loss": loss.detach(), "mse": mse.detach(), "s": self.s[0].detach()}
 
 
 class TinyData(Dataset):

@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 import torch
-from torch import nn
 from torch.utils.data import Dataset
+
+from engine_standins import TinyLoss, TinyNet
 
 from fairmot.engine import (
     CHECKPOINT_KEYS,
@@ -28,26 +29,6 @@ from fairmot.engine import (
     restore_rng,
     run_worker,
 )
-
-
-class TinyNet(nn.Module):
-    def __init__(self) -> None:
-        super().__init__()
-        self.body = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(), nn.Conv2d(4, 2, 1))
-
-    def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        return {"out": self.body(x)}
-
-
-class TinyLoss(nn.Module):
-    def __init__(self) -> None:
-        super().__init__()
-        self.s = nn.Parameter(torch.tensor([-0.5]))
-
-    def forward(self, outputs: dict, batch: dict) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        mse = ((outputs["out"] - batch["target"]) ** 2).mean()
-        loss = torch.exp(-self.s[0]) * mse + self.s[0]
-        return loss, {"loss": loss.detach(), "mse": mse.detach()}
 
 
 class InterruptingData(Dataset):
@@ -72,7 +53,7 @@ class InterruptingData(Dataset):
 
 
 def tiny_parts(config: TrainConfig, interrupt: tuple[int, int] = (0, -1)) -> TrainParts:
-    return TrainParts(TinyNet(), TinyLoss(), InterruptingData(12, *interrupt), meta={"arch": "tiny", "nID": 0})
+    return TrainParts(TinyNet(batchnorm=True), TinyLoss(), InterruptingData(12, *interrupt), meta={"arch": "tiny", "nID": 0})
 
 
 def tiny_config(out: Path, **overrides) -> TrainConfig:
