@@ -65,12 +65,6 @@ def _setup(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug 
 
 def main() -> None:
     # Importing the stage modules registers their commands.
-    from stages import download, labels, validate  # noqa: F401
+    from stages import compare, download, evaluate, labels, report, track, train, validate  # noqa: F401
 
-    for optional in ("train", "evaluate", "track", "report", "compare"):
-        try:
-            __import__(f"stages.{optional}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"stages.{optional}":
-                raise
     app()
