@@ -179,7 +179,8 @@ def render_markdown(inputs: ReportInputs, figures: Mapping[str, Path | None], fr
         rows = [[name, s.get("split"), s.get("frames"), s.get("boxes"), s.get("identities"),
                  f"{s.get('width')}x{s.get('height')}"] for name, s in seqs.items()]
         out += [_table(["sequence", "split", "frames", "boxes", "identities", "size"], rows), "",
-                f"nID (identities the re-ID classifier learns): {inputs.manifest.get('nID')}", ""]
+                f"Identities across all sequences: {inputs.manifest.get('nID', 1) - 1}; the re-ID classifier "
+                f"learns the training split's: nID = {inputs.train.get('nID', 'n/a')}.", ""]
     status = "passed" if v.get("success") else "FAILED"
     out += [f"Validation (great-expectations): **{status}** — "
             f"{v.get('expectations', 'n/a')} expectations, {v.get('failed', 'n/a')} failed.", ""]

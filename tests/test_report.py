@@ -18,7 +18,7 @@ def make_inputs():
                 "data": {"source": "synthetic", "train_split": "train"}, "eval": {"split": "test"}},
         validation={"success": True, "expectations": 21, "failed": 0},
         train={"loss": 1.25, "hm_loss": 0.5, "samples_per_s": 17.3, "wall_s": 300.0, "epochs": 2,
-               "world_size": 1, "peak_memory_mb": 900.0, "device": "cpu"},
+               "world_size": 1, "peak_memory_mb": 900.0, "device": "cpu", "nID": 21},
         metrics={"MOTA": 0.7, "IDF1": 0.64, "HOTA": 0.49, "IDs": 3, "fps": 41.5, "fps_model": 60.2,
                  "peak_memory_mb": 800.0, "device": "cpu"},
         per_sequence=per_sequence,
@@ -35,7 +35,7 @@ def test_markdown_holds_the_figures_as_percentages_and_counts(tmp_path):
     assert "| SYN-05 | 71.2 | 65.0 | 50.0 |" in text
     assert "![per-sequence metrics](figures/per_sequence.png)" in text
     assert "41.5 FPS end to end" in text and "**passed**" in text
-    assert "nID (identities the re-ID classifier learns): 40" in text
+    assert "Identities across all sequences: 39; the re-ID classifier learns the training split's: nID = 21." in text
 
 
 def test_html_is_self_contained(tmp_path):
