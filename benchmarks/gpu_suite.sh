@@ -43,7 +43,7 @@ p = load_params("params.yaml", {"gpus": 0, "amp": True, "num_workers": 6})
 generate_synthetic(d / "dataset", **dataclasses.asdict(p.synthetic))
 generate_labels(d / "dataset", d / "labels", d / "splits")
 cfg = config_from_params(p, dataset_root=d / "dataset", labels_root=d / "labels", splits_dir=d / "splits",
-                         out_dir=d / "model", live_dir=None)
+                         out_dir=d / "model")
 t = time.perf_counter()
 s = run_worker(cfg)
 print(f"GPU train: {s.epochs} epochs in {time.perf_counter() - t:.1f} s, {s.samples_per_s:.1f} samples/s, "

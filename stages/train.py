@@ -18,6 +18,34 @@ from stages.app import ParamsFile, read_params, stage_command
 log = logging.getLogger("fairmot.train")
 
 
+class DvcLiveLog:
+    """The engine's metrics log written by dvclive: `<dir>/plots/metrics/*.tsv` are the stage's DVC plots.
+
+    Picklable until opened, so spawned DDP workers receive it; only rank 0 opens it.
+    """
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = Path(directory)
+        self.live = None
+
+    def open(self, resume: bool) -> None:
+        from dvclive import Live
+
+        self.live = Live(str(self.directory), resume=resume, report=None, save_dvc_exp=False, dvcyaml=False)
+
+    def log(self, step: int, values: dict[str, float]) -> None:
+        self.live.step = step
+        for name, value in values.items():
+            self.live.log_metric(name, value)
+
+    def summary(self) -> None:
+        self.live.make_summary()
+
+    def close(self) -> None:
+        self.live.make_summary()
+        self.live = None
+
+
 @stage_command
 def train(
     params_file: ParamsFile = Path("params.yaml"),
@@ -49,7 +77,7 @@ def train(
     plan = plan_launch(params.gpu_ids, params.nproc)
     per_process_batch(params.batch_size, plan.world_size)
     config = config_from_params(params, dataset_root=dataset, labels_root=labels, splits_dir=splits,
-                                out_dir=out, live_dir=reports / "train", resume=resume)
+                                out_dir=out, metrics_log=DvcLiveLog(reports / "train"), resume=resume)
     if not config.split_file.is_file():
         raise DataError(f"{config.split_file}: split index not found; run `fairmot labels` (or dvc repro labels) first")
     if plan.rank == 0:

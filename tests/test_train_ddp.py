@@ -41,7 +41,7 @@ def tiny_parts(config: TrainConfig) -> TrainParts:
 
 
 def tiny_config(out: Path, **overrides) -> TrainConfig:
-    settings = dict(dataset_root=out, labels_root=out, split_file=out, out_dir=out, live_dir=None,
+    settings = dict(dataset_root=out, labels_root=out, split_file=out, out_dir=out,
                     batch_size=4, num_epochs=2, num_workers=0, lr=0.01, lr_step=[1], seed=7, build=tiny_parts)
     settings.update(overrides)
     return TrainConfig(**settings)

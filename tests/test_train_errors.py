@@ -58,7 +58,7 @@ def poisoned_in_epoch_2(config: TrainConfig) -> TrainParts:
 
 
 def poisoned_config(out: Path) -> TrainConfig:
-    return TrainConfig(dataset_root=out, labels_root=out, split_file=out, out_dir=out, live_dir=None, batch_size=4,
+    return TrainConfig(dataset_root=out, labels_root=out, split_file=out, out_dir=out, batch_size=4,
                        num_epochs=3, num_workers=0, lr=0.01, lr_step=[], seed=1, build=poisoned_in_epoch_2)
 
 

@@ -16,6 +16,7 @@ import torch
 from torch.utils.data import Dataset
 
 from engine_standins import TinyLoss, TinyNet
+from stages.train import DvcLiveLog
 
 from fairmot.engine import (
     CHECKPOINT_KEYS,
@@ -57,7 +58,7 @@ def tiny_parts(config: TrainConfig, interrupt: tuple[int, int] = (0, -1)) -> Tra
 
 
 def tiny_config(out: Path, **overrides) -> TrainConfig:
-    settings = dict(dataset_root=out, labels_root=out, split_file=out, out_dir=out, live_dir=out / "live",
+    settings = dict(dataset_root=out, labels_root=out, split_file=out, out_dir=out, metrics_log=DvcLiveLog(out / "live"),
                     batch_size=3, num_epochs=2, num_workers=0, lr=0.01, lr_step=[1], seed=11, build=tiny_parts)
     settings.update(overrides)
     return TrainConfig(**settings)
@@ -148,7 +149,7 @@ def test_resume_with_real_dla_tiny_and_joint_dataset_matches_straight_run(tmp_pa
 
     def real(out: Path, **overrides) -> TrainConfig:
         settings = dict(dataset_root=tiny_dataset, labels_root=labels_root, split_file=splits_dir / "train.txt",
-                        out_dir=out, live_dir=None, arch="dla_tiny", input_w=320, input_h=192, batch_size=2,
+                        out_dir=out, arch="dla_tiny", input_w=320, input_h=192, batch_size=2,
                         num_epochs=2, num_iters=2, num_workers=0, lr=5e-4, lr_step=[1], seed=317, augment=True,
                         build=build_parts)
         settings.update(overrides)

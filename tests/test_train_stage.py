@@ -90,8 +90,9 @@ def test_fairmot_train_nproc_2_runs_gloo_ddp_on_the_real_network(tmp_path, monke
 def test_long_runs_log_the_mean_of_each_window_of_steps(tmp_path):
     from fairmot.engine.distributed import DistContext
     from fairmot.engine.trainer import RunLog
+    from stages.train import DvcLiveLog
 
-    run_log = RunLog(DistContext(), tmp_path / "live", resume=False, total_epochs=1, log_every=2)
+    run_log = RunLog(DistContext(), DvcLiveLog(tmp_path / "live"), resume=False, total_epochs=1, log_every=2)
     bar = run_log.bar(1, total=4)
     for step, loss in enumerate([1.0, 2.0, 3.0, 5.0], start=1):
         run_log.step(step, {"loss": loss}, lr=0.1, samples_per_s=10.0 * step, data_s=0.0, bar=bar)

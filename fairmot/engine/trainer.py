@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import torch
@@ -97,8 +97,9 @@ class TrainConfig:
     labels_root: Path
     split_file: Path
     out_dir: Path
-    # dvclive directory (rank 0 logs there); None = no dvclive
-    live_dir: Path | None = None
+    # Where rank 0 sends the per-step and per-epoch figures (picklable, opened in the worker);
+    # None = progress bar and log lines only
+    metrics_log: MetricsLog | None = None
     arch: str = "dla_tiny"
     reid_dim: int = 128
     head_conv: int = -1
@@ -130,12 +131,12 @@ class TrainConfig:
 
 
 def config_from_params(params: Any, *, dataset_root: Path, labels_root: Path, splits_dir: Path,
-                       out_dir: Path, live_dir: Path | None, resume: bool = False) -> TrainConfig:
+                       out_dir: Path, metrics_log: MetricsLog | None = None, resume: bool = False) -> TrainConfig:
     """Map the typed params (fairmot.config.Params) onto a TrainConfig."""
     return TrainConfig(
         dataset_root=Path(dataset_root), labels_root=Path(labels_root),
         split_file=Path(splits_dir) / f"{params.data.train_split}.txt",
-        out_dir=Path(out_dir), live_dir=None if live_dir is None else Path(live_dir),
+        out_dir=Path(out_dir), metrics_log=metrics_log,
         arch=params.arch, reid_dim=params.reid_dim, head_conv=params.head_conv,
         input_w=params.input_w, input_h=params.input_h, batch_size=params.batch_size,
         num_epochs=params.num_epochs, num_iters=params.num_iters, num_workers=params.num_workers,
@@ -251,7 +252,7 @@ def fit(config: TrainConfig, parts: TrainParts, ctx: DistContext) -> TrainSummar
     steps = len(loader) if config.num_iters < 0 else min(config.num_iters, len(loader))
 
     saver = CheckpointWriter(config, parts, optimizer, scaler, ctx)
-    run_log = RunLog(ctx, config.live_dir, resume=config.resume, total_epochs=config.num_epochs,
+    run_log = RunLog(ctx, config.metrics_log, resume=config.resume, total_epochs=config.num_epochs,
                      log_every=max(1, math.ceil(steps * config.num_epochs / MAX_LOGGED_STEPS)))
     samples = 0
     loop_time = 0.0
@@ -557,10 +558,19 @@ class _NoBar:
     def close(self) -> None: ...
 
 
-class RunLog:
-    """dvclive history (per step and per epoch) and a tqdm bar per epoch, from rank 0 only."""
+class MetricsLog(Protocol):
+    """A sink for training figures (the train stage gives dvclive); opened on rank 0 only."""
 
-    def __init__(self, ctx: DistContext, live_dir: Path | None, *, resume: bool, total_epochs: int,
+    def open(self, resume: bool) -> None: ...
+    def log(self, step: int, values: Mapping[str, float]) -> None: ...
+    def summary(self) -> None: ...
+    def close(self) -> None: ...
+
+
+class RunLog:
+    """The metrics log (per step and per epoch) and a tqdm bar per epoch, from rank 0 only."""
+
+    def __init__(self, ctx: DistContext, metrics_log: MetricsLog | None, *, resume: bool, total_epochs: int,
                  log_every: int = 1) -> None:
         self.enabled = ctx.is_main
         self.total_epochs = total_epochs
@@ -568,10 +578,9 @@ class RunLog:
         self._window: dict[str, float] = {}
         self._count = 0
         self.live = None
-        if self.enabled and live_dir is not None:
-            from dvclive import Live
-
-            self.live = Live(str(live_dir), resume=resume, report=None, save_dvc_exp=False, dvcyaml=False)
+        if self.enabled and metrics_log is not None:
+            metrics_log.open(resume)
+            self.live = metrics_log
 
     def bar(self, epoch: int, *, total: int, initial: int = 0) -> Any:
         if not self.enabled:
@@ -596,9 +605,7 @@ class RunLog:
             self._window[name] = self._window.get(name, 0.0) + value
         self._count += 1
         if global_step % self.log_every == 0:
-            self.live.step = global_step
-            for name, total in self._window.items():
-                self.live.log_metric(name, total / self._count)
+            self.live.log(global_step, {name: total / self._count for name, total in self._window.items()})
             self._window, self._count = {}, 0
 
     def epoch_end(self, epoch: int, progress: Progress) -> None:
@@ -608,13 +615,11 @@ class RunLog:
         log.info("epoch %d/%d: %s", epoch, self.total_epochs,
                  ", ".join(f"{k} {v:.4f}" for k, v in averages.items()))
         if self.live is not None:
-            self.live.step = progress.global_step
-            for name, value in averages.items():
-                self.live.log_metric(f"epoch/{name}", value)
-            self.live.make_summary()
+            self.live.log(progress.global_step, {f"epoch/{name}": value for name, value in averages.items()})
+            self.live.summary()
 
     def close(self) -> None:
         if self.live is not None:
             with contextlib.suppress(Exception):
-                self.live.make_summary()
+                self.live.close()
             self.live = None
