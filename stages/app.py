@@ -10,7 +10,7 @@ import functools
 import logging
 import sys
 from pathlib import Path
-from typing import Annotated, Any, Callable
+from typing import Annotated, Any, Callable, Optional
 
 import typer
 
@@ -49,6 +49,23 @@ def stage_command(fn: Callable[..., Any]) -> Callable[..., Any]:
 def read_params(params_file: Path, **overrides: Any) -> Params:
     """Load params.yaml with CLI overrides given as dotted keys (`track__conf_thres` -> `track.conf_thres`)."""
     return load_params(params_file, {key.replace("__", "."): value for key, value in overrides.items()})
+
+
+def pick_device(requested: Optional[str], gpu_ids: list[int]) -> str:
+    """--device wins; otherwise the first listed GPU when CUDA is available and gpus != -1, else CPU."""
+    import torch
+
+    from fairmot.errors import ConfigError
+
+    if requested:
+        if requested.startswith("cuda") and not torch.cuda.is_available():
+            raise ConfigError(f"--device {requested}: CUDA is not available on this machine; use --device cpu")
+        if requested != "cpu" and not requested.startswith("cuda"):
+            raise ConfigError(f"--device {requested!r}: use cpu, cuda or cuda:N")
+        return requested
+    if gpu_ids and torch.cuda.is_available():
+        return f"cuda:{gpu_ids[0]}"
+    return "cpu"
 
 
 @app.callback()

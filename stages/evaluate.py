@@ -12,28 +12,11 @@ from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
-from stages.app import ParamsFile, read_params, stage_command
+from stages.app import ParamsFile, pick_device, read_params, stage_command
 
 if TYPE_CHECKING:
     from fairmot.config import Params
     from fairmot.evaluation import EvalSequence
-
-
-def pick_device(requested: Optional[str], gpu_ids: list[int]) -> str:
-    """--device wins; otherwise the first listed GPU when CUDA is available and gpus != -1, else CPU."""
-    import torch
-
-    from fairmot.errors import ConfigError
-
-    if requested:
-        if requested.startswith("cuda") and not torch.cuda.is_available():
-            raise ConfigError(f"--device {requested}: CUDA is not available on this machine; use --device cpu")
-        if requested != "cpu" and not requested.startswith("cuda"):
-            raise ConfigError(f"--device {requested!r}: use cpu, cuda or cuda:N")
-        return requested
-    if gpu_ids and torch.cuda.is_available():
-        return f"cuda:{gpu_ids[0]}"
-    return "cpu"
 
 
 @stage_command

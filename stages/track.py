@@ -12,7 +12,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from stages.app import ParamsFile, read_params, stage_command
+from stages.app import ParamsFile, pick_device, read_params, stage_command
 
 TRAIL_LENGTH = 20  # frames of centre history drawn behind each box
 
@@ -48,7 +48,6 @@ def track(
     from fairmot.errors import DataError
     from fairmot.inference import OnlineTracker, open_source
     from fairmot.visualize import draw_tracks
-    from stages.evaluate import pick_device
 
     params = read_params(params_file, track__conf_thres=conf_thres)
     frames, source_rate = open_source(source)
