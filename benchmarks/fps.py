@@ -16,7 +16,8 @@ import argparse
 import numpy as np
 import torch
 
-from fairmot.evaluation import SpeedMeter, device_name, peak_memory_mb, reset_peak_memory
+from fairmot.devices import device_name, peak_memory_mb, reset_peak_memory
+from fairmot.evaluation import SpeedMeter
 from fairmot.inference import OnlineTracker
 from fairmot.models import count_parameters, create_model
 

@@ -17,8 +17,6 @@ from __future__ import annotations
 import contextlib
 import io
 import math
-import platform
-import resource
 import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -384,40 +382,6 @@ class SpeedMeter:
         return self._fps(self._timed(self._model))
 
 
-def reset_peak_memory(device: Any) -> None:
-    import torch
-
-    if torch.device(device).type == "cuda":
-        torch.cuda.reset_peak_memory_stats(device)
-
-
-def peak_memory_mb(device: Any) -> float:
-    """CUDA max allocated by tensors on a GPU; otherwise the process's peak resident set (MiB)."""
-    import torch
-
-    if torch.device(device).type == "cuda":
-        return torch.cuda.max_memory_allocated(device) / 2**20
-    # Linux reports ru_maxrss in KiB, macOS in bytes
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return rss / (2**20 if platform.system() == "Darwin" else 2**10)
-
-
-def device_name(device: Any) -> str:
-    """A human-readable name of the device the timings were taken on."""
-    import torch
-
-    dev = torch.device(device)
-    if dev.type == "cuda":
-        return torch.cuda.get_device_name(dev)
-    model = platform.processor() or platform.machine()
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    return f"CPU {model} ({torch.get_num_threads()} threads)"
-
-
 def metrics_summary(report: EvalReport, meter: SpeedMeter | None, memory_mb: float, device: str) -> dict[str, Any]:
     """The flat metrics.json dict: tracking figures (6 decimals), fps, memory and device."""
     out: dict[str, Any] = {}
@@ -433,7 +397,7 @@ def metrics_summary(report: EvalReport, meter: SpeedMeter | None, memory_mb: flo
 
 
 __all__ = [
-    "EVAL_SPLITS", "EvalReport", "EvalSequence", "OVERALL", "SpeedMeter", "device_name",
+    "EVAL_SPLITS", "EvalReport", "EvalSequence", "OVERALL", "SpeedMeter",
     "evaluate_results_dir", "find_eval_sequences", "format_table", "load_results", "metrics_summary",
-    "peak_memory_mb", "preprocess_frame", "reset_peak_memory", "score_results", "split_frame_range",
+    "preprocess_frame", "score_results", "split_frame_range",
 ]

@@ -52,10 +52,8 @@ def _track_and_score(params: Params, sequences: list[EvalSequence], model_path: 
     from tqdm import tqdm
 
     from fairmot.data.mot import write_results
-    from fairmot.evaluation import (
-        device_name, format_table, load_results, metrics_summary, peak_memory_mb,
-        reset_peak_memory, score_results,
-    )
+    from fairmot.devices import device_name, peak_memory_mb, reset_peak_memory
+    from fairmot.evaluation import format_table, load_results, metrics_summary, score_results
     from fairmot.inference import OnlineTracker, iter_images
     from fairmot.io import atomic_dir, atomic_file, write_json
 

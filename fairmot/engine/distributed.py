@@ -17,9 +17,7 @@ from __future__ import annotations
 
 import logging
 import os
-import resource
 import signal
-import sys
 import threading
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -260,27 +258,3 @@ def all_gather_objects(obj: Any, ctx: DistContext) -> list[Any]:
 def barrier(ctx: DistContext) -> None:
     if ctx.distributed and ctx.world_size > 1:
         dist.barrier()
-
-
-def peak_memory_mb(device: torch.device) -> float:
-    """CUDA: the most memory tensors took on this GPU; CPU: this process's peak resident set."""
-    if device.type == "cuda":
-        return torch.cuda.max_memory_allocated(device) / 2**20
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / 2**20 if sys.platform == "darwin" else peak / 2**10  # bytes on macOS, KiB on Linux
-
-
-def device_name(device: torch.device) -> str:
-    """A human name for the device figures were measured on (recorded next to them, never gated on)."""
-    if device.type == "cuda":
-        return torch.cuda.get_device_name(device)
-    try:
-        with open("/proc/cpuinfo") as handle:
-            for line in handle:
-                if line.startswith("model name"):
-                    return f"cpu: {line.split(':', 1)[1].strip()}"
-    except OSError:
-        pass
-    import platform
-
-    return f"cpu: {platform.processor() or platform.machine()}"

@@ -32,11 +32,10 @@ from fairmot.engine.distributed import (
     all_reduce_mean,
     barrier,
     cleanup,
-    device_name,
     init_process,
-    peak_memory_mb,
     per_process_batch,
 )
+from fairmot.devices import cpu_model, peak_memory_mb, reset_peak_memory
 from fairmot.errors import ConfigError, DataError, FairMOTError
 
 log = logging.getLogger(__name__)
@@ -208,7 +207,7 @@ def fit(config: TrainConfig, parts: TrainParts, ctx: DistContext) -> TrainSummar
     on_cuda = device.type == "cuda"
     if on_cuda:
         torch.backends.cudnn.benchmark = config.cuda_benchmark
-        torch.cuda.reset_peak_memory_stats(device)
+    reset_peak_memory(device)
     net, optimizer, scaler = setup_training(parts.model, parts.loss, device, amp=config.amp, lr=config.lr)
 
     progress = Progress()
@@ -299,7 +298,8 @@ def fit(config: TrainConfig, parts: TrainParts, ctx: DistContext) -> TrainSummar
         losses=dict(progress.last_epoch), samples_per_s=samples / loop_time if loop_time else 0.0,
         wall_s=time.perf_counter() - started, epochs=progress.epoch, steps=progress.global_step,
         world_size=ctx.world_size, batch_size=config.batch_size, peak_memory_mb=peak_memory_mb(device),
-        device=device_name(device), nID=int(parts.meta.get("nID", 0)), arch=str(parts.meta.get("arch", config.arch)),
+        device=torch.cuda.get_device_name(device) if on_cuda else f"cpu: {cpu_model()}",
+        nID=int(parts.meta.get("nID", 0)), arch=str(parts.meta.get("arch", config.arch)),
     )
 
 
