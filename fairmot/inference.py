@@ -73,11 +73,10 @@ class OnlineTracker:
         self.device = torch.device(device)
         self.model = model.to(self.device).eval()
         self.input_w, self.input_h = input_w, input_h
-        self.settings = settings = settings if settings is not None else TrackParams()
+        self.settings = settings if settings is not None else TrackParams()
         self.amp_dtype = resolve_amp(amp) if self.device.type == "cuda" else None
         self.meter = meter if meter is not None else SpeedMeter()
-        self.tracker = JDETracker(conf_thres=settings.conf_thres, track_buffer=settings.track_buffer)
-        self.frame = 0
+        self.reset()
 
     @classmethod
     def from_checkpoint(cls, path: Path, settings: TrackParams, *, device: Any = "cpu",
