@@ -6,10 +6,14 @@ Speed and memory depend on the hardware, so every report records the device next
 from __future__ import annotations
 
 import contextlib
+import logging
 import platform
 import resource
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+log = logging.getLogger(__name__)
 
 
 def reset_peak_memory(device: Any) -> None:
@@ -48,3 +52,54 @@ def device_name(device: Any) -> str:
     if dev.type == "cuda":
         return torch.cuda.get_device_name(dev)
     return f"CPU {cpu_model()} ({torch.get_num_threads()} threads)"
+
+
+AMP_MODES = ("off", "auto", "bf16", "fp16")
+
+
+@dataclass(frozen=True)
+class AmpPolicy:
+    """What mixed precision means on one device: the autocast dtype (None = float32) and whether
+    fp16 gradients need a loss scaler. Training, evaluation and tracking all resolve `amp` here."""
+
+    dtype: Any = None
+    use_scaler: bool = False
+
+    @property
+    def enabled(self) -> bool:
+        return self.dtype is not None
+
+    def autocast(self, device: Any) -> contextlib.AbstractContextManager:
+        import torch
+
+        if self.dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(torch.device(device).type, dtype=self.dtype)
+
+    def make_scaler(self) -> Any:
+        import torch
+
+        return torch.amp.GradScaler("cuda") if self.use_scaler else None
+
+
+def resolve_amp(amp: bool | str | None, device: Any) -> AmpPolicy:
+    """`amp` as params.yaml and every command's `--amp` give it: off | auto | bf16 | fp16
+    (YAML true = auto, false = off). auto picks bf16 where the GPU has it, else fp16 with a scaler.
+    Mixed precision is a CUDA feature here: on the CPU every mode runs in float32, with a warning."""
+    import torch
+
+    from fairmot.errors import ConfigError
+
+    mode = {None: "off", False: "off", True: "auto"}.get(amp, amp) if not isinstance(amp, str) else amp.lower()
+    if mode not in AMP_MODES:
+        raise ConfigError(f"'amp' = {amp!r} must be one of {', '.join(AMP_MODES)} (or true/false)")
+    if mode == "off":
+        return AmpPolicy()
+    if torch.device(device).type != "cuda":
+        log.warning("amp: %s has no effect on %s; running in float32", mode, torch.device(device).type)
+        return AmpPolicy()
+    if mode == "auto":
+        mode = "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+    if mode == "bf16":
+        return AmpPolicy(torch.bfloat16, use_scaler=False)
+    return AmpPolicy(torch.float16, use_scaler=True)
