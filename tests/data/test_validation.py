@@ -18,7 +18,7 @@ from fairmot.data.mot import read_gt
 from fairmot.data.validation import _decodes, _image_size, _parse_label, build_tables
 from fairmot.errors import DataError
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 N_EXPECTATIONS = 8 + 12 + 2 + 4  # gt, labels, label_counts, images
 
 

@@ -16,7 +16,7 @@ import stages.train  # noqa: F401 -- registers the command
 from fairmot.engine import NonFiniteLossError, TrainConfig, TrainParts, launch, load_checkpoint, plan_launch, run_worker
 from stages.app import app
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 class TinyNet(nn.Module):

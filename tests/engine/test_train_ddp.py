@@ -15,7 +15,7 @@ import pytest
 import torch
 from torch.utils.data import Dataset
 
-from engine_standins import TinyLoss, TinyNet
+from tests.engine.standins import TinyLoss, TinyNet
 
 from fairmot.engine import TrainConfig, TrainParts, launch, load_checkpoint, per_process_batch, plan_launch, run_worker
 from fairmot.errors import ConfigError

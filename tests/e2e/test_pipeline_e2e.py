@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 TINY = {
     "batch_size": 2, "num_epochs": 1, "num_iters": 2, "num_workers": 0, "lr_step": [5],
     "synthetic": {"train_sequences": 1, "val_sequences": 1, "frames": 12, "density": 4.0},

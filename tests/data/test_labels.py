@@ -12,7 +12,7 @@ from fairmot.data.labels import generate_labels, label_path, read_split
 from fairmot.data.mot import SeqInfo, write_seqinfo
 from fairmot.errors import DataError
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def make_seq(root: Path, split: str, name: str, width: int, height: int, length: int, gt: str | None) -> None:

@@ -15,7 +15,7 @@ import pytest
 import torch
 from torch.utils.data import Dataset
 
-from engine_standins import TinyLoss, TinyNet
+from tests.engine.standins import TinyLoss, TinyNet
 from stages.train import DvcLiveLog
 
 from fairmot.engine import (
