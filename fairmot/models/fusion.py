@@ -13,6 +13,7 @@ check every architecture's head maps against the unfolded network.
 from __future__ import annotations
 
 import copy
+import itertools
 
 import torch
 from torch import nn
@@ -47,7 +48,7 @@ def _fold_module(module: nn.Module) -> int:
     folded = 0
     if isinstance(module, nn.Sequential):
         names = list(module._modules)
-        for first, second in zip(names, names[1:]):
+        for first, second in itertools.pairwise(names):
             if _foldable(module._modules[first], module._modules[second]):
                 _fold_into(module._modules[first], module._modules[second])
                 module._modules[second] = nn.Identity()
