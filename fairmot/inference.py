@@ -67,11 +67,14 @@ class OnlineTracker:
         settings: TrackParams | None = None,
         amp: bool | str | None = None,
         meter: SpeedMeter | None = None,
+        engine: Any = None,
     ) -> None:
         import torch
 
         self.device = torch.device(device)
-        self.model = model.to(self.device).eval()
+        self.model = model.to(self.device).eval() if model is not None else None
+        # An inference engine (fairmot.engines) replaces the plain model call when given
+        self.engine = engine
         self.input_w, self.input_h = input_w, input_h
         self.settings = settings if settings is not None else TrackParams()
         self.amp_dtype = resolve_amp(amp) if self.device.type == "cuda" else None
@@ -118,13 +121,17 @@ class OnlineTracker:
         self._sync()
         start = time.perf_counter()
         with torch.inference_mode():
-            x = torch.from_numpy(blob).to(self.device, non_blocking=True).unsqueeze(0)
-            self._sync()
-            forward_start = time.perf_counter()
-            autocast = (torch.autocast("cuda", dtype=self.amp_dtype) if self.amp_dtype is not None
-                        else contextlib.nullcontext())
-            with autocast:
-                outputs = self.model(x)
+            if self.engine is not None:
+                forward_start = time.perf_counter()  # the engine's own upload is part of its forward
+                outputs = self.engine(blob)
+            else:
+                x = torch.from_numpy(blob).to(self.device, non_blocking=True).unsqueeze(0)
+                self._sync()
+                forward_start = time.perf_counter()
+                autocast = (torch.autocast("cuda", dtype=self.amp_dtype) if self.amp_dtype is not None
+                            else contextlib.nullcontext())
+                with autocast:
+                    outputs = self.model(x)
             self._sync()
             model_s = time.perf_counter() - forward_start
             (dets,) = decode_detections(outputs, K=s.K, conf_thres=s.conf_thres, letterbox=[geometry])

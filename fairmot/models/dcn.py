@@ -17,11 +17,28 @@ the autocast dtype instead (bf16/fp16), which is what the AMP forward and backwa
 
 from __future__ import annotations
 
+import contextlib
 import functools
+from collections.abc import Iterator
+from contextvars import ContextVar
 
 import torch
 import torch.nn.functional as F
 from torchvision.ops import deform_conv2d as tv_deform_conv2d
+
+# Set by `torchvision_kernel()`: every deformable conv then runs torchvision's op as before issue 11
+_FORCE_TORCHVISION: ContextVar[bool] = ContextVar("force_torchvision_deform_conv", default=False)
+
+
+@contextlib.contextmanager
+def torchvision_kernel() -> Iterator[None]:
+    """Run torchvision's `deform_conv2d` everywhere inside this block: the baseline the benchmark
+    compares against, and the reference the tests check the fast paths with."""
+    token = _FORCE_TORCHVISION.set(True)
+    try:
+        yield
+    finally:
+        _FORCE_TORCHVISION.reset(token)
 
 
 @functools.lru_cache(maxsize=32)
@@ -131,6 +148,8 @@ def modulated_deform_conv(
     dtype under CUDA autocast, torchvision's op otherwise (CUDA fp32 and ONNX export, which maps it
     to DeformConv)."""
     exporting = torch.onnx.is_in_onnx_export() or torch.compiler.is_exporting()
+    if _FORCE_TORCHVISION.get():
+        return tv_deform_conv2d(x, offset, weight, bias, padding=padding, mask=mask)
     if x.device.type == "cpu" and not exporting:
         return deform_conv2d_gather(x, offset, weight, bias, padding=padding, mask=mask)
     if x.device.type == "cuda" and torch.is_autocast_enabled("cuda") and not exporting:
