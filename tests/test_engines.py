@@ -102,3 +102,19 @@ def test_cuda_graph_engine_matches_the_model(model_and_onnx, amp):
     for name in OUTPUT_NAMES:
         scale = expected[name].abs().max().item() + 1e-6
         assert (got[name].float() - expected[name]).abs().max().item() / scale < tolerance, name
+
+
+def test_lean_engine_on_dla34_keeps_the_deformable_neck_exact():
+    torch.manual_seed(1)
+    model = create_model("dla34")
+    for module in model.modules():
+        if hasattr(module, "conv_offset_mask"):
+            module.conv_offset_mask.weight.data.normal_(0, 0.05)
+    model.eval()
+    engine = TorchEngine(model, input_w=64, input_h=64)
+    blob = np.random.default_rng(5).random((3, 64, 64), dtype=np.float32)
+    with torch.inference_mode():
+        expected = model(torch.from_numpy(blob)[None])
+    got = engine(blob)
+    for name in OUTPUT_NAMES:
+        assert (got[name] - expected[name]).abs().max().item() < 1e-4, name
