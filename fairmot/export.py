@@ -163,3 +163,53 @@ def compare_tracks(reference: Iterable[Any], candidate: Iterable[Any]) -> dict[s
             first_diff = ref.frame
     return {"frames": frames, "track_rows": rows, "max_box_diff_px": worst_box,
             "identical": first_diff is None, "first_differing_frame": first_diff}
+
+
+class _Recorder:
+    """An engine wrapper keeping the last head maps, so two engines can be compared frame by frame."""
+
+    def __init__(self, engine: Any, model: nn.Module | None = None) -> None:
+        self.engine, self.model = engine, model
+        self.device = engine.device if engine is not None else next(model.parameters()).device
+        self.last: dict[str, torch.Tensor] = {}
+
+    def __call__(self, blob: np.ndarray) -> dict[str, torch.Tensor]:
+        if self.engine is not None:
+            self.last = self.engine(blob)
+        else:
+            with torch.inference_mode():
+                self.last = self.model(torch.from_numpy(blob)[None].to(self.device))
+        return self.last
+
+
+def check_engine(model: nn.Module, engine: Any, sequences: Iterable[tuple[str, Iterable[np.ndarray], float]],
+                 *, input_w: int, input_h: int, settings: Any) -> dict[str, Any]:
+    """Track every sequence with the PyTorch model and with `engine` in lockstep, on the CPU.
+
+    Returns the per-head max |engine - PyTorch| over all frames, the track comparison per sequence,
+    and `passed`: every head within HEAD_TOLERANCE and every sequence's tracks identical.
+    """
+    from fairmot.inference import OnlineTracker
+
+    reference, candidate = _Recorder(None, model.eval()), _Recorder(engine)
+    worst = dict.fromkeys(OUTPUT_NAMES, 0.0)
+    per_sequence = {}
+    for name, frames, frame_rate in sequences:
+        trackers = [OnlineTracker(None, input_w=input_w, input_h=input_h, settings=settings, engine=rec)
+                    for rec in (reference, candidate)]
+        runs: list[list[Any]] = [[], []]
+        for tracker in trackers:
+            tracker.reset(frame_rate)
+        for image in frames:
+            blob, geometry = trackers[0].prepare(image)
+            for tracker, run in zip(trackers, runs):
+                run.append(tracker.step(blob, geometry))
+            for head in OUTPUT_NAMES:
+                diff = (candidate.last[head].float().cpu() - reference.last[head].float().cpu()).abs().max()
+                worst[head] = max(worst[head], float(diff))
+        per_sequence[name] = compare_tracks(*runs)
+    heads_ok = all(value <= HEAD_TOLERANCE for value in worst.values())
+    tracks_ok = all(seq["identical"] for seq in per_sequence.values())
+    return {"head_max_abs_diff": worst, "head_tolerance": HEAD_TOLERANCE, "box_tolerance_px": BOX_TOLERANCE_PX,
+            "heads_within_tolerance": heads_ok, "tracks_identical": tracks_ok, "sequences": per_sequence,
+            "passed": heads_ok and tracks_ok}

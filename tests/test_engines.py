@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pytest
 import torch
@@ -118,3 +120,25 @@ def test_lean_engine_on_dla34_keeps_the_deformable_neck_exact():
     got = engine(blob)
     for name in OUTPUT_NAMES:
         assert (got[name] - expected[name]).abs().max().item() < 1e-4, name
+
+
+def test_check_engine_passes_the_exported_graph_and_fails_a_drifted_one(model_and_onnx, tmp_path):
+    from fairmot.config import TrackParams
+    from fairmot.export import check_engine
+
+    model, path = model_and_onnx
+    sequences = lambda: [("A", _frames(5), 30.0), ("B", _frames(3)[::-1], 25.0)]
+    good = check_engine(model, OnnxEngine(path, threads=1), sequences(), input_w=W, input_h=H,
+                        settings=TrackParams())
+    assert good["passed"] and good["tracks_identical"]
+    assert max(good["head_max_abs_diff"].values()) < 1e-4
+    assert good["sequences"]["A"]["frames"] == 5 and good["sequences"]["A"]["track_rows"] > 0
+
+    drifted_model = copy.deepcopy(model)
+    with torch.no_grad():
+        drifted_model.wh[-1].bias.add_(0.5)  # boxes grow by 2 px per side
+    drifted = export_onnx(drifted_model, tmp_path / "drifted.onnx", input_w=W, input_h=H)
+    bad = check_engine(model, OnnxEngine(drifted, threads=1), sequences(), input_w=W, input_h=H,
+                       settings=TrackParams())
+    assert not bad["passed"] and not bad["tracks_identical"] and not bad["heads_within_tolerance"]
+    assert abs(bad["head_max_abs_diff"]["wh"] - 0.5) < 1e-3
