@@ -119,7 +119,7 @@ def onnx_session(path: Path | str, *, device: Any = "cpu", threads: int = 0) -> 
         providers.insert(0, "CUDAExecutionProvider")
     try:
         return ort.InferenceSession(str(path), sess_options=options, providers=providers)
-    except Exception as exc:  # onnxruntime raises its own, unexported exception types
+    except Exception as exc:  # noqa: BLE001 - onnxruntime raises its own Exception subclasses only
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise DataError(f"{path}: ONNX Runtime cannot load this model ({first_line})") from None
 
