@@ -105,3 +105,21 @@ def test_cuda_autocast_runs_the_deformable_conv_in_the_autocast_dtype(dtype):
         got = modulated_deform_conv(x, offset, weight, bias, 1, mask)
     assert got.dtype == dtype
     assert ((got.float() - expected).abs().max() / expected.abs().max()).item() < 2e-2
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_cuda_autocast_training_step_gives_gradients_close_to_float32(dtype):
+    torch.manual_seed(0)
+    layer = DCN(8, 8).cuda()
+    torch.nn.init.normal_(layer.conv_offset_mask.weight, std=0.1)
+    x = torch.randn(2, 8, 16, 16, device="cuda")
+    grads = []
+    for autocast in (False, True):
+        layer.zero_grad()
+        with torch.autocast("cuda", dtype=dtype, enabled=autocast):
+            out = layer(x)
+        out.float().square().mean().backward()
+        grads.append(layer.weight.grad.clone())
+    assert torch.isfinite(grads[1]).all()
+    assert ((grads[1] - grads[0]).abs().max() / grads[0].abs().max()).item() < 5e-2
