@@ -213,3 +213,44 @@ def check_engine(model: nn.Module, engine: Any, sequences: Iterable[tuple[str, I
     return {"head_max_abs_diff": worst, "head_tolerance": HEAD_TOLERANCE, "box_tolerance_px": BOX_TOLERANCE_PX,
             "heads_within_tolerance": heads_ok, "tracks_identical": tracks_ok, "sequences": per_sequence,
             "passed": heads_ok and tracks_ok}
+
+
+FP16_HEAD_TOLERANCE = 5e-2
+
+
+def export_and_check(checkpoint: Path | str, out: Path | str, sequences: Iterable[Any], settings: Any,
+                     report_path: Path | str, *, fp16: bool = False, dynamic: bool = False,
+                     threads: int = 0) -> dict[str, Any]:
+    """The export stage: export a `fairmot train` checkpoint at its trained input size, track the
+    held-out `sequences` (EvalSequence-like: name, frame_paths(), info.frame_rate) with PyTorch and
+    ONNX Runtime, write the report (JSON) and raise DataError when the graph drifted.
+
+    fp16 graphs cannot match float32 to HEAD_TOLERANCE: they are held to FP16_HEAD_TOLERANCE on the
+    heads, and their track comparison is reported but not required."""
+    from fairmot.engines import OnnxEngine
+    from fairmot.inference import iter_images
+    from fairmot.io import write_json
+    from fairmot.models import build_from_checkpoint
+
+    model, meta = build_from_checkpoint(checkpoint)
+    input_w, input_h = int(meta["input_w"]), int(meta["input_h"])
+    path = export_onnx(model, out, input_w=input_w, input_h=input_h, dynamic=dynamic, fp16=fp16)
+    engine = OnnxEngine(path, threads=threads)
+    frames = ((seq.name, iter_images(seq.frame_paths()), float(seq.info.frame_rate)) for seq in sequences)
+    check = check_engine(model, engine, frames, input_w=input_w, input_h=input_h, settings=settings)
+    if fp16:
+        check["head_tolerance"] = FP16_HEAD_TOLERANCE
+        check["heads_within_tolerance"] = all(v <= FP16_HEAD_TOLERANCE for v in check["head_max_abs_diff"].values())
+        check["passed"] = check["heads_within_tolerance"]
+    report = {"arch": model.arch, "input_w": input_w, "input_h": input_h, "dynamic": dynamic,
+              "precision": "fp16" if fp16 else "fp32", "opset": MIN_OPSET, "onnx_bytes": path.stat().st_size,
+              **check}
+    write_json(Path(report_path), report)
+    if not check["passed"]:
+        worst = max(check["head_max_abs_diff"], key=check["head_max_abs_diff"].get)
+        raise DataError(
+            f"{path}: the exported graph drifted from PyTorch (head {worst} differs by "
+            f"{check['head_max_abs_diff'][worst]:.2e}, tolerance {check['head_tolerance']:.0e}; tracks identical: "
+            f"{check['tracks_identical']}); see {report_path}"
+        )
+    return report

@@ -80,3 +80,63 @@ def test_bad_sizes_and_missing_files_raise_one_clear_error(tmp_path):
     with pytest.raises(DataError, match="cannot load"):
         onnx_session(tmp_path / "junk.onnx")
     assert not (tmp_path / "x.onnx").exists()
+
+
+def _detecting_checkpoint(path):
+    """A `fairmot train`-style checkpoint of a dla_tiny that finds one peaked object per frame at 320x192.
+
+    (A random network that fires everywhere has score plateaus on flat backgrounds, where 1e-7 of
+    float noise decides which cell is the maximum: no graph can reproduce those tracks exactly.)"""
+    model = _trained_looking("dla_tiny")
+    torch.nn.init.normal_(model.hm[-1].weight, std=2.0)
+    with torch.no_grad():
+        model.hm[-1].bias.fill_(-1.0)
+        model.wh[-1].bias.copy_(torch.tensor([3.0, 6.0, 3.0, 6.0]))
+    torch.save({"arch": "dla_tiny", "model": model.state_dict(), "input_w": 320, "input_h": 192,
+                "reid_dim": 128, "head_conv": -1}, path)
+    return path
+
+
+def test_export_stage_writes_the_graph_and_a_passing_parity_report(tiny_dataset, tmp_path):
+    import json
+
+    from fairmot.config import TrackParams
+    from fairmot.evaluation import find_eval_sequences
+    from fairmot.export import HEAD_TOLERANCE, export_and_check
+
+    checkpoint = _detecting_checkpoint(tmp_path / "model.pt")
+    sequences = find_eval_sequences(tiny_dataset, "test")
+    report = export_and_check(checkpoint, tmp_path / "export" / "model.onnx", sequences, TrackParams(),
+                              tmp_path / "export.json", threads=1)
+    assert (tmp_path / "export" / "model.onnx").stat().st_size == report["onnx_bytes"] > 0
+    written = json.loads((tmp_path / "export.json").read_text())
+    assert written["passed"] and written["tracks_identical"]
+    assert max(written["head_max_abs_diff"].values()) <= HEAD_TOLERANCE
+    seq = written["sequences"][sequences[0].name]
+    assert seq["frames"] == sequences[0].num_frames and seq["track_rows"] > 0
+    assert (written["input_w"], written["input_h"], written["precision"]) == (320, 192, "fp32")
+
+
+def test_export_stage_fails_and_says_so_when_the_graph_drifts(tiny_dataset, tmp_path, monkeypatch):
+    import json
+
+    import fairmot.export as export_module
+    from fairmot.config import TrackParams
+    from fairmot.evaluation import find_eval_sequences
+
+    real_fold = export_module.fold_batchnorm
+
+    def drifting_fold(model):  # what a broken exporter would do: the graph's boxes grow
+        fused = real_fold(model)
+        with torch.no_grad():
+            fused.wh[-1].bias.add_(0.5)
+        return fused
+
+    monkeypatch.setattr(export_module, "fold_batchnorm", drifting_fold)
+    checkpoint = _detecting_checkpoint(tmp_path / "model.pt")
+    with pytest.raises(DataError, match="drifted from PyTorch"):
+        export_module.export_and_check(checkpoint, tmp_path / "model.onnx", find_eval_sequences(tiny_dataset, "test"),
+                                       TrackParams(), tmp_path / "export.json", threads=1)
+    written = json.loads((tmp_path / "export.json").read_text())
+    assert not written["passed"] and not written["tracks_identical"]
+    assert abs(written["head_max_abs_diff"]["wh"] - 0.5) < 1e-3
