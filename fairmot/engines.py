@@ -96,6 +96,7 @@ class OnnxEngine:
     name = "onnx"
 
     def __init__(self, path: Path | str, *, device: Any = "cpu", threads: int = 0) -> None:
+        self.path = Path(path)
         self.session = onnx_session(path, device=device, threads=threads)
         # Results are read back to the host, where decoding then runs
         self.device = torch.device("cpu")
@@ -120,6 +121,11 @@ def make_engine(kind: str, model: nn.Module | None, *, input_w: int, input_h: in
     if kind == "onnx":
         if onnx_path is None:
             raise ConfigError("engine onnx needs the exported model (run `fairmot export`, give its path)")
-        return OnnxEngine(onnx_path, device=device, threads=threads)
+        engine = OnnxEngine(onnx_path, device=device, threads=threads)
+        fixed = all(isinstance(d, int) for d in engine.shape)
+        if fixed and engine.shape != (1, 3, input_h, input_w):
+            raise ConfigError(f"{onnx_path}: exported for input {engine.shape[3]}x{engine.shape[2]}, the checkpoint "
+                              f"runs at {input_w}x{input_h}; re-run `fairmot export` for this checkpoint")
+        return engine
     raise ConfigError(f"engine: {kind!r} is not an inference engine; choose one of {', '.join(ENGINES)}")
 

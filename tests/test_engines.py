@@ -142,3 +142,9 @@ def test_check_engine_passes_the_exported_graph_and_fails_a_drifted_one(model_an
                        settings=TrackParams())
     assert not bad["passed"] and not bad["tracks_identical"] and not bad["heads_within_tolerance"]
     assert abs(bad["head_max_abs_diff"]["wh"] - 0.5) < 1e-3
+
+
+def test_onnx_graph_of_another_input_size_is_refused_by_name(model_and_onnx):
+    model, path = model_and_onnx
+    with pytest.raises(ConfigError, match=r"exported for input 128x96.*re-run `fairmot export`"):
+        make_engine("onnx", model, input_w=W + 32, input_h=H, onnx_path=path)
