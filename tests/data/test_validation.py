@@ -162,3 +162,40 @@ def test_malformed_gt_line_is_recorded_in_the_report_then_fails(tiny_dataset, ti
     assert summary["file"] == str(gt_file) and summary["line"] == 3
     assert summary["error"].startswith(f"{gt_file}:3: expected at least 9 comma-separated values, got 6")
     assert f"{gt_file}:3:" in result.output
+
+
+@pytest.mark.slow
+def test_forced_dvc_repro_of_validate_leaves_dvc_lock_untouched(tiny_dataset, tiny_labels, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    import yaml
+
+    work = tmp_path / "repo"
+    work.mkdir()
+    shutil.copy(REPO / "params.yaml", work / "params.yaml")
+    shutil.copytree(tiny_dataset, work / "dataset")
+    shutil.copytree(tiny_labels[0], work / "labels")
+    shutil.copytree(tiny_labels[1], work / "splits")
+    stage = {
+        "cmd": f"{sys.executable} -m stages validate --dataset dataset --labels labels --splits splits "
+               "--docs reports/validation --metrics reports/validation.json",
+        "deps": ["dataset", "labels", "splits"],
+        "outs": ["reports/validation"],
+        "metrics": [{"reports/validation.json": {"cache": False}}],
+    }
+    (work / "dvc.yaml").write_text(yaml.safe_dump({"stages": {"validate": stage}}))
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    dvc = [sys.executable, "-m", "dvc"]
+
+    def run(*args):
+        done = subprocess.run([*dvc, *args], cwd=work, env=env, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stdout + done.stderr
+
+    run("init", "--no-scm", "-q")
+    run("repro", "-q")
+    first = (work / "dvc.lock").read_text()
+    run("repro", "-f", "-q")
+    assert (work / "dvc.lock").read_text() == first
+    assert "reports/validation" in first
