@@ -72,10 +72,10 @@ def download_file(url: str, dest: Path, *, sha256: str = "", md5: str = "", prog
         try:
             if not _fetch(url, part, progress=progress, timeout=timeout):
                 reason = "connection closed before the end of the file"
-            elif checked or not _is_zip_name(dest):
-                break  # the checksum below is the integrity check
-            else:  # no checksum and maybe no Content-Length: only the archive itself can say it is whole
-                size, (reason, resumable) = part.stat().st_size, zip_problem(part)
+            elif not _is_zip_name(dest):
+                break  # the checksum below, if any, is the integrity check
+            else:  # maybe no Content-Length: the archive's central directory says whether it is whole
+                size, (reason, resumable) = part.stat().st_size, zip_problem(part, crc=not checked)
                 if reason is None:
                     break
                 if not resumable or size == size_at_last_check:
@@ -108,11 +108,12 @@ def _is_zip_name(path: Path) -> bool:
     return Path(path).suffix.lower() == ".zip"
 
 
-def zip_problem(path: Path) -> tuple[str | None, bool]:
+def zip_problem(path: Path, *, crc: bool = True) -> tuple[str | None, bool]:
     """(what is wrong with the zip at `path` or None, whether fetching more bytes could fix it).
 
     A download cut short without a Content-Length looks complete to HTTP; a zip keeps its central
-    directory at the end, so a truncated one has none, and testzip's CRCs catch damaged members.
+    directory at the end, so a truncated one has none, and testzip's CRCs (`crc`; skipped when a
+    checksum will be verified anyway) catch damaged members.
     """
     with Path(path).open("rb") as handle:
         head = handle.read(4)
@@ -120,6 +121,8 @@ def zip_problem(path: Path) -> tuple[str | None, bool]:
         return f"not a zip archive (it starts with {head!r})", False
     if not zipfile.is_zipfile(path):
         return "a truncated or corrupt zip archive (no central directory at its end)", True
+    if not crc:
+        return None, False
     log.info("%s: checking every member's CRC (no checksum given)", path)
     try:
         with zipfile.ZipFile(path) as archive:

@@ -326,6 +326,14 @@ def test_download_cut_short_without_content_length_is_resumed_not_kept(server, t
     assert sorted(p.name for p in tmp_path.iterdir()) == ["MOT17.zip"]
 
 
+def test_short_read_without_content_length_is_resumed_before_the_checksum_is_judged(server, tmp_path):
+    body = server.files["/MOT17.zip"]
+    server.no_length, server.drop_first_after = True, 10_000
+    dest = download_file(server.url + "/MOT17.zip", tmp_path / "MOT17.zip", sha256=sha256(body), progress=False)
+    assert dest.read_bytes() == body
+    assert server.requests == [("/MOT17.zip", None), ("/MOT17.zip", "bytes=10000-")]
+
+
 def test_truncated_remote_zip_stays_out_of_the_final_name_and_names_the_file_to_delete(server, tmp_path):
     server.files["/MOT17.zip"] = server.files["/MOT17.zip"][:20_000]
     server.no_length = True
