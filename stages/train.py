@@ -13,7 +13,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from stages.app import ParamsFile, read_params, stage_command
+from stages.common import ParamsFile, one_line_errors, read_params
 
 log = logging.getLogger("fairmot.train")
 
@@ -46,7 +46,7 @@ class DvcLiveLog:
         self.live = None
 
 
-@stage_command
+@one_line_errors
 def train(
     params_file: ParamsFile = Path("params.yaml"),
     arch: Annotated[Optional[str], typer.Option(help="Network: dla_tiny, dlaconv, dla34, hrnet18, hrnet32.")] = None,
