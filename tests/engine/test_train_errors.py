@@ -13,6 +13,7 @@ from torch.utils.data import Dataset
 from typer.testing import CliRunner
 
 import stages.train  # noqa: F401 -- registers the command
+from tests.engine.standins import engine_config
 from fairmot.engine import NonFiniteLossError, TrainConfig, TrainParts, launch, load_checkpoint, plan_launch, run_worker
 from stages.app import app
 
@@ -58,8 +59,7 @@ def poisoned_in_epoch_2(config: TrainConfig) -> TrainParts:
 
 
 def poisoned_config(out: Path) -> TrainConfig:
-    return TrainConfig(dataset_root=out, labels_root=out, split_file=out, out_dir=out, batch_size=4,
-                       num_epochs=3, num_workers=0, lr=0.01, lr_step=[], seed=1, build=poisoned_in_epoch_2)
+    return engine_config(out, poisoned_in_epoch_2, batch_size=4, num_epochs=3, num_workers=0, lr=0.01, lr_step=[], seed=1)
 
 
 def test_non_finite_loss_stops_naming_epoch_and_step_and_keeps_the_last_good_checkpoint(tmp_path):
