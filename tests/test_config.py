@@ -9,7 +9,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from fairmot.config import MOT17_SDP_SEQUENCES, EvalParams, Params, load_params, parse_gpus
+from fairmot.config import (
+    MOT17_SDP_SEQUENCES,
+    EvalParams,
+    Params,
+    load_params,
+    parse_gpus,
+)
 from fairmot.errors import ConfigError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -50,7 +56,7 @@ def test_an_empty_params_file_is_an_error_not_a_run_on_unstated_values(tmp_path)
 
 
 def test_archs_and_eval_splits_are_derived_from_their_one_definition():
-    import fairmot.config as config
+    from fairmot import config
     from fairmot.models import ARCHITECTURES
 
     assert config.ARCHS == tuple(ARCHITECTURES)

@@ -15,10 +15,17 @@ import pytest
 import torch
 from torch.utils.data import Dataset
 
-from tests.engine.standins import TinyLoss, TinyNet, engine_config
-
-from fairmot.engine import TrainConfig, TrainParts, launch, load_checkpoint, per_process_batch, plan_launch, run_worker
+from fairmot.engine import (
+    TrainConfig,
+    TrainParts,
+    launch,
+    load_checkpoint,
+    per_process_batch,
+    plan_launch,
+    run_worker,
+)
 from fairmot.errors import ConfigError
+from tests.engine.standins import TinyLoss, TinyNet, engine_config
 
 
 class TinyData(Dataset):

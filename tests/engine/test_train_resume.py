@@ -15,9 +15,6 @@ import pytest
 import torch
 from torch.utils.data import Dataset
 
-from tests.engine.standins import TinyLoss, TinyNet, engine_config
-from stages.train import DvcLiveLog
-
 from fairmot.config import Params
 from fairmot.engine import (
     CHECKPOINT_KEYS,
@@ -31,6 +28,8 @@ from fairmot.engine import (
     restore_rng,
     run_worker,
 )
+from stages.train import DvcLiveLog
+from tests.engine.standins import TinyLoss, TinyNet, engine_config
 
 
 class InterruptingData(Dataset):
