@@ -54,7 +54,7 @@ class DvcLiveLog:
 @stage_command
 def train(
     params_file: ParamsFile = Path("params.yaml"),
-    arch: Annotated[str | None, typer.Option(help="Network: dla_tiny, dlaconv, dla34, hrnet18, hrnet32.")] = None,
+    arch: Annotated[str | None, typer.Option(help="Network: one of fairmot.models.ARCHITECTURES (dla_tiny, dla34, ...).")] = None,
     batch_size: Annotated[int | None, typer.Option(help="Global batch, split evenly over the processes.")] = None,
     gpus: Annotated[str | None, typer.Option(help="-1 = CPU; 0 = one GPU; 0,1,2,3 = one DDP process per GPU.")] = None,
     nproc: Annotated[int | None, typer.Option(help="CPU processes (gloo DDP) when gpus is -1.")] = None,
