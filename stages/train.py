@@ -73,7 +73,13 @@ def train(
     reports: Annotated[Path, typer.Option(help="Reports folder (train.json and the dvclive dir train/).")] = Path("reports"),
 ) -> None:
     """Train FairMOT (Adam, step schedule, DDP over GPUs or CPU processes) and record the figures."""
-    from fairmot.engine import config_from_params, launch, per_process_batch, plan_launch, run_worker
+    from fairmot.engine import (
+        config_from_params,
+        launch,
+        per_process_batch,
+        plan_launch,
+        run_worker,
+    )
     from fairmot.errors import FairMOTError
     from fairmot.io import write_json
 
