@@ -33,7 +33,7 @@ import torch
 
 from fairmot.devices import device_name
 from fairmot.engines import OnnxEngine, TorchEngine
-from fairmot.evaluation import SpeedMeter
+from fairmot.speed import SpeedMeter
 from fairmot.export import export_onnx
 from fairmot.inference import OnlineTracker
 from fairmot.models import build_from_checkpoint, create_model

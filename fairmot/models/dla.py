@@ -3,7 +3,8 @@
 Three members of the family share one implementation:
 
 - `dla34`: DLA-34 whose neck uses modulated deformable 3x3 convs (DCNv2), computed by
-  `fairmot.models.dcn` (library kernels on the CPU, torchvision's op on CUDA) so nothing needs compiling. Parameter names follow the public
+  `fairmot.models.dcn` (library kernels on the CPU, torchvision's op on CUDA) so nothing needs
+  compiling. Parameter names follow the public
   `ctdet_coco_dla_2x.pth` / `fairmot_dla34.pth` layout (`base.level3.tree1.root.conv.weight`,
   `dla_up.ida_0.proj_1.conv.conv_offset_mask.weight`, `ida_up.up_2.weight`, `hm.0.weight`, ...).
 - `dlaconv`: the same network with ordinary 3x3 convs in the neck (FairMOT's pose_dla_conv);
