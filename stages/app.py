@@ -10,7 +10,17 @@ from typing import Annotated
 
 import typer
 
-from stages import compare, download, evaluate, labels, report, track, train, validate
+from stages import (
+    compare,
+    download,
+    evaluate,
+    export,
+    labels,
+    report,
+    track,
+    train,
+    validate,
+)
 from stages.common import setup_logging
 
 app = typer.Typer(
@@ -26,6 +36,7 @@ app.command()(download.download)
 app.command()(labels.labels)
 app.command()(validate.validate)
 app.command()(train.train)
+app.command()(export.export)
 app.command()(evaluate.evaluate)
 app.command()(report.report)
 app.command()(track.track)

@@ -14,7 +14,16 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from stages.common import AmpOption, one_line_errors, pick_device, read_params
+from stages.common import (
+    DEFAULT_ONNX,
+    AmpOption,
+    EngineOption,
+    OnnxOption,
+    apply_threads,
+    one_line_errors,
+    pick_device,
+    read_params,
+)
 
 if TYPE_CHECKING:
     from fairmot.config import Params
@@ -39,6 +48,8 @@ def evaluate(
     conf_thres: Annotated[float | None, typer.Option(help="Detection threshold (params: track.conf_thres).")] = None,
     device: Annotated[str | None, typer.Option(help="cpu | cuda | cuda:N (default: CUDA when gpus != -1 and available).")] = None,
     amp: AmpOption = None,
+    engine: EngineOption = None,
+    onnx: OnnxOption = DEFAULT_ONNX,
 ) -> None:
     """Track the evaluation split and write results, reports/metrics.json and reports/per_sequence.csv."""
     from fairmot.evaluation import find_eval_sequences
@@ -46,10 +57,11 @@ def evaluate(
     if gt is not None:
         _score_only(read_params(params_file, eval__split=split), results, gt, reports)
         return
-    params = read_params(params_file or PIPELINE_PARAMS, eval__split=split, track__conf_thres=conf_thres)
+    params = read_params(params_file or PIPELINE_PARAMS, eval__split=split, track__conf_thres=conf_thres,
+                         eval__engine=engine)
     sequences = find_eval_sequences(dataset, params.eval.split)  # fail on bad gt before any tracking
     _track_and_score(params, sequences, model, results, reports or PIPELINE_REPORTS,
-                     pick_device(device, params.gpu_ids), amp)
+                     pick_device(device, params.gpu_ids), amp, onnx)
 
 
 def _score_only(params: Params, results: Path, gt: Path, reports: Path | None) -> None:
@@ -67,7 +79,7 @@ def _score_only(params: Params, results: Path, gt: Path, reports: Path | None) -
 
 
 def _track_and_score(params: Params, sequences: list[EvalSequence], model_path: Path, results: Path,
-                     reports: Path, device: str, amp: str | None) -> None:
+                     reports: Path, device: str, amp: str | None, onnx: Path) -> None:
     import torch
     from tqdm import tqdm
 
@@ -84,8 +96,10 @@ def _track_and_score(params: Params, sequences: list[EvalSequence], model_path: 
     from fairmot.io import atomic_dir
 
     torch.manual_seed(params.seed)
+    apply_threads(params.eval.threads)
     runner = OnlineTracker.from_checkpoint(model_path, params.track, device=device, amp=amp,
-                                           warmup=params.eval.warmup_frames)
+                                           warmup=params.eval.warmup_frames, engine=params.eval.engine,
+                                           onnx_path=onnx, threads=params.eval.threads)
     reset_peak_memory(device)
     with atomic_dir(results) as tmp:
         for seq in sequences:
@@ -100,7 +114,9 @@ def _track_and_score(params: Params, sequences: list[EvalSequence], model_path: 
     memory = peak_memory_mb(device)
     report = score_results(sequences, load_results(results, sequences))
     metrics = metrics_summary(report, runner.meter, memory, device_name(device))
+    metrics["engine"] = params.eval.engine  # beside fps and memory: they depend on it
     write_reports(report, metrics, reports)
     print(format_table(report.table))
-    print(f"fps {metrics['fps']:.2f} (model {metrics['fps_model']:.2f}) on {metrics['device']}, "
+    print(f"fps {metrics['fps']:.2f} (model {metrics['fps_model']:.2f}) with engine {metrics['engine']} "
+          f"on {metrics['device']}, "
           f"peak memory {metrics['peak_memory_mb']:.0f} MiB")
