@@ -33,11 +33,11 @@ import torch
 
 from fairmot.devices import device_name
 from fairmot.engines import OnnxEngine, TorchEngine
-from fairmot.speed import SpeedMeter
 from fairmot.export import export_onnx
 from fairmot.inference import OnlineTracker
 from fairmot.models import build_from_checkpoint, create_model
 from fairmot.models.dcn import torchvision_kernel
+from fairmot.speed import SpeedMeter
 
 
 def parse_args() -> argparse.Namespace:
