@@ -22,7 +22,8 @@ if TYPE_CHECKING:
 @stage_command
 def evaluate(
     params_file: ParamsFile = Path("params.yaml"),
-    model: Annotated[Path, typer.Option(help="Checkpoint written by `fairmot train`.")] = Path("data/model/model.pt"),
+    model: Annotated[Path, typer.Option(help="Checkpoint: written by `fairmot train`, or a released FairMOT .pth (runs at params input_w x input_h).")] = Path("data/model/model.pt"),
+    arch: Annotated[Optional[str], typer.Option(help="Network of --model; default: read from the checkpoint or recognised from its tensors.")] = None,
     dataset: Annotated[Path, typer.Option(help="Dataset root in MOT17 layout.")] = Path("data/dataset"),
     results: Annotated[Path, typer.Option(help="Result files folder (written, or scored with --gt).")] = Path("data/results"),
     gt: Annotated[Optional[Path], typer.Option(
@@ -43,11 +44,11 @@ def evaluate(
         print(format_table(report.table))
         return
     sequences = find_eval_sequences(dataset, params.eval.split)  # fail on bad gt before any tracking
-    _track_and_score(params, sequences, model, results, reports, pick_device(device, params.gpu_ids), amp)
+    _track_and_score(params, sequences, model, results, reports, pick_device(device, params.gpu_ids), amp, arch)
 
 
 def _track_and_score(params: Params, sequences: list[EvalSequence], model_path: Path, results: Path,
-                     reports: Path, device: str, amp: Optional[str]) -> None:
+                     reports: Path, device: str, amp: Optional[str], arch: Optional[str] = None) -> None:
     import torch
     from tqdm import tqdm
 
@@ -58,7 +59,8 @@ def _track_and_score(params: Params, sequences: list[EvalSequence], model_path: 
     from fairmot.io import atomic_dir, atomic_file, write_json
 
     torch.manual_seed(params.seed)
-    runner = OnlineTracker.from_checkpoint(model_path, params.track, device=device, amp=amp,
+    runner = OnlineTracker.from_checkpoint(model_path, params.track, arch=arch,
+                                           input_size=(params.input_w, params.input_h), device=device, amp=amp,
                                            warmup=params.eval.warmup_frames)
     meter = runner.meter
     reset_peak_memory(device)

@@ -28,7 +28,8 @@ def output_name(source: Path) -> str:
 @stage_command
 def track(
     source: Annotated[Path, typer.Argument(help="A video file or a folder of frames (or a MOT sequence folder).")],
-    model: Annotated[Path, typer.Option(help="Checkpoint written by `fairmot train`.")] = Path("data/model/model.pt"),
+    model: Annotated[Path, typer.Option(help="Checkpoint: written by `fairmot train`, or a released FairMOT .pth (runs at params input_w x input_h).")] = Path("data/model/model.pt"),
+    arch: Annotated[Optional[str], typer.Option(help="Network of --model; default: read from the checkpoint or recognised from its tensors.")] = None,
     out: Annotated[Path, typer.Option(help="Output folder for <name>.txt and <name>.mp4.")] = Path("outputs"),
     params_file: ParamsFile = Path("params.yaml"),
     conf_thres: Annotated[Optional[float], typer.Option(help="Detection threshold (params: track.conf_thres).")] = None,
@@ -53,7 +54,8 @@ def track(
     frames, source_rate = open_source(source)
     rate = frame_rate or source_rate
     dev = pick_device(device, params.gpu_ids)
-    runner = OnlineTracker.from_checkpoint(model, params.track, device=dev, amp=amp,
+    runner = OnlineTracker.from_checkpoint(model, params.track, arch=arch,
+                                           input_size=(params.input_w, params.input_h), device=dev, amp=amp,
                                            warmup=params.eval.warmup_frames)
     meter = runner.meter
 
