@@ -101,11 +101,13 @@ def test_track_runs_a_released_dla34_checkpoint_on_a_video(dla34_files, params_f
 
 def test_track_names_the_tensor_a_released_checkpoint_lacks(dla34_files, params_file, tmp_path):
     state = torch.load(dla34_files[0], weights_only=True)
-    del state["state_dict"]["module.id.2.weight"]
+    del state["state_dict"]["module.hm.2.bias"]
     torch.save(state, tmp_path / "broken.pth")
-    done = invoke("track", tmp_path, "--model", tmp_path / "broken.pth", "--params", params_file, "--device", "cpu")
+    (tmp_path / "frames").mkdir()
+    cv2.imwrite(str(tmp_path / "frames" / "000001.png"), _frames(1)[0])
+    done = invoke("track", tmp_path / "frames", "--model", tmp_path / "broken.pth", "--params", params_file, "--device", "cpu")
     assert done.exit_code == 1
-    assert "1 missing: id.2.weight" in done.output and len(done.output.strip().splitlines()) == 1
+    assert "1 missing: hm.2.bias" in done.output and len(done.output.strip().splitlines()) == 1
 
 
 def test_evaluate_scores_a_released_checkpoint_like_our_own(tiny_dataset, params_file, tmp_path):
