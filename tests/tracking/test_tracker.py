@@ -183,3 +183,16 @@ def test_duplicate_of_a_lost_track_drops_the_younger_one():
     assert tracked == [] and lost == [old]
     tracked, lost = _remove_duplicates([old], [young])
     assert tracked == [old] and lost == []
+
+
+def test_duplicate_removal_uses_the_inclusive_iou():
+    # 40x100 boxes 3.3 px apart: IoU distance 0.1490 with the reference's +1, 0.1524 without
+    kf = JDETracker().kalman_filter
+    old = Track(np.array([100, 100, 40, 100]), 0.9, unit(0))
+    old.activate(kf, 1, 1)
+    old.frame_id = 20
+    young = Track(np.array([103.3, 100, 40, 100]), 0.9, unit(1))
+    young.activate(kf, 15, 2)
+    young.frame_id = 20
+    tracked, lost = _remove_duplicates([young], [old])
+    assert tracked == [] and lost == [old]
