@@ -27,7 +27,8 @@ PIPELINE_PARAMS, PIPELINE_REPORTS = Path("params.yaml"), Path("reports")
 def evaluate(
     params_file: Annotated[Path | None, typer.Option("--params", help=(
         "Params file (default params.yaml; with --gt the code's defaults unless given)."))] = None,
-    model: Annotated[Path, typer.Option(help="Checkpoint written by `fairmot train`.")] = Path("data/model/model.pt"),
+    model: Annotated[Path, typer.Option(help="Checkpoint: written by `fairmot train`, or a released FairMOT .pth (runs at params input_w x input_h).")] = Path("data/model/model.pt"),
+    arch: Annotated[str | None, typer.Option(help="Network of --model; default: read from the checkpoint or recognised from its tensors.")] = None,
     dataset: Annotated[Path, typer.Option(help="Dataset root in MOT17 layout.")] = Path("data/dataset"),
     results: Annotated[Path, typer.Option(help="Result files folder (written, or scored with --gt).")] = Path("data/results"),
     gt: Annotated[Path | None, typer.Option(
@@ -49,7 +50,7 @@ def evaluate(
     params = read_params(params_file or PIPELINE_PARAMS, eval__split=split, track__conf_thres=conf_thres)
     sequences = find_eval_sequences(dataset, params.eval.split)  # fail on bad gt before any tracking
     _track_and_score(params, sequences, model, results, reports or PIPELINE_REPORTS,
-                     pick_device(device, params.gpu_ids), amp)
+                     pick_device(device, params.gpu_ids), amp, arch)
 
 
 def _score_only(params: Params, results: Path, gt: Path, reports: Path | None) -> None:
@@ -67,7 +68,7 @@ def _score_only(params: Params, results: Path, gt: Path, reports: Path | None) -
 
 
 def _track_and_score(params: Params, sequences: list[EvalSequence], model_path: Path, results: Path,
-                     reports: Path, device: str, amp: str | None) -> None:
+                     reports: Path, device: str, amp: str | None, arch: str | None = None) -> None:
     import torch
     from tqdm import tqdm
 
@@ -84,7 +85,8 @@ def _track_and_score(params: Params, sequences: list[EvalSequence], model_path: 
     from fairmot.io import atomic_dir
 
     torch.manual_seed(params.seed)
-    runner = OnlineTracker.from_checkpoint(model_path, params.track, device=device, amp=amp,
+    runner = OnlineTracker.from_checkpoint(model_path, params.track, arch=arch,
+                                           input_size=(params.input_w, params.input_h), device=device, amp=amp,
                                            warmup=params.eval.warmup_frames)
     reset_peak_memory(device)
     with atomic_dir(results) as tmp:
