@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from stages.common import AmpOption, one_line_errors, pick_device, read_params
+from stages.common import AmpOption, ModelOption, one_line_errors, pick_device, read_params
 
 if TYPE_CHECKING:
     from fairmot.config import Params
@@ -27,8 +27,8 @@ PIPELINE_PARAMS, PIPELINE_REPORTS = Path("params.yaml"), Path("reports")
 def evaluate(
     params_file: Annotated[Path | None, typer.Option("--params", help=(
         "Params file (default params.yaml; with --gt the code's defaults unless given)."))] = None,
-    model: Annotated[Path, typer.Option(help="Checkpoint: written by `fairmot train`, or a released FairMOT .pth (runs at params input_w x input_h).")] = Path("data/model/model.pt"),
-    arch: Annotated[str | None, typer.Option(help="Network of --model; default: read from the checkpoint or recognised from its tensors.")] = None,
+    model: ModelOption = Path("data/model/model.pt"),
+    arch: Annotated[str | None, typer.Option(help="Network of --model (default: from the checkpoint or its tensors).")] = None,
     dataset: Annotated[Path, typer.Option(help="Dataset root in MOT17 layout.")] = Path("data/dataset"),
     results: Annotated[Path, typer.Option(help="Result files folder (written, or scored with --gt).")] = Path("data/results"),
     gt: Annotated[Path | None, typer.Option(

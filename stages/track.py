@@ -14,6 +14,7 @@ import typer
 
 from stages.common import (
     AmpOption,
+    ModelOption,
     ParamsFile,
     one_line_errors,
     pick_device,
@@ -24,8 +25,8 @@ from stages.common import (
 @one_line_errors
 def track(
     source: Annotated[Path, typer.Argument(help="A video file or a folder of frames (or a MOT sequence folder).")],
-    model: Annotated[Path, typer.Option(help="Checkpoint: written by `fairmot train`, or a released FairMOT .pth (runs at params input_w x input_h).")] = Path("data/model/model.pt"),
-    arch: Annotated[str | None, typer.Option(help="Network of --model; default: read from the checkpoint or recognised from its tensors.")] = None,
+    model: ModelOption = Path("data/model/model.pt"),
+    arch: Annotated[str | None, typer.Option(help="Network of --model (default: from the checkpoint or its tensors).")] = None,
     out: Annotated[Path, typer.Option(help="Output folder for <name>.txt and <name>.mp4.")] = Path("outputs"),
     params_file: ParamsFile = Path("params.yaml"),
     conf_thres: Annotated[float | None, typer.Option(help="Detection threshold (params: track.conf_thres).")] = None,

@@ -16,12 +16,12 @@ import os
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
-import numpy as np
-import torch
+import numpy as np  # noqa: E402 -- after the thread caps above
+import torch  # noqa: E402 -- after the thread caps above
 
-from benchmarks.parity import fixtures, reference, scenes
-from benchmarks.parity.compare import as_arrays, compare
-from benchmarks.parity.ours import run_ours
+from benchmarks.parity import fixtures, reference, scenes  # noqa: E402 -- after the thread caps above
+from benchmarks.parity.compare import as_arrays, compare  # noqa: E402 -- after the thread caps above
+from benchmarks.parity.ours import run_ours  # noqa: E402 -- after the thread caps above
 
 
 def cmd_compare(names: list[str]) -> int:
