@@ -181,7 +181,8 @@ def label_sequence(seq: Sequence, tmp_labels: Path, first_id: int, index: dict[s
                    clip: bool = False) -> tuple[dict, int, dict[str, int]]:
     """Write one sequence's label files, extend the split index; (manifest entry, next id, counts)."""
     gt_path = seq.path / "gt" / "gt.txt"
-    rows = kept_rows(read_gt(gt_path))
+    gt = read_gt(gt_path)
+    rows = kept_rows(gt)
     n = seq.info.seq_length
     bad = rows[(rows[:, 0] < 1) | (rows[:, 0] > n) | (rows[:, 0] != np.round(rows[:, 0]))]
     if len(bad):
@@ -190,6 +191,7 @@ def label_sequence(seq: Sequence, tmp_labels: Path, first_id: int, index: dict[s
             "seqinfo.ini); fix the gt row or seqLength"
         )
     per_frame, next_id, counts = label_lines(rows, seq.info, first_id, clip)
+    counts["ignored"] = len(gt) - len(rows)  # zero-marked rows and other classes
     out = tmp_labels / seq.split / seq.name / seq.info.im_dir
     out.mkdir(parents=True)
     for frame in range(1, n + 1):

@@ -41,6 +41,7 @@ def generate_mixed_labels(dataset_root: Path, labels_root: Path, splits_dir: Pat
                     counts["boxes"] += seq_entry["boxes"]
                     counts["clipped"] += seq_counts["clipped"]
                     counts["outside"] += seq_counts["outside"]
+                    counts["ignored"] += seq_counts["ignored"]
             else:
                 counts, next_id = _label_set(dataset_root, tmp_labels, entry, next_id, index)
             datasets[entry["name"]] = {
