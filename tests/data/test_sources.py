@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import yaml
 from typer.testing import CliRunner
@@ -169,7 +171,7 @@ def test_two_archives_download_over_loopback_into_their_own_cache_folders(server
     server.files.update({"/exports/cvat.zip": cvat, "/CrowdHuman_train01.zip": crowd})
     specs = [DatasetParams(name="cvat", kind="mot", url=server.url + "/exports/cvat.zip", sha256=sha256(cvat)),
              DatasetParams(name="crowd", kind="detection", url=server.url + "/CrowdHuman_train01.zip",
-                           md5=__import__("hashlib").md5(crowd).hexdigest())]
+                           md5=hashlib.md5(crowd).hexdigest())]
     manifest = build(tmp_path, specs)
     assert (tmp_path / "cache" / "cvat" / "cvat.zip").read_bytes() == cvat
     assert (tmp_path / "cache" / "crowd" / "CrowdHuman_train01.zip").read_bytes() == crowd
@@ -195,3 +197,28 @@ def test_download_and_labels_commands_build_a_mixed_dataset_from_params(tmp_path
                                       "--labels", str(tmp_path / "labels"), "--splits", str(tmp_path / "splits")])
     assert result.exit_code == 0, result.output
     assert json.loads((tmp_path / "splits" / "manifest.json").read_text())["nID"] == 6
+
+
+def test_report_lists_every_dataset_with_its_counts_and_id_block(tmp_path, three_kinds):
+    from fairmot.report import ReportInputs, render_markdown
+
+    manifest = build(tmp_path, three_kinds)
+    inputs = ReportInputs(params={"data": {"datasets": []}}, validation={}, train={}, metrics={},
+                          per_sequence=pd.DataFrame(), manifest=manifest)
+    text = render_markdown(inputs, {"per_sequence": None, "training": None}, [], base_dir=tmp_path)
+    assert "| cvat | mot | 3 | 4 | 1 | 1..1 | 1 | 0 | 1 |" in text
+    assert "| crowd | detection | 2 | 2 | 0 | - | 1 | 1 | 2 |" in text
+    assert "| jde | jde | 2 | 3 | 2 | 2..5 | 1 | 0 | 0 |" in text
+
+
+def test_dvc_set_param_switches_the_dataset_list_and_one_entry(tmp_path):
+    from dvc.utils.hydra import apply_overrides
+
+    params = tmp_path / "params.yaml"
+    shutil.copyfile(Path(__file__).resolve().parents[2] / "params.yaml", params)
+    apply_overrides(str(params), ["data.datasets=[{name:mot17,kind:mot,url:'https://motchallenge.net/data/MOT17.zip'},"
+                                  "{name:crowd,kind:detection,path:/d/CrowdHuman}]"])
+    apply_overrides(str(params), ["data.datasets.1.path=/e/ch.zip"])  # what `dvc exp run -S` runs
+    datasets = load_params(params).data.datasets
+    assert [(d.name, d.kind, d.url or d.path) for d in datasets] == [
+        ("mot17", "mot", "https://motchallenge.net/data/MOT17.zip"), ("crowd", "detection", "/e/ch.zip")]
