@@ -28,6 +28,7 @@ from fairmot.data.download import (
     open_zip,
     prepare_mot17,
 )
+from fairmot.data.mot import read_seqinfo
 from fairmot.errors import DataError
 from fairmot.io import atomic_dir
 
@@ -156,6 +157,7 @@ def _merge_sequences(part: Path, tmp: Path, name: str) -> list[str]:
                                 "dataset already has; keep it in one of them (data.datasets[].sequences)")
             dest.parent.mkdir(parents=True, exist_ok=True)
             seq.rename(dest)
+            _six_digit_frames(dest)
             moved.append(seq.name)
     shutil.rmtree(part)
     return moved
@@ -165,3 +167,12 @@ def describe(spec: DatasetParams) -> str:
     """One line for logs: name, kind and where it comes from."""
     where = spec.path or spec.url or "the embedded generator"
     return f"{spec.name} ({spec.kind}) from {where}"
+
+
+def _six_digit_frames(seq: Path) -> None:
+    """Rename frames like DanceTrack's 00000001.jpg to 000001.jpg, the name every stage reads."""
+    info = read_seqinfo(seq / "seqinfo.ini")
+    folder = seq / info.im_dir
+    for path in sorted(folder.iterdir()) if folder.is_dir() else []:
+        if path.suffix == info.im_ext and path.stem.isdigit() and path.stem != f"{int(path.stem):06d}":
+            path.rename(folder / f"{int(path.stem):06d}{info.im_ext}")

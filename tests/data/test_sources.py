@@ -222,3 +222,26 @@ def test_dvc_set_param_switches_the_dataset_list_and_one_entry(tmp_path):
     datasets = load_params(params).data.datasets
     assert [(d.name, d.kind, d.url or d.path) for d in datasets] == [
         ("mot17", "mot", "https://motchallenge.net/data/MOT17.zip"), ("crowd", "detection", "/e/ch.zip")]
+
+
+def test_dancetrack_layout_holds_val_out_as_test_and_gets_six_digit_frame_names(tmp_path):
+    import zipfile
+
+    from tests.data.kinds import jpg
+
+    seqinfo = "[Sequence]\nname={}\nimDir=img1\nframeRate=20\nseqLength=2\nimWidth=64\nimHeight=48\nimExt=.jpg\n"
+    with zipfile.ZipFile(tmp_path / "DanceTrack.zip", "w") as zf:
+        for split, name in (("train", "dancetrack0001"), ("val", "dancetrack0004"), ("test", "dancetrack0003")):
+            zf.writestr(f"dancetrack/{split}/{name}/seqinfo.ini", seqinfo.format(name))
+            for frame in (1, 2):
+                zf.writestr(f"dancetrack/{split}/{name}/img1/{frame:08d}.jpg", jpg(64, 48, frame))
+            if split != "test":
+                zf.writestr(f"dancetrack/{split}/{name}/gt/gt.txt", "1,1,10,10,5,10,1,1,1\n2,1,12,10,5,10,1,1,1\n")
+    manifest = build(tmp_path, [DatasetParams(name="dance", kind="mot", path=str(tmp_path / "DanceTrack.zip"))])
+    assert sorted(p.relative_to(tmp_path / "dataset").as_posix() for p in (tmp_path / "dataset").glob("images/*/*")) == [
+        "images/test/dancetrack0003", "images/test/dancetrack0004", "images/train/dancetrack0001"]
+    assert {n: s["split"] for n, s in manifest["sequences"].items()} == {"dancetrack0001": "train", "dancetrack0004": "test"}
+    assert manifest["datasets"]["dance"]["ids"] == [1, 2]  # the held-out val identity has its own id
+    # DanceTrack names frames 00000001.jpg; every stage reads %06d names
+    assert sorted(p.name for p in (tmp_path / "dataset/images/train/dancetrack0001/img1").iterdir()) == [
+        "000001.jpg", "000002.jpg"]
