@@ -245,3 +245,15 @@ def test_dancetrack_layout_holds_val_out_as_test_and_gets_six_digit_frame_names(
     # DanceTrack names frames 00000001.jpg; every stage reads %06d names
     assert sorted(p.name for p in (tmp_path / "dataset/images/train/dancetrack0001/img1").iterdir()) == [
         "000001.jpg", "000002.jpg"]
+
+
+def test_single_source_options_with_a_dataset_list_are_refused(tmp_path):
+    import stages.download  # noqa: F401 -- registers the command
+    from stages.app import app
+
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump({"data": {"datasets": [{"name": "a", "kind": "synthetic"}]}}))
+    result = CliRunner().invoke(app, ["download", "--params", str(tmp_path / "params.yaml"), "--path", "/x",
+                                      "--out", str(tmp_path / "dataset")])
+    assert result.exit_code == 1
+    assert "--source/--url/--path set the single source, but data.datasets lists the sources" in result.stderr
+    assert not (tmp_path / "dataset").exists()
