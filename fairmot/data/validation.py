@@ -9,6 +9,9 @@ silently teaches the network the wrong thing. Four suites run on pandas tables b
                 boxes past the image edge are legitimate in MOT17, wild values are not).
 - label_counts: per sequence, one label line per kept gt row and one label file per frame.
 - images:       every frame 1..seqLength present, decodable, of the size seqinfo.ini states.
+- datasets:     (mixed datasets only, fairmot/data/mixed_checks.py) frames, identities, id ranges
+                and missing images per dataset; the detection and jde sets' label lines and
+                images join the labels and images suites.
 
 great_expectations is imported inside `validate_dataset` (with analytics off): it takes seconds.
 Data Docs of identical inputs are byte-identical (run named after a hash of the tables, epoch run
