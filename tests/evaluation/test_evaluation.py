@@ -6,7 +6,6 @@ import pytest
 from fairmot.data.mot import SeqInfo, write_gt, write_seqinfo
 from fairmot.errors import DataError
 from fairmot.evaluation import (
-    SpeedMeter,
     evaluate_results_dir,
     find_eval_sequences,
     format_table,
@@ -15,6 +14,7 @@ from fairmot.evaluation import (
     score_results,
     split_frame_range,
 )
+from fairmot.speed import SpeedMeter
 
 
 def make_sequence(root, name, gt_rows, frames, split="train"):

@@ -89,7 +89,7 @@ def test_fairmot_train_nproc_2_runs_gloo_ddp_on_the_real_network(tmp_path, monke
 
 def test_long_runs_log_the_mean_of_each_window_of_steps(tmp_path):
     from fairmot.engine.distributed import DistContext
-    from fairmot.engine.trainer import RunLog
+    from fairmot.engine.runlog import RunLog
     from stages.train import DvcLiveLog
 
     run_log = RunLog(DistContext(), DvcLiveLog(tmp_path / "live"), resume=False, total_epochs=1, log_every=2)
