@@ -108,6 +108,8 @@ class EvalParams:
     # test: held-out sequences with gt (synthetic); val: second half of train sequences (MOT17
     # ablation); train: whole train sequences (the reference's val_mot17 protocol)
     split: EvalSplit = "test"
+    # Whose official preprocessing scores the results: MOT17 | MOT20 | DanceTrack (distractor classes)
+    benchmark: Literal["MOT17", "MOT20", "DanceTrack"] = "MOT17"
     warmup_frames: int = 5
     # The CI gate fails when MOTA, IDF1 or HOTA drop more than this below the committed figures
     gate_tolerance: float = 0.05
