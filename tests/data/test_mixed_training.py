@@ -30,9 +30,6 @@ def mixed_params(tmp_path) -> Path:
 
 
 def run(*args: str) -> None:
-    import stages.download  # noqa: F401 -- registers the commands
-    import stages.labels  # noqa: F401
-    import stages.train  # noqa: F401
     from stages.app import app
 
     result = CliRunner().invoke(app, list(args))

@@ -182,8 +182,6 @@ def test_two_archives_download_over_loopback_into_their_own_cache_folders(server
 
 
 def test_download_and_labels_commands_build_a_mixed_dataset_from_params(tmp_path, three_kinds):
-    import stages.download  # noqa: F401 -- registers the commands
-    import stages.labels  # noqa: F401
     from stages.app import app
 
     entries = [{k: v for k, v in vars(s).items() if k in ("name", "kind", "path", "list_file")} for s in three_kinds]
@@ -216,8 +214,9 @@ def test_dvc_set_param_switches_the_dataset_list_and_one_entry(tmp_path):
 
     params = tmp_path / "params.yaml"
     shutil.copyfile(Path(__file__).resolve().parents[2] / "params.yaml", params)
-    apply_overrides(str(params), ["data.datasets=[{name:mot17,kind:mot,url:'https://motchallenge.net/data/MOT17.zip'},"
-                                  "{name:crowd,kind:detection,path:/d/CrowdHuman}]"])
+    value = ("[{name:mot17,kind:mot,url:'https://motchallenge.net/data/MOT17.zip'},"
+             "{name:crowd,kind:detection,path:/d/CrowdHuman}]")
+    apply_overrides(str(params), [f"data.datasets={value}"])
     apply_overrides(str(params), ["data.datasets.1.path=/e/ch.zip"])  # what `dvc exp run -S` runs
     datasets = load_params(params).data.datasets
     assert [(d.name, d.kind, d.url or d.path) for d in datasets] == [
@@ -248,7 +247,6 @@ def test_dancetrack_layout_holds_val_out_as_test_and_gets_six_digit_frame_names(
 
 
 def test_single_source_options_with_a_dataset_list_are_refused(tmp_path):
-    import stages.download  # noqa: F401 -- registers the command
     from stages.app import app
 
     (tmp_path / "params.yaml").write_text(yaml.safe_dump({"data": {"datasets": [{"name": "a", "kind": "synthetic"}]}}))
