@@ -167,7 +167,11 @@ def list_sequences(root: Path, split: str) -> list[Path]:
     A folder there without seqinfo.ini is an error, not skipped: skipping it silently drops the
     sequence from labels, validation and training. Hidden folders (`.name`) are not sequences.
     """
-    base = Path(root) / "images" / split
+    return sequence_folders(Path(root) / "images" / split)
+
+
+def sequence_folders(base: Path) -> list[Path]:
+    """The sequence folders directly under `base` (sorted), each required to hold seqinfo.ini."""
     if not base.is_dir():
         return []
     folders = sorted(p for p in base.iterdir() if p.is_dir() and not p.name.startswith("."))

@@ -6,18 +6,16 @@ read it.
 
 from __future__ import annotations
 
-import typing
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from fairmot.config import EvalParams
-from fairmot.data.mot import SeqInfo, read_gt, read_results, read_seqinfo
+from fairmot.config import EVAL_SPLITS
+from fairmot.data.mot import SeqInfo, read_gt, read_results, read_seqinfo, sequence_folders
 from fairmot.errors import DataError
 
-EVAL_SPLITS: tuple[str, ...] = typing.get_args(typing.get_type_hints(EvalParams)["split"])
 # The images/<folder> each split reads: val is the second half of every train sequence.
 EVAL_IMAGE_FOLDER = {"test": "test", "val": "train", "train": "train"}
 OVERALL = "OVERALL"  # the all-sequences row of every table
@@ -65,7 +63,7 @@ def find_eval_sequences(root: Path, split: str) -> list[EvalSequence]:
     train = every images/train sequence; val = the second half of every images/train sequence.
     """
     folder = split_image_folder(root, split)
-    seq_dirs = sorted(p for p in folder.iterdir() if p.is_dir() and (p / "seqinfo.ini").exists()) if folder.is_dir() else []
+    seq_dirs = sequence_folders(folder)
     if not seq_dirs:
         raise DataError(f"{folder}: no sequence folders (with seqinfo.ini) found; check the dataset path and split")
     if split == "test":
