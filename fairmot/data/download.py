@@ -290,9 +290,10 @@ def prepare_mot17(source: Path, out_dir: Path, sequences: list[str]) -> None:
     """Build out_dir/images/{train,test}/<seq> from a MOT17 zip or folder.
 
     The source may use the official layout (`MOT17/train/<seq>`, or `train/<seq>` at the top) or
-    ours (`images/train/<seq>`); a `val/` folder (DanceTrack) goes to images/test. `sequences` holds names or glob patterns (`MOT17-*-SDP`) of the
-    sequences to keep, in either split; empty keeps all, except that of MOT17's three copies of
-    each sequence only the SDP one is kept. From a zip only the kept sequences are extracted.
+    ours (`images/train/<seq>`); a `val/` folder (DanceTrack) goes to images/test. `sequences`
+    holds names or glob patterns (`MOT17-*-SDP`) of the sequences to keep, in either split; empty
+    keeps all, except that of MOT17's three copies of each sequence only the SDP one is kept. From a
+    zip only the kept sequences are extracted.
     Everything is assembled in a temporary sibling of `out_dir` and renamed into place.
     """
     source, out_dir = Path(source), Path(out_dir)

@@ -18,8 +18,9 @@ from pathlib import Path
 import numpy as np
 
 from fairmot.data.boxes import clip_xywh, label_line
+from fairmot.data.index import label_path, read_split  # noqa: F401 -- re-exported: callers import them here
 from fairmot.data.mot import PEDESTRIAN, SeqInfo, list_sequences, read_gt, read_seqinfo
-from fairmot.data.sources import read_record
+from fairmot.data.record import read_record
 from fairmot.errors import DataError
 from fairmot.io import atomic_dir
 
@@ -45,27 +46,6 @@ class Sequence:
 
     def image_rel(self, frame: int) -> str:
         return f"images/{self.split}/{self.name}/{self.info.im_dir}/{frame:06d}{self.info.im_ext}"
-
-
-def label_path(labels_root: Path, image_rel: str) -> Path:
-    """Map a split-index line (images/<split>/<seq>/img1/000001.jpg) to its label file.
-
-    Lines of a mixed dataset's detection and jde sets (sets/<name>/...) keep their whole path.
-    """
-    parts = Path(image_rel).parts
-    if len(parts) >= 3 and parts[0] == "sets":
-        return Path(labels_root).joinpath(*parts).with_suffix(".txt")
-    if len(parts) < 3 or parts[0] != "images":
-        raise DataError(f"{image_rel}: not an image path of the form images/<split>/<seq>/img1/<frame>.jpg")
-    return Path(labels_root).joinpath(*parts[1:]).with_suffix(".txt")
-
-
-def read_split(path: Path) -> list[str]:
-    """The image paths of a split index file (one per line, relative to the dataset root)."""
-    path = Path(path)
-    if not path.exists():
-        raise DataError(f"{path}: split index not found; run `fairmot labels` first")
-    return [line.strip() for line in path.read_text().splitlines() if line.strip()]
 
 
 def labelled_sequences(dataset_root: Path, allow_no_train: bool = False) -> list[Sequence]:

@@ -14,7 +14,7 @@ import logging
 from pathlib import Path
 
 from fairmot.data.labels import SPLITS, label_sequence, labelled_sequences, write_splits
-from fairmot.data.sources import read_record
+from fairmot.data.record import read_record
 from fairmot.errors import DataError
 from fairmot.io import atomic_dir
 

@@ -20,7 +20,7 @@ from collections import defaultdict
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from fairmot.data.labels import label_path, read_split
+from fairmot.data.index import label_path, read_split
 
 NEEDS_IDENTITIES = {"mot": 1, "synthetic": 1, "jde": 1, "detection": 0}
 

@@ -29,13 +29,11 @@ from fairmot.data.download import (
     prepare_mot17,
 )
 from fairmot.data.mot import read_seqinfo
+from fairmot.data.record import RECORD
 from fairmot.errors import DataError
 from fairmot.io import atomic_dir
 
 log = logging.getLogger(__name__)
-
-RECORD = "datasets.json"
-
 
 def resolve_datasets(data: DataParams) -> list[DatasetParams]:
     """data.datasets, or the single-source keys as the one-element list they stand for."""
@@ -47,14 +45,6 @@ def resolve_datasets(data: DataParams) -> list[DatasetParams]:
         return [DatasetParams(name="mot17", kind="mot", url=data.url, sha256=data.sha256, md5=data.md5,
                               sequences=data.sequences or [*MOT17_SDP_SEQUENCES, "MOT17-*-SDP"], clip=False)]
     return [DatasetParams(name="local", kind="mot", path=data.path, sequences=list(data.sequences), clip=False)]
-
-
-def read_record(dataset_root: Path) -> list[dict] | None:
-    """The datasets of a mixed dataset folder in order, or None for a single-source folder."""
-    path = Path(dataset_root) / RECORD
-    if not path.exists():
-        return None
-    return json.loads(path.read_text())["datasets"]
 
 
 def prepare_datasets(datasets: list[DatasetParams], out: Path, cache: Path, synthetic: dict, *,

@@ -38,7 +38,7 @@ import numpy as np
 from fairmot.data.boxes import clip_xywh
 from fairmot.data.labels import kept_rows, labelled_sequences
 from fairmot.data.mot import read_gt
-from fairmot.data.sources import read_record
+from fairmot.data.record import read_record
 from fairmot.errors import DataError
 from fairmot.io import atomic_dir
 
@@ -245,7 +245,7 @@ def _mixed_tables(dataset_root: Path, labels_root: Path, splits_dir: Path, manif
     """The datasets table; the sets' label lines and images join the labels and images tables."""
     import pandas as pd
 
-    from fairmot.data.labels import label_path
+    from fairmot.data.index import label_path
     from fairmot.data.mixed_checks import (
         DATASETS_COLUMNS,
         DATASETS_EXPECTATIONS,
