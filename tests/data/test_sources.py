@@ -255,3 +255,30 @@ def test_single_source_options_with_a_dataset_list_are_refused(tmp_path):
     assert result.exit_code == 1
     assert "--source/--url/--path set the single source, but data.datasets lists the sources" in result.stderr
     assert not (tmp_path / "dataset").exists()
+
+
+def test_readme_recipe_mixes_mot17_crowdhuman_and_a_cvat_export(tmp_path):
+    """The README's `dvc exp run -S data.datasets=[...]` through the download and labels commands."""
+    from dvc.utils.hydra import apply_overrides
+
+    from stages.app import app
+    from tests.data.test_download import mot17_zip
+
+    (tmp_path / "MOT17.zip").write_bytes(mot17_zip())
+    crowdhuman_folder(tmp_path / "CrowdHuman")
+    cvat_zip(tmp_path / "shop_mot11.zip")
+    params = tmp_path / "params.yaml"
+    shutil.copyfile(Path(__file__).resolve().parents[2] / "params.yaml", params)
+    apply_overrides(str(params), [
+        f"data.datasets=[{{name:mot17,kind:mot,path:{tmp_path}/MOT17.zip}},"
+        f"{{name:crowdhuman,kind:detection,path:{tmp_path}/CrowdHuman}},{{name:shop,kind:mot,path:{tmp_path}/shop_mot11.zip}}]",
+        "data.train_split=half", "eval.split=val"])
+    data = ["--dataset", str(tmp_path / "dataset"), "--labels", str(tmp_path / "labels"), "--splits", str(tmp_path / "splits")]
+    for command in (["download", "--out", str(tmp_path / "dataset"), "--cache", str(tmp_path / "cache")], ["labels", *data]):
+        result = CliRunner().invoke(app, [command[0], "--params", str(params), *command[1:]])
+        assert result.exit_code == 0, result.output
+    datasets = json.loads((tmp_path / "splits" / "manifest.json").read_text())["datasets"]
+    assert {name: (d["kind"], d["frames"], d["identities"]) for name, d in datasets.items()} == {
+        "mot17": ("mot", 4, 2), "crowdhuman": ("detection", 2, 0), "shop": ("mot", 3, 1)}
+    assert sorted(p.name for p in (tmp_path / "dataset" / "images" / "train").iterdir()) == [
+        "MOT17-02-SDP", "MOT17-04-SDP", "shop"]  # MOT17's SDP copies only
