@@ -35,6 +35,7 @@ from fairmot.io import atomic_dir
 
 log = logging.getLogger(__name__)
 
+
 def resolve_datasets(data: DataParams) -> list[DatasetParams]:
     """data.datasets, or the single-source keys as the one-element list they stand for."""
     if data.datasets:
