@@ -68,5 +68,7 @@ def dataset_summary(root: Path) -> str:
             if (seq / "gt" / "gt.txt").exists():
                 boxes += len(kept_rows(read_gt(seq / "gt" / "gt.txt")))
     size = sum(f.stat().st_size for f in Path(root).rglob("*") if f.is_file()) / 1e6
+    sets = sorted(p.name for p in (Path(root) / "sets").iterdir()) if (Path(root) / "sets").is_dir() else []
+    extra = f", detection/jde sets: {', '.join(sets)}" if sets else ""
     return (f"{root}: {names['train'] + names['test']} sequences (train {names['train']}, test {names['test']}), "
-            f"{frames} frames, {boxes} pedestrian boxes, {size:.1f} MB")
+            f"{frames} frames, {boxes} pedestrian boxes{extra}, {size:.1f} MB")
