@@ -37,6 +37,8 @@ def evaluate(
     reports: Annotated[Path | None, typer.Option(help=(
         "Where metrics.json and per_sequence.csv go (default reports; with --gt only when given)."))] = None,
     split: Annotated[str | None, typer.Option(help="test | val | train (params: eval.split).")] = None,
+    benchmark: Annotated[str | None, typer.Option(
+        help="MOT17 | MOT20 | DanceTrack: whose preprocessing scores the results (params: eval.benchmark).")] = None,
     conf_thres: Annotated[float | None, typer.Option(help="Detection threshold (params: track.conf_thres).")] = None,
     device: Annotated[str | None, typer.Option(help="cpu | cuda | cuda:N (default: CUDA when gpus != -1 and available).")] = None,
     amp: AmpOption = None,
@@ -45,9 +47,10 @@ def evaluate(
     from fairmot.evaluation import find_eval_sequences
 
     if gt is not None:
-        _score_only(read_params(params_file, eval__split=split), results, gt, reports)
+        _score_only(read_params(params_file, eval__split=split, eval__benchmark=benchmark), results, gt, reports)
         return
-    params = read_params(params_file or PIPELINE_PARAMS, eval__split=split, track__conf_thres=conf_thres)
+    params = read_params(params_file or PIPELINE_PARAMS, eval__split=split, eval__benchmark=benchmark,
+                         track__conf_thres=conf_thres)
     sequences = find_eval_sequences(dataset, params.eval.split)  # fail on bad gt before any tracking
     _track_and_score(params, sequences, model, results, reports or PIPELINE_REPORTS,
                      pick_device(device, params.gpu_ids), amp, arch)
@@ -61,7 +64,7 @@ def _score_only(params: Params, results: Path, gt: Path, reports: Path | None) -
         write_reports,
     )
 
-    report = evaluate_results_dir(results, gt, params.eval.split)
+    report = evaluate_results_dir(results, gt, params.eval.split, params.eval.benchmark)
     if reports is not None:
         write_reports(report, tracking_metrics(report), reports)
     print(format_table(report.table))
@@ -100,7 +103,7 @@ def _track_and_score(params: Params, sequences: list[EvalSequence], model_path: 
             progress.close()
             write_results(tmp / f"{seq.name}.txt", rows)
     memory = peak_memory_mb(device)
-    report = score_results(sequences, load_results(results, sequences))
+    report = score_results(sequences, load_results(results, sequences), params.eval.benchmark)
     metrics = metrics_summary(report, runner.meter, memory, device_name(device))
     write_reports(report, metrics, reports)
     print(format_table(report.table))
