@@ -72,20 +72,24 @@ class OnlineTracker:
 
     @classmethod
     def from_checkpoint(cls, path: Path, settings: TrackParams, *, device: Any = "cpu",
-                        amp: bool | str | None = None, warmup: int = 5, engine: str | None = None,
+                        amp: bool | str | None = None, warmup: int = 5, arch: str | None = None,
+                        input_size: tuple[int, int] = (1088, 608), engine: str | None = None,
                         onnx_path: Path | None = None, threads: int = 0) -> OnlineTracker:
-        """The network a `fairmot train` checkpoint describes, at the input size it was trained at.
+        """The network of a checkpoint, ours or a released FairMOT one (fairmot/models/checkpoints.py).
 
-        engine None runs the model as it is; "torch" / "onnx" run it through `fairmot.engines`."""
+        Ours runs at the input size it was trained at; a released one (no size inside) at
+        `input_size` (width, height). `arch` overrides the recognised architecture. engine None runs
+        the model as it is; "torch" / "onnx" run it through `fairmot.engines`.
+        """
         from fairmot.engines import make_engine
-        from fairmot.models import build_from_checkpoint
+        from fairmot.models.checkpoints import load_tracking_model
 
-        net, meta = build_from_checkpoint(path, map_location=device)
-        input_w, input_h = int(meta["input_w"]), int(meta["input_h"])
+        net, meta = load_tracking_model(path, arch=arch, map_location=device)
+        width, height = int(meta.get("input_w", input_size[0])), int(meta.get("input_h", input_size[1]))
         runner = None if engine is None else make_engine(
-            engine, net, input_w=input_w, input_h=input_h, device=device, amp=amp, onnx_path=onnx_path,
+            engine, net, input_w=width, input_h=height, device=device, amp=amp, onnx_path=onnx_path,
             threads=threads)
-        return cls(net, input_w=input_w, input_h=input_h, device=device, settings=settings, amp=amp,
+        return cls(net, input_w=width, input_h=height, device=device, settings=settings, amp=amp,
                    meter=SpeedMeter(warmup=warmup), engine=runner)
 
     def reset(self, frame_rate: float = 30) -> None:

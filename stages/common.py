@@ -25,6 +25,10 @@ AmpOption = Annotated[
     str | None,
     typer.Option(help="Mixed precision on CUDA: off | auto | bf16 | fp16 (default off; float32 on the CPU)."),
 ]
+ModelOption = Annotated[
+    Path,
+    typer.Option("--model", help="Checkpoint of `fairmot train`, or a released FairMOT .pth (runs at input_w x input_h)."),
+]
 EngineOption = Annotated[
     str | None,
     typer.Option(help="Inference engine: torch (lean PyTorch) | onnx (ONNX Runtime) (params: eval.engine)."),

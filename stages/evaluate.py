@@ -18,6 +18,7 @@ from stages.common import (
     DEFAULT_ONNX,
     AmpOption,
     EngineOption,
+    ModelOption,
     OnnxOption,
     apply_threads,
     one_line_errors,
@@ -36,7 +37,8 @@ PIPELINE_PARAMS, PIPELINE_REPORTS = Path("params.yaml"), Path("reports")
 def evaluate(
     params_file: Annotated[Path | None, typer.Option("--params", help=(
         "Params file (default params.yaml; with --gt the code's defaults unless given)."))] = None,
-    model: Annotated[Path, typer.Option(help="Checkpoint written by `fairmot train`.")] = Path("data/model/model.pt"),
+    model: ModelOption = Path("data/model/model.pt"),
+    arch: Annotated[str | None, typer.Option(help="Network of --model (default: from the checkpoint or its tensors).")] = None,
     dataset: Annotated[Path, typer.Option(help="Dataset root in MOT17 layout.")] = Path("data/dataset"),
     results: Annotated[Path, typer.Option(help="Result files folder (written, or scored with --gt).")] = Path("data/results"),
     gt: Annotated[Path | None, typer.Option(
@@ -45,6 +47,8 @@ def evaluate(
     reports: Annotated[Path | None, typer.Option(help=(
         "Where metrics.json and per_sequence.csv go (default reports; with --gt only when given)."))] = None,
     split: Annotated[str | None, typer.Option(help="test | val | train (params: eval.split).")] = None,
+    benchmark: Annotated[str | None, typer.Option(
+        help="MOT17 | MOT20 | DanceTrack: whose preprocessing scores the results (params: eval.benchmark).")] = None,
     conf_thres: Annotated[float | None, typer.Option(help="Detection threshold (params: track.conf_thres).")] = None,
     device: Annotated[str | None, typer.Option(help="cpu | cuda | cuda:N (default: CUDA when gpus != -1 and available).")] = None,
     amp: AmpOption = None,
@@ -55,13 +59,13 @@ def evaluate(
     from fairmot.evaluation import find_eval_sequences
 
     if gt is not None:
-        _score_only(read_params(params_file, eval__split=split), results, gt, reports)
+        _score_only(read_params(params_file, eval__split=split, eval__benchmark=benchmark), results, gt, reports)
         return
-    params = read_params(params_file or PIPELINE_PARAMS, eval__split=split, track__conf_thres=conf_thres,
-                         eval__engine=engine)
+    params = read_params(params_file or PIPELINE_PARAMS, eval__split=split, eval__benchmark=benchmark,
+                         track__conf_thres=conf_thres, eval__engine=engine)
     sequences = find_eval_sequences(dataset, params.eval.split)  # fail on bad gt before any tracking
     _track_and_score(params, sequences, model, results, reports or PIPELINE_REPORTS,
-                     pick_device(device, params.gpu_ids), amp, onnx)
+                     pick_device(device, params.gpu_ids), amp, arch, onnx)
 
 
 def _score_only(params: Params, results: Path, gt: Path, reports: Path | None) -> None:
@@ -72,14 +76,15 @@ def _score_only(params: Params, results: Path, gt: Path, reports: Path | None) -
         write_reports,
     )
 
-    report = evaluate_results_dir(results, gt, params.eval.split)
+    report = evaluate_results_dir(results, gt, params.eval.split, params.eval.benchmark)
     if reports is not None:
         write_reports(report, tracking_metrics(report), reports)
     print(format_table(report.table))
 
 
 def _track_and_score(params: Params, sequences: list[EvalSequence], model_path: Path, results: Path,
-                     reports: Path, device: str, amp: str | None, onnx: Path) -> None:
+                     reports: Path, device: str, amp: str | None, arch: str | None = None,
+                     onnx: Path = DEFAULT_ONNX) -> None:
     import torch
     from tqdm import tqdm
 
@@ -97,7 +102,8 @@ def _track_and_score(params: Params, sequences: list[EvalSequence], model_path: 
 
     torch.manual_seed(params.seed)
     apply_threads(params.eval.threads)
-    runner = OnlineTracker.from_checkpoint(model_path, params.track, device=device, amp=amp,
+    runner = OnlineTracker.from_checkpoint(model_path, params.track, arch=arch,
+                                           input_size=(params.input_w, params.input_h), device=device, amp=amp,
                                            warmup=params.eval.warmup_frames, engine=params.eval.engine,
                                            onnx_path=onnx, threads=params.eval.threads)
     reset_peak_memory(device)
@@ -112,7 +118,7 @@ def _track_and_score(params: Params, sequences: list[EvalSequence], model_path: 
             progress.close()
             write_results(tmp / f"{seq.name}.txt", rows)
     memory = peak_memory_mb(device)
-    report = score_results(sequences, load_results(results, sequences))
+    report = score_results(sequences, load_results(results, sequences), params.eval.benchmark)
     metrics = metrics_summary(report, runner.meter, memory, device_name(device))
     metrics["engine"] = params.eval.engine  # beside fps and memory: they depend on it
     write_reports(report, metrics, reports)

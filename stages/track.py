@@ -16,6 +16,7 @@ from stages.common import (
     DEFAULT_ONNX,
     AmpOption,
     EngineOption,
+    ModelOption,
     OnnxOption,
     ParamsFile,
     apply_threads,
@@ -28,7 +29,8 @@ from stages.common import (
 @one_line_errors
 def track(
     source: Annotated[Path, typer.Argument(help="A video file or a folder of frames (or a MOT sequence folder).")],
-    model: Annotated[Path, typer.Option(help="Checkpoint written by `fairmot train`.")] = Path("data/model/model.pt"),
+    model: ModelOption = Path("data/model/model.pt"),
+    arch: Annotated[str | None, typer.Option(help="Network of --model (default: from the checkpoint or its tensors).")] = None,
     out: Annotated[Path, typer.Option(help="Output folder for <name>.txt and <name>.mp4.")] = Path("outputs"),
     params_file: ParamsFile = Path("params.yaml"),
     conf_thres: Annotated[float | None, typer.Option(help="Detection threshold (params: track.conf_thres).")] = None,
@@ -62,7 +64,8 @@ def track(
     rate = frame_rate or source_rate
     dev = pick_device(device, params.gpu_ids)
     apply_threads(params.eval.threads)
-    runner = OnlineTracker.from_checkpoint(model, params.track, device=dev, amp=amp,
+    runner = OnlineTracker.from_checkpoint(model, params.track, arch=arch,
+                                           input_size=(params.input_w, params.input_h), device=dev, amp=amp,
                                            warmup=params.eval.warmup_frames, engine=params.eval.engine,
                                            onnx_path=onnx, threads=params.eval.threads)
     rows: list = []

@@ -59,8 +59,8 @@ def test_archs_and_eval_splits_are_derived_from_their_one_definition():
     from fairmot import config
     from fairmot.models import ARCHITECTURES
 
-    assert config.ARCHS == tuple(ARCHITECTURES)
-    assert config.EVAL_SPLITS == typing.get_args(typing.get_type_hints(EvalParams)["split"])
+    assert tuple(ARCHITECTURES) == config.ARCHS
+    assert typing.get_args(typing.get_type_hints(EvalParams)["split"]) == config.EVAL_SPLITS
     assert set(config.EVAL_SPLITS) == {"test", "val", "train"}
 
 
@@ -213,4 +213,4 @@ def test_missing_or_malformed_file_is_a_config_error(tmp_path):
 
 
 def test_mot17_sdp_sequences_are_the_seven_training_sequences():
-    assert MOT17_SDP_SEQUENCES == [f"MOT17-{n:02d}-SDP" for n in (2, 4, 5, 9, 10, 11, 13)]
+    assert [f"MOT17-{n:02d}-SDP" for n in (2, 4, 5, 9, 10, 11, 13)] == MOT17_SDP_SEQUENCES

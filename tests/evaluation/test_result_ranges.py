@@ -54,7 +54,7 @@ def test_valid_result_rows_load_unchanged(gt_root):
 
 
 def test_evaluation_splits_are_the_params_literal():
-    assert EVAL_SPLITS == typing.get_args(typing.get_type_hints(EvalParams)["split"])
+    assert typing.get_args(typing.get_type_hints(EvalParams)["split"]) == EVAL_SPLITS
     assert set(EVAL_SPLITS) == {"test", "val", "train"}
 
 
