@@ -54,6 +54,8 @@ class SyntheticParams:
     density: float = 8.0
     # Fraction of gt rows turned into ignore classes (2, 7, 8, 12) or zero-marked rows
     ignore_fraction: float = 0.03
+    # default: the quick set; crowd: 25+ people per frame, heavy occlusion, shared outfits, shaking camera
+    preset: Literal["default", "crowd"] = "default"
 
 
 @dataclass
