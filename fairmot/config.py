@@ -67,6 +67,14 @@ class TrackParams:
     min_box_area: float = 100.0
     max_aspect_ratio: float = 1.6
     K: int = 500
+    # jde: FairMOT's JDETracker; bytetrack: ByteTrack's association (low-score boxes continue tracks)
+    method: Literal["jde", "bytetrack"] = "jde"
+    # bytetrack: candidates scoring in (low_thres, conf_thres] may continue (never start) a track
+    low_thres: float = 0.1
+    # bytetrack: a low-score candidate continues a track only when 1 - IoU is below this
+    low_iou_gate: float = 0.5
+    # The detection cache keeps every candidate above this, so later thresholds need no network
+    det_floor: float = 0.05
 
 
 @dataclass
@@ -278,6 +286,13 @@ def _check_values(p: Params, source: str) -> None:
         fail("data.path", "must name a MOT17-layout folder or zip when data.source is 'local'")
     if not 0 < p.track.conf_thres < 1:
         fail("track.conf_thres", f"= {p.track.conf_thres} must be between 0 and 1")
+    if not 0 <= p.track.det_floor <= p.track.conf_thres:
+        fail("track.det_floor", f"= {p.track.det_floor} must lie between 0 and track.conf_thres ({p.track.conf_thres})")
+    if p.track.method == "bytetrack" and not p.track.det_floor <= p.track.low_thres <= p.track.conf_thres:
+        fail("track.low_thres", f"= {p.track.low_thres} must lie between track.det_floor ({p.track.det_floor}) "
+             f"and track.conf_thres ({p.track.conf_thres})")
+    if not 0 < p.track.low_iou_gate <= 1:
+        fail("track.low_iou_gate", f"= {p.track.low_iou_gate} must be in (0, 1] (a 1 - IoU cost)")
     if p.synthetic.train_sequences < 1 or p.synthetic.val_sequences < 1:
         fail("synthetic.train_sequences", "and synthetic.val_sequences must both be at least 1")
     if p.synthetic.width % 32 or p.synthetic.height % 32:
