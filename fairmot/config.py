@@ -91,6 +91,22 @@ class EvalParams:
 
 
 @dataclass
+class TuneParams:
+    """`fairmot tune`: an Optuna search over the track section on a split that is not the test split."""
+
+    n_trials: int = 40
+    # The overall metric to maximise
+    objective: Literal["HOTA", "MOTA", "IDF1", "AssA", "DetA"] = "HOTA"
+    seed: int = 0
+    # Trials in parallel threads (1 = reproducible order)
+    n_jobs: int = 1
+    # val: second halves of the training sequences; train: whole training sequences
+    split: Literal["val", "train"] = "val"
+    # Trackers the search may pick
+    methods: list[str] = field(default_factory=lambda: ["jde", "bytetrack"])
+
+
+@dataclass
 class Params:
     """All of params.yaml. Training knobs are top-level, named as FairMOT's training arguments."""
 
@@ -125,6 +141,7 @@ class Params:
     synthetic: SyntheticParams = field(default_factory=SyntheticParams)
     track: TrackParams = field(default_factory=TrackParams)
     eval: EvalParams = field(default_factory=EvalParams)
+    tune: TuneParams = field(default_factory=TuneParams)
 
     @property
     def gpu_ids(self) -> list[int]:
@@ -291,6 +308,10 @@ def _check_values(p: Params, source: str) -> None:
     if p.track.method == "bytetrack" and not p.track.det_floor <= p.track.low_thres <= p.track.conf_thres:
         fail("track.low_thres", f"= {p.track.low_thres} must lie between track.det_floor ({p.track.det_floor}) "
              f"and track.conf_thres ({p.track.conf_thres})")
+    if p.tune.n_trials < 1 or p.tune.n_jobs < 1:
+        fail("tune.n_trials", "and tune.n_jobs must both be at least 1")
+    if not p.tune.methods or set(p.tune.methods) - {"jde", "bytetrack"}:
+        fail("tune.methods", f"= {p.tune.methods} must list jde and/or bytetrack")
     if not 0 < p.track.low_iou_gate <= 1:
         fail("track.low_iou_gate", f"= {p.track.low_iou_gate} must be in (0, 1] (a 1 - IoU cost)")
     if p.synthetic.train_sequences < 1 or p.synthetic.val_sequences < 1:

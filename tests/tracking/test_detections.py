@@ -75,7 +75,8 @@ def test_cache_round_trip_keeps_every_array_and_frame(tmp_path):
         rec.add(rng.random((n, 4)) * 100, rng.random(n), rng.standard_normal((n, 128)))
     write_detections(tmp_path / "SEQ.npz", rec.result())
     back = read_detections(tmp_path / "SEQ.npz")
-    assert (back.name, back.frame_rate, back.first_frame, back.det_floor, back.num_frames) == ("SEQ", 25.0, 301, 0.05, 3)
+    meta = (back.name, back.frame_rate, back.first_frame, back.det_floor, back.num_frames)
+    assert meta == ("SEQ", 25.0, 301, 0.05, 3)
     assert [len(s) for _, s, _ in back.frames()] == sizes
     assert back.embeddings.shape == (8, 128) and back.embeddings.dtype == np.float32
     assert [p.name for p in tmp_path.iterdir()] == ["SEQ.npz"]  # no temp leftovers
