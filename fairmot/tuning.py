@@ -176,3 +176,33 @@ def plot_importances(result: TuneResult, path: Path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def apply_track_params(params_path: Path, values: dict[str, Any]) -> None:
+    """Set track.<key>: value in a params.yaml in place, keeping its comments and layout.
+
+    Only lines `  <key>: ...` inside the top-level `track:` section change; a key not written
+    there yet is added at the end of the section.
+    """
+    import re
+
+    from fairmot.io import write_text
+
+    lines = Path(params_path).read_text().splitlines()
+    try:
+        start = lines.index("track:")
+    except ValueError:
+        raise ConfigError(f"{params_path}: no top-level 'track:' section to write the tuned params to") from None
+    end = next((i for i in range(start + 1, len(lines)) if lines[i] and not lines[i].startswith((" ", "#"))),
+               len(lines))
+    pending = dict(values)
+    for i in range(start + 1, end):
+        match = re.match(r"^  ([A-Za-z_]+):", lines[i])
+        if match and match.group(1) in pending:
+            lines[i] = f"  {match.group(1)}: {_yaml_scalar(pending.pop(match.group(1)))}"
+    lines[end:end] = [f"  {key}: {_yaml_scalar(value)}" for key, value in pending.items()]
+    write_text(Path(params_path), "\n".join(lines) + "\n")
+
+
+def _yaml_scalar(value: Any) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)

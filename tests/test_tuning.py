@@ -74,3 +74,19 @@ def test_an_unknown_objective_is_refused(val_split):
     sequences, caches = val_split
     with pytest.raises(ConfigError, match="objective"):
         tune(caches, sequences, TrackParams(), n_trials=2, objective="ACC")
+
+
+def test_apply_sets_the_track_keys_and_keeps_comments_and_other_sections(tmp_path):
+    import yaml
+
+    from fairmot.config import load_params
+    from fairmot.tuning import apply_track_params
+
+    path = tmp_path / "params.yaml"
+    path.write_text("lr: 0.001\ntrack:\n  # threshold\n  conf_thres: 0.4\n  track_buffer: 30\neval:\n  warmup_frames: 1\n")
+    apply_track_params(path, {"method": "bytetrack", "conf_thres": 0.3123456, "track_buffer": 45, "low_thres": 0.12})
+    text = path.read_text()
+    assert "  # threshold\n  conf_thres: 0.3123\n  track_buffer: 45\n  method: bytetrack\n  low_thres: 0.12\neval:" in text
+    assert yaml.safe_load(text)["eval"] == {"warmup_frames": 1} and yaml.safe_load(text)["lr"] == 0.001
+    track = load_params(path).track
+    assert (track.method, track.conf_thres, track.track_buffer) == ("bytetrack", 0.3123, 45)
