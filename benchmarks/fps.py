@@ -17,9 +17,9 @@ import numpy as np
 import torch
 
 from fairmot.devices import device_name, peak_memory_mb, reset_peak_memory
-from fairmot.evaluation import SpeedMeter
 from fairmot.inference import OnlineTracker
 from fairmot.models import count_parameters, create_model
+from fairmot.speed import SpeedMeter
 
 
 def main() -> None:
@@ -29,7 +29,7 @@ def main() -> None:
     parser.add_argument("--height", type=int, default=192, help="network input height (multiple of 32)")
     parser.add_argument("--source", default="", help="source frame size WxH (default: the input size)")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    parser.add_argument("--amp", default="", help="fp16 | bf16 autocast on CUDA")
+    parser.add_argument("--amp", default="off", help="off | auto | bf16 | fp16 (autocast on CUDA)")
     parser.add_argument("--frames", type=int, default=30, help="timed frames")
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = torch default)")

@@ -6,7 +6,7 @@ embedded generator, labels, JointDataset with augmentation) or one fixed batch o
 device (`--data random`: pure compute, no input pipeline).
 
     python benchmarks/train_step.py --arch dla_tiny --batch-size 16 --width 320 --height 192 --device cpu
-    python benchmarks/train_step.py --arch dla34 --batch-size 18 --width 1088 --height 608 --device cuda --amp --data random
+    python benchmarks/train_step.py --arch dla34 --batch-size 18 --width 1088 --height 608 --device cuda --amp auto --data random
 """
 
 from __future__ import annotations
@@ -29,7 +29,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--width", type=int, default=320)
     parser.add_argument("--height", type=int, default=192)
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    parser.add_argument("--amp", action="store_true", help="mixed precision (CUDA only): bf16, else fp16 + scaler")
+    parser.add_argument("--amp", default="off", choices=["off", "auto", "bf16", "fp16"],
+                        help="mixed precision (CUDA only; fairmot.devices.resolve_amp)")
     parser.add_argument("--steps", type=int, default=10, help="timed steps")
     parser.add_argument("--warmup", type=int, default=2, help="untimed steps first (allocator, cudnn autotune)")
     parser.add_argument("--num-workers", type=int, default=2)
@@ -82,8 +83,8 @@ def random_batches(args: argparse.Namespace, device: torch.device, objects: int 
 
 def main() -> None:
     args = parse_args()
-    from fairmot.engine.distributed import device_name, peak_memory_mb
-    from fairmot.engine.trainer import move_batch, optimizer_step, setup_training
+    from fairmot.devices import device_name, peak_memory_mb
+    from fairmot.engine.parts import move_batch, optimizer_step, setup_training
     from fairmot.models import count_parameters, create_model
     from fairmot.models.losses import FairMOTLoss
 

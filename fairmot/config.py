@@ -1,7 +1,10 @@
 """The typed schema of params.yaml and its one loader.
 
 Every stage reads its parameters through `load_params`, so a misspelt or mistyped key fails the
-same way everywhere: one message naming the file, the key, and the fix.
+same way everywhere: one message naming the file (or the command-line option), the key, and the fix.
+
+One source of defaults: the dataclass defaults below equal the shipped params.yaml (a test compares
+them), so a key left out of the file means the shipped value, and an empty file is an error.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ import dataclasses
 import difflib
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Union, get_args, get_origin
@@ -19,7 +22,6 @@ import yaml
 
 from fairmot.errors import ConfigError
 
-ARCHS = ("dla_tiny", "dlaconv", "dla34", "hrnet18", "hrnet32")
 MOT17_SDP_SEQUENCES = [f"MOT17-{n:02d}-SDP" for n in (2, 4, 5, 9, 10, 11, 13)]
 
 
@@ -60,7 +62,7 @@ class SyntheticParams:
 
 @dataclass
 class TrackParams:
-    """JDETracker and decoding thresholds (FairMOT defaults)."""
+    """The tracker (JDETracker or BYTETracker) and decoding thresholds (FairMOT defaults)."""
 
     conf_thres: float = 0.4
     track_buffer: int = 30
@@ -77,13 +79,18 @@ class TrackParams:
     det_floor: float = 0.05
 
 
+EvalSplit = Literal["test", "val", "train"]
+#: The evaluation splits, derived from the one Literal (the evaluation package imports this).
+EVAL_SPLITS: tuple[str, ...] = get_args(EvalSplit)
+
+
 @dataclass
 class EvalParams:
     """Which frames are scored and how the CI gate judges a change."""
 
     # test: held-out sequences with gt (synthetic); val: second half of train sequences (MOT17
     # ablation); train: whole train sequences (the reference's val_mot17 protocol)
-    split: Literal["test", "val", "train"] = "test"
+    split: EvalSplit = "test"
     warmup_frames: int = 5
     # The CI gate fails when MOTA, IDF1 or HOTA drop more than this below the committed figures
     gate_tolerance: float = 0.05
@@ -114,19 +121,22 @@ class Params:
     # Global batch, split evenly over the processes
     batch_size: int = 16
     # -1 = CPU; "0" = one GPU; "0,1,2,3" (or a list) = one DDP process per GPU
-    gpus: Union[int, str, list[int]] = -1
+    gpus: int | str | list[int] = -1
     # CPU processes (gloo DDP) when gpus is -1
     nproc: int = 1
-    num_epochs: int = 30
+    num_epochs: int = 12
     # Iterations per epoch; -1 = one pass over the data
     num_iters: int = -1
     num_workers: int = 2
-    lr: float = 1e-4
-    lr_step: list[int] = field(default_factory=lambda: [20])
+    lr: float = 5.0e-4
+    # Epochs after which the learning rate drops 10x
+    lr_step: list[int] = field(default_factory=lambda: [10])
     seed: int = 317
-    input_w: int = 1088
-    input_h: int = 608
-    amp: bool = False
+    # Network input (multiples of 32); FairMOT on MOT17 uses 1088x608
+    input_w: int = 320
+    input_h: int = 192
+    # Mixed precision: off | auto | bf16 | fp16, or a YAML bool (true = auto); see fairmot.devices.resolve_amp
+    amp: bool | str = False
     not_cuda_benchmark: bool = False
     load_model: str = ""
     reid_dim: int = 128
@@ -149,7 +159,7 @@ class Params:
         return parse_gpus(self.gpus)
 
 
-def parse_gpus(value: Union[int, str, list[int]]) -> list[int]:
+def parse_gpus(value: int | str | list[int]) -> list[int]:
     if isinstance(value, list):
         ids = [int(v) for v in value]
     elif isinstance(value, int):
@@ -170,38 +180,58 @@ def parse_gpus(value: Union[int, str, list[int]]) -> list[int]:
 
 
 def load_params(path: Path | str | None = "params.yaml", overrides: Mapping[str, Any] | None = None) -> Params:
-    """Read params.yaml (missing keys take their defaults), apply dotted-key overrides, validate.
+    """Read params.yaml (missing keys take the shipped defaults), apply dotted-key overrides, validate.
 
-    `overrides` maps dotted keys ("track.conf_thres") to values; None values are ignored, so CLI
-    options that were not given leave the file's value alone.
+    `overrides` maps dotted keys ("track.conf_thres") to values given on the command line; None values
+    are ignored, so options that were not given leave the file's value alone. A bad override is
+    reported as the command-line option (--conf-thres), not as a params.yaml value.
     """
     raw: dict[str, Any] = {}
-    source = "defaults"
+    given = {key: value for key, value in (overrides or {}).items() if value is not None}
+    origin = _Origin("defaults" if path is None else str(path), frozenset(given))
     if path is not None:
-        path = Path(path)
-        source = str(path)
-        if not path.exists():
-            raise ConfigError(f"{path}: params file not found; run from the project root or pass --params FILE")
-        try:
-            raw = yaml.safe_load(path.read_text()) or {}
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"{path}: not valid YAML ({exc})") from None
-        if not isinstance(raw, dict):
-            raise ConfigError(f"{path}: the top level must be a mapping of keys to values")
-    for dotted, value in (overrides or {}).items():
-        if value is None:
-            continue
+        raw = _read_yaml(Path(path))
+    for dotted, value in given.items():
         node = raw
         *parents, leaf = dotted.split(".")
         for key in parents:
             node = node.setdefault(key, {})
         node[leaf] = value
-    params = _build(Params, raw, prefix="", source=source)
-    _check_values(params, source)
+    params = _build(Params, raw, prefix="", origin=origin)
+    _check_values(params, origin)
     return params
 
 
-def _build(cls: type, raw: Mapping[str, Any], prefix: str, source: str) -> Any:
+def _read_yaml(path: Path) -> dict[str, Any]:
+    if not path.exists():
+        raise ConfigError(f"{path}: params file not found; run from the project root or pass --params FILE")
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML ({exc})") from None
+    if raw is None or raw == {}:
+        raise ConfigError(f"{path}: the params file is empty; restore the shipped params.yaml "
+                          "(git checkout params.yaml) rather than training on unstated values")
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping of keys to values")
+    return raw
+
+
+@dataclass(frozen=True)
+class _Origin:
+    """Where each value came from: the params file, or a command-line option (an override)."""
+
+    source: str
+    cli_keys: frozenset[str] = frozenset()
+
+    def of(self, key: str) -> str:
+        """The prefix of an error about `key`: the file, or the option the user typed."""
+        if key in self.cli_keys:
+            return f"command-line option --{key.rsplit('.', 1)[-1].replace('_', '-')}: '{key}'"
+        return f"{self.source}: '{key}'"
+
+
+def _build(cls: type, raw: Mapping[str, Any], prefix: str, origin: _Origin) -> Any:
     hints = typing.get_type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls)}
     for key in raw:
@@ -210,9 +240,10 @@ def _build(cls: type, raw: Mapping[str, Any], prefix: str, source: str) -> Any:
             candidates = [f"{prefix}{name}" for name in fields]
             close = difflib.get_close_matches(full, candidates, n=1, cutoff=0.5)
             hint = f"; did you mean '{close[0]}'?" if close else f"; valid keys here: {', '.join(candidates)}"
-            raise ConfigError(f"{source}: unknown parameter '{full}'{hint}")
+            where = "command-line option" if full in origin.cli_keys else origin.source
+            raise ConfigError(f"{where}: unknown parameter '{full}'{hint}")
     values = {}
-    for name, f in fields.items():
+    for name in fields:
         if name not in raw:
             continue
         hint = hints[name]
@@ -220,51 +251,71 @@ def _build(cls: type, raw: Mapping[str, Any], prefix: str, source: str) -> Any:
         if dataclasses.is_dataclass(hint):
             section = raw[name] if raw[name] is not None else {}
             if not isinstance(section, Mapping):
-                raise ConfigError(f"{source}: '{full}' must be a section (a mapping of keys), got {raw[name]!r}")
-            values[name] = _build(hint, section, prefix=f"{full}.", source=source)
+                raise ConfigError(f"{origin.of(full)} must be a section (a mapping of keys), got {raw[name]!r}")
+            values[name] = _build(hint, section, prefix=f"{full}.", origin=origin)
         else:
-            values[name] = _coerce(raw[name], hint, full, source)
+            values[name] = _coerce(raw[name], hint, full, origin.of(full))
     return cls(**values)
 
 
-def _coerce(value: Any, hint: Any, key: str, source: str) -> Any:
+def _coerce(value: Any, hint: Any, key: str, where: str) -> Any:
+    """`value` as type `hint`; `where` starts the error message (file or option, and the key)."""
     origin = get_origin(hint)
     if origin in (Union, types.UnionType):
         for option in get_args(hint):
             try:
-                return _coerce(value, option, key, source)
+                return _coerce(value, option, key, where)
             except ConfigError:
                 continue
-        raise ConfigError(f"{source}: '{key}' = {value!r} must be {_describe(hint)}")
+        raise ConfigError(f"{where} = {value!r} must be {_describe(hint)}")
     if origin is Literal:
         if value not in get_args(hint):
             choices = ", ".join(repr(c) for c in get_args(hint))
-            raise ConfigError(f"{source}: '{key}' = {value!r} must be one of {choices}")
+            raise ConfigError(f"{where} = {value!r} must be one of {choices}")
         return value
     if origin is list:
         (item,) = get_args(hint)
         if isinstance(value, (int, float, str)) and not isinstance(value, bool) and item is not str:
             value = [value]  # `-S lr_step=20` gives a scalar
         if not isinstance(value, list):
-            raise ConfigError(f"{source}: '{key}' = {value!r} must be {_describe(hint)}")
-        return [_coerce(v, item, f"{key}[{i}]", source) for i, v in enumerate(value)]
+            raise ConfigError(f"{where} = {value!r} must be {_describe(hint)}")
+        return [_coerce(v, item, f"{key}[{i}]", where.replace(f"'{key}'", f"'{key}[{i}]'")) for i, v in enumerate(value)]
+    return _coerce_scalar(value, hint, where)
+
+
+def _coerce_scalar(value: Any, hint: Any, where: str) -> Any:
     if hint is bool:
         if not isinstance(value, bool):
-            raise ConfigError(f"{source}: '{key}' = {value!r} must be true or false (a YAML boolean, not a string)")
+            raise ConfigError(f"{where} = {value!r} must be true or false (a YAML boolean, not a string)")
         return value
     if hint is int:
         if isinstance(value, bool) or not isinstance(value, int):
-            raise ConfigError(f"{source}: '{key}' = {value!r} must be an integer")
+            raise ConfigError(f"{where} = {value!r} must be an integer")
         return value
     if hint is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ConfigError(f"{source}: '{key}' = {value!r} must be a number")
+            raise ConfigError(f"{where} = {value!r} must be a number{_float_hint(value)}")
         return float(value)
     if hint is str:
         if not isinstance(value, str):
-            raise ConfigError(f"{source}: '{key}' = {value!r} must be a string")
+            raise ConfigError(f"{where} = {value!r} must be a string")
         return value
-    raise TypeError(f"unsupported schema type {hint!r} for {key}")
+    raise TypeError(f"unsupported schema type {hint!r} for {where}")
+
+
+def _float_hint(value: Any) -> str:
+    """YAML 1.1 reads `5e-4` (no dot in the mantissa) as a string; say how to write it as a number."""
+    if not isinstance(value, str):
+        return ""
+    try:
+        number = float(value)
+    except ValueError:
+        return ""
+    mantissa, _, exponent = value.lower().partition("e")
+    if not exponent:
+        return ""
+    return (f" (YAML reads {value} as a string: its mantissa has no dot); "
+            f"write {mantissa}.0e{exponent} or {number!r}")
 
 
 def _describe(hint: Any) -> str:
@@ -276,28 +327,25 @@ def _describe(hint: Any) -> str:
     return {int: "an integer", float: "a number", str: "a string", bool: "true or false"}.get(hint, str(hint))
 
 
-def _check_values(p: Params, source: str) -> None:
-    def fail(key: str, why: str) -> None:
-        raise ConfigError(f"{source}: '{key}' {why}")
+def architectures() -> tuple[str, ...]:
+    """The network names, from the one registry (fairmot.models.ARCHITECTURES; imported late: torch)."""
+    from fairmot.models import ARCHITECTURES
 
-    if p.arch not in ARCHS:
-        close = difflib.get_close_matches(p.arch, ARCHS, n=1)
-        fail("arch", f"= {p.arch!r} is not a known network; choose one of {', '.join(ARCHS)}"
-             + (f" (did you mean {close[0]!r}?)" if close else ""))
-    for key in ("input_w", "input_h"):
-        value = getattr(p, key)
-        if value <= 0 or value % 32:
-            fail(key, f"= {value} must be a positive multiple of 32 (the network downsamples 32x)")
-    if p.batch_size <= 0:
-        fail("batch_size", f"= {p.batch_size} must be positive")
-    if p.nproc <= 0:
-        fail("nproc", f"= {p.nproc} must be positive")
-    if p.num_epochs <= 0:
-        fail("num_epochs", f"= {p.num_epochs} must be positive")
-    if p.lr <= 0:
-        fail("lr", f"= {p.lr} must be positive")
-    if p.num_workers < 0:
-        fail("num_workers", f"= {p.num_workers} must be >= 0")
+    return tuple(ARCHITECTURES)
+
+
+def __getattr__(name: str) -> Any:
+    # ARCHS is derived, and lazily, so importing the config (every CLI start) does not import torch.
+    if name == "ARCHS":
+        return architectures()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _check_values(p: Params, origin: _Origin) -> None:
+    def fail(key: str, why: str) -> None:
+        raise ConfigError(f"{origin.of(key)} {why}")
+
+    _check_training(p, fail)
     p.gpu_ids  # noqa: B018 -- parse now so a bad value fails at load time
     if p.data.source == "local" and not p.data.path:
         fail("data.path", "must name a MOT17-layout folder or zip when data.source is 'local'")
@@ -318,3 +366,29 @@ def _check_values(p: Params, source: str) -> None:
         fail("synthetic.train_sequences", "and synthetic.val_sequences must both be at least 1")
     if p.synthetic.width % 32 or p.synthetic.height % 32:
         fail("synthetic.width", "and synthetic.height must be multiples of 32")
+
+
+def _check_training(p: Params, fail: Callable[[str, str], None]) -> None:
+    from fairmot.devices import AMP_MODES
+
+    archs = architectures()
+    if p.arch not in archs:
+        close = difflib.get_close_matches(p.arch, archs, n=1)
+        fail("arch", f"= {p.arch!r} is not a known network; choose one of {', '.join(archs)}"
+             + (f" (did you mean {close[0]!r}?)" if close else ""))
+    for key in ("input_w", "input_h"):
+        value = getattr(p, key)
+        if value <= 0 or value % 32:
+            fail(key, f"= {value} must be a positive multiple of 32 (the network downsamples 32x)")
+    for key in ("batch_size", "nproc", "num_epochs"):
+        if getattr(p, key) <= 0:
+            fail(key, f"= {getattr(p, key)} must be positive")
+    if p.num_iters == 0 or p.num_iters < -1:
+        fail("num_iters", f"= {p.num_iters} must be a positive number of iterations per epoch, "
+                          "or -1 for one pass over the data")
+    if p.lr <= 0:
+        fail("lr", f"= {p.lr} must be positive")
+    if p.num_workers < 0:
+        fail("num_workers", f"= {p.num_workers} must be >= 0")
+    if isinstance(p.amp, str) and p.amp.lower() not in AMP_MODES:
+        fail("amp", f"= {p.amp!r} must be one of {', '.join(AMP_MODES)}, or a YAML true/false")

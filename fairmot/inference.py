@@ -1,4 +1,4 @@
-"""Run a FairMOT network + decoding + JDETracker over a stream of frames, with timing.
+"""Run a FairMOT network + decoding + a tracker (track.method) over a stream of frames, with timing.
 
 What the timers cover (per frame, after the image has been read and letterboxed on the CPU, as
 the reference's data loader does it):
@@ -10,7 +10,6 @@ On CUDA the device is synchronised before each clock read, so queued kernels are
 
 from __future__ import annotations
 
-import contextlib
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -20,11 +19,14 @@ from typing import Any
 import numpy as np
 
 from fairmot.config import TrackParams
-from fairmot.errors import DataError
-from fairmot.evaluation import SpeedMeter
+from fairmot.devices import resolve_amp
+from fairmot.errors import ConfigError, DataError
+from fairmot.speed import SpeedMeter
 from fairmot.tracking.detections import build_tracker, input_threshold, reported
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
+# Only these are opened as videos: ffmpeg would also "decode" a text file (its tty demuxer).
+VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv")
 
 
 @dataclass
@@ -39,19 +41,6 @@ class FrameTracks:
     def rows(self) -> list[tuple[int, int, float, float, float, float, float]]:
         """Result-file rows: frame, id, x, y, w, h, score."""
         return [(self.frame, int(i), *map(float, box), float(s)) for box, i, s in zip(self.tlwhs, self.ids, self.scores)]
-
-
-def resolve_amp(amp: bool | str | None) -> Any:
-    """None/False -> no autocast; True or "fp16" -> float16; "bf16" -> bfloat16."""
-    import torch
-
-    if amp in (None, False, "", "none", "off"):
-        return None
-    if amp in (True, "fp16", "float16"):
-        return torch.float16
-    if amp in ("bf16", "bfloat16"):
-        return torch.bfloat16
-    raise ValueError(f"amp must be fp16, bf16 or off, not {amp!r}")
 
 
 class OnlineTracker:
@@ -74,7 +63,7 @@ class OnlineTracker:
         self.model = model.to(self.device).eval()
         self.input_w, self.input_h = input_w, input_h
         self.settings = settings if settings is not None else TrackParams()
-        self.amp_dtype = resolve_amp(amp) if self.device.type == "cuda" else None
+        self.amp = resolve_amp(amp, self.device)
         self.meter = meter if meter is not None else SpeedMeter()
         self.reset()
 
@@ -121,9 +110,7 @@ class OnlineTracker:
             x = torch.from_numpy(blob).to(self.device, non_blocking=True).unsqueeze(0)
             self._sync()
             forward_start = time.perf_counter()
-            autocast = (torch.autocast("cuda", dtype=self.amp_dtype) if self.amp_dtype is not None
-                        else contextlib.nullcontext())
-            with autocast:
+            with self.amp.autocast(self.device):
                 outputs = self.model(x)
             self._sync()
             model_s = time.perf_counter() - forward_start
@@ -224,4 +211,25 @@ def open_source(source: Path) -> tuple[Iterator[np.ndarray], float]:
                 rate = float(read_seqinfo(ini).frame_rate)
                 break
         return iter_images(image_files(source)), rate
+    if source.suffix.lower() not in VIDEO_EXTENSIONS:
+        raise DataError(f"{source}: not a video file ({' '.join(VIDEO_EXTENSIONS)}) or a folder of images")
     return iter_video(source), video_frame_rate(source)
+
+
+def output_name(source: Path) -> str:
+    """A video's stem, or the sequence name for `<seq>/img1` folders."""
+    source = Path(source)
+    if source.is_dir() and source.name == "img1":
+        return source.parent.name
+    return source.stem if source.is_file() else source.name
+
+
+def check_outputs_spare_source(source: Path, outputs: Iterable[Path]) -> None:
+    """Refuse an output path that is the source video or one of a source folder's frames."""
+    source = Path(source)
+    protected = {p.resolve() for p in (image_files(source) if source.is_dir() else [source])}
+    for path in outputs:
+        if Path(path).resolve() in protected:
+            raise ConfigError(
+                f"{path}: writing it would overwrite the source {source}; pass --out with another folder"
+            )

@@ -179,11 +179,11 @@ def render_markdown(inputs: ReportInputs, figures: Mapping[str, Path | None], fr
         rows = [[name, s.get("split"), s.get("frames"), s.get("boxes"), s.get("identities"),
                  f"{s.get('width')}x{s.get('height')}"] for name, s in seqs.items()]
         out += [_table(["sequence", "split", "frames", "boxes", "identities", "size"], rows), "",
-                f"Identities across all sequences: {inputs.manifest.get('nID', 1) - 1}; the re-ID classifier "
-                f"learns the training split's: nID = {inputs.train.get('nID', 'n/a')}.", ""]
+                (f"Identities across all sequences: {inputs.manifest.get('nID', 1) - 1}; the re-ID classifier "
+                 f"learns the training split's: nID = {inputs.train.get('nID', 'n/a')}."), ""]
     status = "passed" if v.get("success") else "FAILED"
-    out += [f"Validation (great-expectations): **{status}** — "
-            f"{v.get('expectations', 'n/a')} expectations, {v.get('failed', 'n/a')} failed.", ""]
+    out += [(f"Validation (great-expectations): **{status}** — "
+             f"{v.get('expectations', 'n/a')} expectations, {v.get('failed', 'n/a')} failed."), ""]
 
     out += ["## Training", ""]
     if figures.get("training"):
@@ -204,10 +204,10 @@ def render_markdown(inputs: ReportInputs, figures: Mapping[str, Path | None], fr
         out += [_table(columns, per[columns].values.tolist()), ""]
     if figures.get("per_sequence"):
         out += [f"![per-sequence metrics]({rel(figures['per_sequence'])})", ""]
-    out += [f"Speed on **{m.get('device', 'n/a')}**: {_fmt('fps', m.get('fps'))} FPS end to end "
-            f"(image to device, forward, decode, tracker; after warm-up, device synchronised), "
-            f"{_fmt('fps', m.get('fps_model'))} FPS for the forward pass alone; "
-            f"peak memory {_fmt('mb', m.get('peak_memory_mb'))} MB.", ""]
+    out += [(f"Speed on **{m.get('device', 'n/a')}**: {_fmt('fps', m.get('fps'))} FPS end to end "
+             f"(image to device, forward, decode, tracker; after warm-up, device synchronised), "
+             f"{_fmt('fps', m.get('fps_model'))} FPS for the forward pass alone; "
+             f"peak memory {_fmt('mb', m.get('peak_memory_mb'))} MB."), ""]
 
     if frames:
         out += ["## What the tracker sees", "", "Boxes and ids from the result files, with each track's last second as a trail.", ""]

@@ -27,14 +27,14 @@ def draw_tracks(
     """Return a copy of `image` (BGR) with one box and id label per track, optional trails and caption."""
     canvas = image.copy()
     scale = max(0.35, min(canvas.shape[:2]) / 900)
-    thickness = max(1, int(round(scale * 2)))
+    thickness = max(1, round(scale * 2))
     for tid, points in (trails or {}).items():
         if len(points) > 1:
             pts = np.round(np.asarray(points)).astype(np.int32).reshape(-1, 1, 2)
             cv2.polylines(canvas, [pts], False, id_color(tid), thickness, cv2.LINE_AA)
     for (x, y, w, h), tid in zip(tlwhs, track_ids):
         color = id_color(int(tid))
-        p1, p2 = (int(round(x)), int(round(y))), (int(round(x + w)), int(round(y + h)))
+        p1, p2 = (round(float(x)), round(float(y))), (round(float(x + w)), round(float(y + h)))
         cv2.rectangle(canvas, p1, p2, color, thickness)
         cv2.putText(canvas, str(int(tid)), (p1[0], max(p1[1] - 3, 10)), cv2.FONT_HERSHEY_SIMPLEX,
                     scale, color, thickness, cv2.LINE_AA)

@@ -6,11 +6,11 @@ import json
 import os
 import subprocess
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
-from stages.app import ParamsFile, read_params, stage_command
+from stages.common import ParamsFile, one_line_errors, read_params
 
 
 def _dvc(*args: str) -> str:
@@ -25,12 +25,12 @@ def _dvc(*args: str) -> str:
     return done.stdout
 
 
-@stage_command
+@one_line_errors
 def compare(
     params_file: ParamsFile = Path("params.yaml"),
     rev: Annotated[str, typer.Option(help="Git revision holding the baseline metrics.")] = "HEAD",
     metrics: Annotated[Path, typer.Option(help="Tracking metrics file that is gated.")] = Path("reports/metrics.json"),
-    tolerance: Annotated[Optional[float], typer.Option(help="Largest allowed drop (params: eval.gate_tolerance).")] = None,
+    tolerance: Annotated[float | None, typer.Option(help="Largest allowed drop (params: eval.gate_tolerance).")] = None,
 ) -> None:
     """Show the metric diff against REV (Markdown) and fail if MOTA, IDF1 or HOTA dropped too far."""
     from fairmot.errors import FairMOTError

@@ -16,12 +16,12 @@ from urllib.parse import urlparse
 
 import typer
 
-from stages.app import ParamsFile, read_params, stage_command
+from stages.common import ParamsFile, one_line_errors, read_params
 
 log = logging.getLogger("fairmot.download")
 
 
-@stage_command
+@one_line_errors
 def download(
     params_file: ParamsFile = Path("params.yaml"),
     source: Annotated[Optional[str], typer.Option(help="synthetic | mot17 | local (default: data.source).")] = None,

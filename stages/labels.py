@@ -9,12 +9,12 @@ from typing import Annotated
 
 import typer
 
-from stages.app import ParamsFile, read_params, stage_command
+from stages.common import ParamsFile, one_line_errors, read_params
 
 log = logging.getLogger("fairmot.labels")
 
 
-@stage_command
+@one_line_errors
 def labels(
     params_file: ParamsFile = Path("params.yaml"),
     dataset: Annotated[Path, typer.Option(help="Dataset root (MOT17 layout).")] = Path("data/dataset"),

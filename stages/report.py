@@ -5,13 +5,11 @@ from __future__ import annotations
 import dataclasses
 import json
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
-from stages.app import ParamsFile, read_params, stage_command
-
-EVAL_IMAGE_FOLDER = {"test": "test", "val": "train", "train": "train"}
+from stages.common import ParamsFile, one_line_errors, read_params
 
 
 def _read_json(path: Path) -> dict:
@@ -22,22 +20,28 @@ def _read_json(path: Path) -> dict:
     return json.loads(path.read_text())
 
 
-@stage_command
+@one_line_errors
 def report(
     params_file: ParamsFile = Path("params.yaml"),
     reports: Annotated[Path, typer.Option(help="Folder holding the stages' metrics; the report is written here.")] = Path("reports"),
     dataset: Annotated[Path, typer.Option(help="Dataset root (for annotated frames).")] = Path("data/dataset"),
     results: Annotated[Path, typer.Option(help="Tracker result files (one <seq>.txt each).")] = Path("data/results"),
     splits: Annotated[Path, typer.Option(help="Labels stage's split folder (for the data summary).")] = Path("data/splits"),
-    frames: Annotated[Optional[int], typer.Option(help="Annotated frames to include (params: eval.report_frames).")] = None,
+    frames: Annotated[int | None, typer.Option(help="Annotated frames to include (params: eval.report_frames).")] = None,
 ) -> None:
     """Write reports/report.md, reports/report.html and reports/figures/ from the pipeline's outputs."""
     import pandas as pd
 
+    from fairmot.evaluation.sequences import split_image_folder
     from fairmot.io import atomic_dir, write_text
     from fairmot.report import (
-        ReportInputs, annotate_frames, markdown_to_html, plot_per_sequence, plot_training_curves,
-        read_history, render_markdown,
+        ReportInputs,
+        annotate_frames,
+        markdown_to_html,
+        plot_per_sequence,
+        plot_training_curves,
+        read_history,
+        render_markdown,
     )
 
     params = read_params(params_file, eval__report_frames=frames)
@@ -57,7 +61,7 @@ def report(
             "training": plot_training_curves(read_history(reports / "train" / "plots"), tmp / "training_curves.png"),
             "per_sequence": plot_per_sequence(inputs.per_sequence, tmp / "per_sequence.png"),
         }
-        shots = annotate_frames(dataset / "images" / EVAL_IMAGE_FOLDER[params.eval.split], results,
+        shots = annotate_frames(split_image_folder(dataset, params.eval.split), results,
                                 params.eval.report_frames, tmp)
     # Paths inside the renamed folder.
     made = {k: figures_dir / v.name if v else None for k, v in made.items()}

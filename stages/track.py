@@ -2,97 +2,72 @@
 
 Writes <out>/<name>.txt (MOTChallenge rows) and <out>/<name>.mp4 (boxes, ids, short trails and
 the running FPS drawn on every frame). Frames are read until the reader stops, never trusting the
-container's frame count.
+container's frame count. An output that would replace the source is refused.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
-from stages.app import ParamsFile, pick_device, read_params, stage_command
-
-TRAIL_LENGTH = 20  # frames of centre history drawn behind each box
-
-
-def output_name(source: Path) -> str:
-    """A video's stem, or the sequence name for `<seq>/img1` folders."""
-    source = Path(source)
-    if source.is_dir() and source.name == "img1":
-        return source.parent.name
-    return source.stem if source.is_file() else source.name
+from stages.common import (
+    AmpOption,
+    ParamsFile,
+    one_line_errors,
+    pick_device,
+    read_params,
+)
 
 
-@stage_command
+@one_line_errors
 def track(
     source: Annotated[Path, typer.Argument(help="A video file or a folder of frames (or a MOT sequence folder).")],
     model: Annotated[Path, typer.Option(help="Checkpoint written by `fairmot train`.")] = Path("data/model/model.pt"),
     out: Annotated[Path, typer.Option(help="Output folder for <name>.txt and <name>.mp4.")] = Path("outputs"),
     params_file: ParamsFile = Path("params.yaml"),
-    conf_thres: Annotated[Optional[float], typer.Option(help="Detection threshold (params: track.conf_thres).")] = None,
-    frame_rate: Annotated[Optional[float], typer.Option(help="Override the source's frame rate (sets the lost-track buffer).")] = None,
-    device: Annotated[Optional[str], typer.Option(help="cpu | cuda | cuda:N (default: CUDA when gpus != -1 and available).")] = None,
-    amp: Annotated[Optional[str], typer.Option(help="Mixed precision on CUDA: fp16 | bf16 (default off).")] = None,
+    conf_thres: Annotated[float | None, typer.Option(help="Detection threshold (params: track.conf_thres).")] = None,
+    frame_rate: Annotated[float | None, typer.Option(help="Override the source's frame rate (sets the lost-track buffer).")] = None,
+    device: Annotated[str | None, typer.Option(help="cpu | cuda | cuda:N (default: CUDA when gpus != -1 and available).")] = None,
+    amp: AmpOption = None,
     video: Annotated[bool, typer.Option(help="Write the annotated mp4.")] = True,
 ) -> None:
     """Track SOURCE and write a MOTChallenge result file and an annotated video."""
-    import os
-    from collections import deque
+    from contextlib import nullcontext
 
-    import cv2
     from tqdm import tqdm
 
     from fairmot.data.mot import write_results
     from fairmot.errors import DataError
-    from fairmot.inference import OnlineTracker, open_source
-    from fairmot.visualize import draw_tracks
+    from fairmot.inference import (
+        OnlineTracker,
+        check_outputs_spare_source,
+        open_source,
+        output_name,
+    )
+    from fairmot.video import AnnotatedVideo
 
     params = read_params(params_file, track__conf_thres=conf_thres)
+    name = output_name(source)
+    result_path, video_path = out / f"{name}.txt", out / f"{name}.mp4"
     frames, source_rate = open_source(source)
+    check_outputs_spare_source(source, [result_path, video_path] if video else [result_path])
     rate = frame_rate or source_rate
     dev = pick_device(device, params.gpu_ids)
     runner = OnlineTracker.from_checkpoint(model, params.track, device=dev, amp=amp,
                                            warmup=params.eval.warmup_frames)
-    meter = runner.meter
-
-    name = output_name(source)
-    out.mkdir(parents=True, exist_ok=True)
-    video_path, video_tmp = out / f"{name}.mp4", out / f".{name}.part.mp4"
-    writer = None
     rows: list = []
-    trails: dict[int, deque] = {}
-    progress = tqdm(desc=name, unit="frame", disable=None)
-    try:
+    with AnnotatedVideo(video_path, rate) if video else nullcontext() as writer, \
+            tqdm(desc=name, unit="frame", disable=None) as progress:
         for img, tracks in runner.run(frames, frame_rate=rate):
             rows += tracks.rows()
             progress.update()
-            if not video:
-                continue
-            if writer is None:
-                writer = cv2.VideoWriter(str(video_tmp), cv2.VideoWriter_fourcc(*"mp4v"), rate,
-                                         (img.shape[1], img.shape[0]))
-                if not writer.isOpened():
-                    raise DataError(f"{video_tmp}: OpenCV cannot write an mp4v video here; pass --no-video")
-            for (x, y, w, h), tid in zip(tracks.tlwhs, tracks.ids):
-                trails.setdefault(int(tid), deque(maxlen=TRAIL_LENGTH)).append((x + w / 2, y + h))
-            visible = {int(t) for t in tracks.ids}
-            trails = {tid: pts for tid, pts in trails.items() if tid in visible}
-            caption = f"frame {tracks.frame}  {meter.fps:.1f} fps  {len(tracks.ids)} tracks"
-            writer.write(draw_tracks(img, tracks.tlwhs, tracks.ids, trails=trails, caption=caption))
-    except BaseException:
-        if writer is not None:
-            writer.release()
-        video_tmp.unlink(missing_ok=True)
-        raise
-    finally:
-        progress.close()
-    if runner.frame == 0:
-        raise DataError(f"{source}: no frame could be read")
-    write_results(out / f"{name}.txt", rows)
-    if writer is not None:
-        writer.release()
-        os.replace(video_tmp, video_path)
-    print(f"{runner.frame} frames, {len({r[1] for r in rows})} identities, {meter.fps:.2f} fps on {dev}: "
-          f"{out / (name + '.txt')}" + (f", {video_path}" if video else ""))
+            if writer is not None:
+                caption = f"frame {tracks.frame}  {runner.meter.fps:.1f} fps  {len(tracks.ids)} tracks"
+                writer.write(img, tracks.tlwhs, tracks.ids, caption=caption)
+        if runner.frame == 0:
+            raise DataError(f"{source}: no frame could be read")
+    write_results(result_path, rows)
+    print(f"{runner.frame} frames, {len({r[1] for r in rows})} identities, {runner.meter.fps:.2f} fps on {dev}: "
+          f"{result_path}" + (f", {video_path}" if video else ""))

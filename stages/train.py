@@ -1,19 +1,24 @@
 """`fairmot train`: train the network on the labelled split; checkpoints in data/model, figures in reports/.
 
 The story: params -> how to launch (this process, one process per GPU, N CPU processes, or the
-torchrun group already running) -> the batch split -> train in every process -> rank 0's figures to
-reports/train.json. The loop itself lives in fairmot.engine.
+torchrun group already running) -> resume or start over -> train in every process -> rank 0's figures
+to reports/train.json. The loop itself lives in fairmot.engine.
+
+Resuming: `--resume` continues from OUT/model_last.pt whatever changed (the network must match).
+Without it, a model_last.pt left by an interrupted run is continued only when it recorded the same
+training params and data fingerprint (so `dvc repro` after Ctrl-C resumes); otherwise the run starts
+over and says which param differs.
 """
 
 from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
-from stages.app import ParamsFile, read_params, stage_command
+from stages.common import ParamsFile, one_line_errors, read_params
 
 log = logging.getLogger("fairmot.train")
 
@@ -42,24 +47,25 @@ class DvcLiveLog:
         self.live.make_summary()
 
     def close(self) -> None:
-        self.live.make_summary()
+        # The summary is written after every epoch (RunLog.epoch_end); nothing is left to flush.
         self.live = None
 
 
-@stage_command
+@one_line_errors
 def train(
     params_file: ParamsFile = Path("params.yaml"),
-    arch: Annotated[Optional[str], typer.Option(help="Network: dla_tiny, dlaconv, dla34, hrnet18, hrnet32.")] = None,
-    batch_size: Annotated[Optional[int], typer.Option(help="Global batch, split evenly over the processes.")] = None,
-    gpus: Annotated[Optional[str], typer.Option(help="-1 = CPU; 0 = one GPU; 0,1,2,3 = one DDP process per GPU.")] = None,
-    nproc: Annotated[Optional[int], typer.Option(help="CPU processes (gloo DDP) when gpus is -1.")] = None,
-    num_epochs: Annotated[Optional[int], typer.Option(help="Epochs to train in all.")] = None,
-    num_iters: Annotated[Optional[int], typer.Option(help="Iterations per epoch; -1 = one pass over the data.")] = None,
-    num_workers: Annotated[Optional[int], typer.Option(help="DataLoader worker processes per training process.")] = None,
-    lr: Annotated[Optional[float], typer.Option(help="Adam learning rate (x0.1 after each lr_step epoch).")] = None,
-    amp: Annotated[Optional[bool], typer.Option("--amp/--no-amp", help="Mixed precision on CUDA (bf16, else fp16).")] = None,
-    load_model: Annotated[Optional[str], typer.Option(help="Local checkpoint to start from ('' = from scratch).")] = None,
-    resume: Annotated[bool, typer.Option("--resume", help="Continue from OUT/model_last.pt (network, optimiser, epoch, RNG).")] = False,
+    arch: Annotated[str | None, typer.Option(help="Network: one of fairmot.models.ARCHITECTURES (dla_tiny, dla34, ...).")] = None,
+    batch_size: Annotated[int | None, typer.Option(help="Global batch, split evenly over the processes.")] = None,
+    gpus: Annotated[str | None, typer.Option(help="-1 = CPU; 0 = one GPU; 0,1,2,3 = one DDP process per GPU.")] = None,
+    nproc: Annotated[int | None, typer.Option(help="CPU processes (gloo DDP) when gpus is -1.")] = None,
+    num_epochs: Annotated[int | None, typer.Option(help="Epochs to train in all.")] = None,
+    num_iters: Annotated[int | None, typer.Option(help="Iterations per epoch; -1 = one pass over the data.")] = None,
+    num_workers: Annotated[int | None, typer.Option(help="DataLoader worker processes per training process.")] = None,
+    lr: Annotated[float | None, typer.Option(help="Adam learning rate (x0.1 after each lr_step epoch).")] = None,
+    amp: Annotated[str | None, typer.Option(help="Mixed precision on CUDA: off, auto, bf16 or fp16.")] = None,
+    load_model: Annotated[str | None, typer.Option(help="Local checkpoint to start from ('' = from scratch).")] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue from OUT/model_last.pt even if params changed "
+                                         "(without it, it is continued only when params and data are the same).")] = False,
     dataset: Annotated[Path, typer.Option(help="Dataset root (MOT17 layout).")] = Path("data/dataset"),
     labels: Annotated[Path, typer.Option(help="labels_with_ids root.")] = Path("data/labels_with_ids"),
     splits: Annotated[Path, typer.Option(help="Folder of split index files.")] = Path("data/splits"),
@@ -67,32 +73,57 @@ def train(
     reports: Annotated[Path, typer.Option(help="Reports folder (train.json and the dvclive dir train/).")] = Path("reports"),
 ) -> None:
     """Train FairMOT (Adam, step schedule, DDP over GPUs or CPU processes) and record the figures."""
-    from fairmot.engine import config_from_params, launch, per_process_batch, plan_launch, run_worker
-    from fairmot.errors import DataError, FairMOTError
+    from fairmot.engine import (
+        config_from_params,
+        launch,
+        per_process_batch,
+        plan_launch,
+        run_worker,
+    )
+    from fairmot.errors import FairMOTError
     from fairmot.io import write_json
 
     params = read_params(params_file, arch=arch, batch_size=batch_size, gpus=gpus, nproc=nproc,
                          num_epochs=num_epochs, num_iters=num_iters, num_workers=num_workers, lr=lr, amp=amp,
                          load_model=load_model)
     plan = plan_launch(params.gpu_ids, params.nproc)
-    per_process_batch(params.batch_size, plan.world_size)
+    per_process_batch(params.batch_size, plan.world_size)  # fail before reading data or starting processes
     config = config_from_params(params, dataset_root=dataset, labels_root=labels, splits_dir=splits,
-                                out_dir=out, metrics_log=DvcLiveLog(reports / "train"), resume=resume)
-    if not config.split_file.is_file():
-        raise DataError(f"{config.split_file}: split index not found; run `fairmot labels` (or dvc repro labels) first")
+                                out_dir=out, metrics_log=DvcLiveLog(reports / "train"))
+    config.data_fingerprint = _fingerprint(config.split_file, labels)
+    config.resume = resume or _may_resume(out, params, config.data_fingerprint, log_it=plan.rank == 0)
     if plan.rank == 0:
-        log.info("%s, batch %d (%d per process), %d epochs of %s at %dx%d",
-                 plan.describe(), params.batch_size, params.batch_size // plan.world_size, params.num_epochs,
+        log.info("%s, batch %d over %d process(es), %d epochs of %s at %dx%d",
+                 plan.describe(), params.batch_size, plan.world_size, params.num_epochs,
                  params.arch, params.input_w, params.input_h)
 
     try:
         summary = launch(run_worker, config, plan)
     except KeyboardInterrupt:
         raise FairMOTError(f"interrupted; the last checkpoint is in {out / 'model_last.pt'}; "
-                           "continue with `fairmot train --resume`") from None
+                           "run `fairmot train` (or `dvc repro`) again to continue") from None
 
     if summary is not None:  # rank 0 (every other torchrun rank returns None)
         write_json(reports / "train.json", summary.as_dict())
         log.info("trained %d epochs: loss %.4f, %.1f samples/s, %.0f s; weights in %s",
                  summary.epochs, summary.losses.get("loss", float("nan")), summary.samples_per_s,
                  summary.wall_s, out / "model.pt")
+
+
+def _fingerprint(split_file: Path, labels: Path) -> str:
+    from fairmot.engine import data_fingerprint
+    from fairmot.errors import DataError
+
+    if not split_file.is_file():
+        raise DataError(f"{split_file}: split index not found; run `fairmot labels` (or dvc repro labels) first")
+    return data_fingerprint(split_file, labels)
+
+
+def _may_resume(out: Path, params: object, fingerprint: str, *, log_it: bool) -> bool:
+    """Continue an interrupted run left in `out` when its params and data are this run's (and say so)."""
+    from fairmot.engine import decide_resume
+
+    decision = decide_resume(out, params, fingerprint)
+    if log_it and (out / "model_last.pt").exists():
+        log.info("%s: %s", "resuming" if decision.resume else "starting over", decision.reason)
+    return decision.resume

@@ -1,7 +1,9 @@
 """`fairmot validate`: great-expectations suites over gt, labels and images; Data Docs + a metrics JSON.
 
 reports/validation.json is written even when an expectation fails (success: false), so the
-failure can be inspected; the command then exits non-zero naming the failed expectations.
+failure can be inspected; the command then exits non-zero naming the failed expectations. An input
+that cannot be read at all (a malformed gt.txt line, a missing manifest) is recorded there too,
+with its file, line and message.
 """
 
 from __future__ import annotations
@@ -14,12 +16,12 @@ from typing import Annotated
 
 import typer
 
-from stages.app import ParamsFile, read_params, stage_command
+from stages.common import ParamsFile, one_line_errors, read_params
 
 log = logging.getLogger("fairmot.validate")
 
 
-@stage_command
+@one_line_errors
 def validate(
     params_file: ParamsFile = Path("params.yaml"),
     dataset: Annotated[Path, typer.Option(help="Dataset root (MOT17 layout).")] = Path("data/dataset"),
@@ -29,13 +31,17 @@ def validate(
     metrics: Annotated[Path, typer.Option(help="Summary JSON that DVC tracks as a metric.")] = Path("reports/validation.json"),
 ) -> None:
     """Check every gt row, label line and image; fail with the offending rows if anything is off."""
-    from fairmot.data.validation import validate_dataset
+    from fairmot.data.validation import input_error_summary, validate_dataset
     from fairmot.errors import DataError
     from fairmot.io import write_json
 
     read_params(params_file)  # a broken params.yaml fails here as in every stage; validation takes no knobs
     started = time.perf_counter()
-    result = validate_dataset(dataset, labels, splits, docs)
+    try:
+        result = validate_dataset(dataset, labels, splits, docs)
+    except DataError as exc:  # unreadable input: the report still says what failed, and where
+        write_json(metrics, input_error_summary(exc))
+        raise
     write_json(metrics, result.summary)
     s = result.summary
     log.info("%d sequences, %d images, %d gt rows, %d label lines: %s; Data Docs in %s; %.1f s",

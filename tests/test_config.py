@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
+import typing
 from pathlib import Path
 
 import pytest
 import yaml
 
-from fairmot.config import MOT17_SDP_SEQUENCES, Params, load_params, parse_gpus
+from fairmot.config import (
+    MOT17_SDP_SEQUENCES,
+    EvalParams,
+    Params,
+    load_params,
+    parse_gpus,
+)
 from fairmot.errors import ConfigError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -27,10 +35,78 @@ def test_repository_params_yaml_loads_and_matches_its_file():
     assert p.data.source == raw["data"]["source"] and p.synthetic.frames == raw["synthetic"]["frames"]
 
 
-def test_missing_keys_take_their_defaults(tmp_path):
+def test_missing_keys_take_the_shipped_params_yaml_values(tmp_path):
     p = load_params(params_file(tmp_path, "batch_size: 4\n"))
     assert p.batch_size == 4
-    assert (p.input_w, p.input_h, p.lr, p.track.conf_thres, p.synthetic.density) == (1088, 608, 1e-4, 0.4, 8.0)
+    assert (p.input_w, p.input_h, p.lr, p.num_epochs, p.lr_step, p.track.conf_thres, p.synthetic.density) == (
+        320, 192, 0.0005, 12, [10], 0.4, 8.0)
+
+
+def test_dataclass_defaults_equal_the_shipped_params_yaml():
+    # One source of defaults: a key left out of params.yaml means exactly the shipped value.
+    assert dataclasses.asdict(Params()) == dataclasses.asdict(load_params(REPO / "params.yaml"))
+    raw = yaml.safe_load((REPO / "params.yaml").read_text())
+    assert set(raw) == {f.name for f in dataclasses.fields(Params)}  # the file states every key
+
+
+def test_an_empty_params_file_is_an_error_not_a_run_on_unstated_values(tmp_path):
+    for text in ("", "# nothing\n", "{}\n"):
+        with pytest.raises(ConfigError, match=r"params.yaml: the params file is empty"):
+            load_params(params_file(tmp_path, text))
+
+
+def test_archs_and_eval_splits_are_derived_from_their_one_definition():
+    from fairmot import config
+    from fairmot.models import ARCHITECTURES
+
+    assert tuple(ARCHITECTURES) == config.ARCHS
+    assert typing.get_args(typing.get_type_hints(EvalParams)["split"]) == config.EVAL_SPLITS
+    assert set(config.EVAL_SPLITS) == {"test", "val", "train"}
+
+
+@pytest.mark.parametrize("value", [0, -2, -10])
+def test_num_iters_zero_or_below_minus_one_is_rejected(tmp_path, value):
+    with pytest.raises(ConfigError, match=rf"'num_iters' = {value} must be a positive number of iterations per epoch, or -1"):
+        load_params(params_file(tmp_path, f"num_iters: {value}\n"))
+    assert load_params(params_file(tmp_path, "num_iters: -1\n")).num_iters == -1
+
+
+@pytest.mark.parametrize("text, hint", [
+    ("lr: 5e-4\n", "write 5.0e-4 or 0.0005"),
+    ("lr: 1E-3\n", "write 1.0e-3 or 0.001"),
+])
+def test_yaml_1_1_exponent_floats_read_as_strings_get_a_hint(tmp_path, text, hint):
+    with pytest.raises(ConfigError, match=rf"'lr' = '.*' must be a number \(YAML reads .* as a string.*{hint}"):
+        load_params(params_file(tmp_path, text))
+    assert load_params(params_file(tmp_path, "lr: 5.0e-4\n")).lr == 0.0005
+
+
+def test_a_bad_override_is_reported_as_the_command_line_option_not_the_file(tmp_path):
+    path = params_file(tmp_path, "num_iters: 5\n")
+    with pytest.raises(ConfigError) as caught:
+        load_params(path, {"num_iters": 0})
+    assert str(caught.value).startswith("command-line option --num-iters: 'num_iters' = 0")
+    assert "params.yaml" not in str(caught.value)
+    with pytest.raises(ConfigError, match=r"^command-line option --conf-thres: 'track.conf_thres' = 1.5"):
+        load_params(path, {"track.conf_thres": 1.5})
+    with pytest.raises(ConfigError, match=r"^command-line option --amp: 'amp' = 'fast'"):
+        load_params(path, {"amp": "fast"})
+    # the same mistake in the file names the file
+    with pytest.raises(ConfigError, match=r"params.yaml: 'num_iters' = 0"):
+        load_params(params_file(tmp_path, "num_iters: 0\n"))
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("true", True), ("false", False), ("off", False), ("\"off\"", "off"), ("auto", "auto"), ("bf16", "bf16"), ("fp16", "fp16"),
+])
+def test_amp_takes_a_mode_or_a_yaml_boolean(tmp_path, value, expected):
+    assert load_params(params_file(tmp_path, f"amp: {value}\n")).amp == expected
+
+
+@pytest.mark.parametrize("value", ['"true"', "yes_please", "1", "fp8"])
+def test_amp_rejects_anything_else_naming_the_modes(tmp_path, value):
+    with pytest.raises(ConfigError, match=r"'amp' = .* must be (one of off, auto, bf16, fp16|true or false)"):
+        load_params(params_file(tmp_path, f"amp: {value}\n"))
 
 
 def test_misspelt_top_level_key_names_it_and_the_nearest_valid_key(tmp_path):
@@ -62,12 +138,12 @@ def test_wrong_type_names_the_key_and_the_expected_type(tmp_path, text, message)
 
 @pytest.mark.parametrize("value", ['"true"', '"false"', "yes_please", "1"])
 def test_string_or_number_booleans_are_rejected(tmp_path, value):
-    with pytest.raises(ConfigError, match=r"'amp' = .* must be true or false \(a YAML boolean, not a string\)"):
-        load_params(params_file(tmp_path, f"amp: {value}\n"))
+    with pytest.raises(ConfigError, match=r"'augment' = .* must be true or false \(a YAML boolean, not a string\)"):
+        load_params(params_file(tmp_path, f"augment: {value}\n"))
 
 
 def test_yaml_booleans_are_accepted(tmp_path):
-    assert load_params(params_file(tmp_path, "amp: true\nnot_cuda_benchmark: false\n")).amp is True
+    assert load_params(params_file(tmp_path, "augment: false\nnot_cuda_benchmark: true\n")).augment is False
 
 
 def test_numbers_widen_to_float_and_a_scalar_lr_step_becomes_a_list(tmp_path):
@@ -137,4 +213,4 @@ def test_missing_or_malformed_file_is_a_config_error(tmp_path):
 
 
 def test_mot17_sdp_sequences_are_the_seven_training_sequences():
-    assert MOT17_SDP_SEQUENCES == [f"MOT17-{n:02d}-SDP" for n in (2, 4, 5, 9, 10, 11, 13)]
+    assert [f"MOT17-{n:02d}-SDP" for n in (2, 4, 5, 9, 10, 11, 13)] == MOT17_SDP_SEQUENCES

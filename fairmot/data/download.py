@@ -5,6 +5,9 @@ must resume (HTTP Range on a `.part` file) instead of starting over; a corrupted
 must be caught (sha256/md5) before anything is built from it; and an archive member named
 `../x`, `/etc/x` or a symlink must never write outside the output folder. The dataset is
 assembled in a temporary sibling and renamed into place, so a failure leaves no half-dataset.
+A truncated or damaged zip (a server that stops early without a Content-Length, a bad CRC) never
+becomes the cached archive, and every such error names the file to delete. Past ~350 lines
+because download, integrity and extraction of the one archive are read together.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import time
 import urllib.error
 import urllib.request
 import zipfile
+import zlib
 from collections.abc import Callable
 from http.client import HTTPException
 from pathlib import Path, PurePosixPath
@@ -44,23 +48,42 @@ def download_file(url: str, dest: Path, *, sha256: str = "", md5: str = "", prog
     A dropped connection is retried (up to `retries` times) from where it stopped with an HTTP
     Range request; a server that ignores Range (200 instead of 206) is read again from the start.
     On a checksum mismatch the downloaded file is deleted and DataError raised: nothing is left
-    in place. An existing `dest` that passes the checksum is reused without touching the network.
+    in place. Without a checksum a `.zip` is renamed to `dest` only once it opens as a whole
+    archive with sound CRCs (a short read without Content-Length is resumed, not kept). An
+    existing `dest` that passes the checksum (or, without one, looks like a whole zip) is reused
+    without touching the network.
     """
     dest = Path(dest)
+    checked = bool(sha256 or md5)
     if dest.exists():
-        if not (sha256 or md5) or _checksum_error(dest, sha256, md5) is None:
+        if checked and _checksum_error(dest, sha256, md5) is not None:
+            log.warning("%s: checksum does not match, downloading it again", dest)
+            dest.unlink()
+        elif not checked and _is_zip_name(dest) and not zipfile.is_zipfile(dest):
+            log.warning("%s: not a complete zip archive (no central directory), downloading it again", dest)
+            dest.unlink()
+        else:
             log.info("%s: already downloaded", dest)
             return dest
-        log.warning("%s: checksum does not match, downloading it again", dest)
-        dest.unlink()
     dest.parent.mkdir(parents=True, exist_ok=True)
     part = dest.with_name(dest.name + ".part")
-    attempt = 0
+    attempt, size_at_last_check = 0, -1
     while True:
         try:
-            if _fetch(url, part, progress=progress, timeout=timeout):
-                break
-            reason = "connection closed before the end of the file"
+            if not _fetch(url, part, progress=progress, timeout=timeout):
+                reason = "connection closed before the end of the file"
+            elif not _is_zip_name(dest):
+                break  # the checksum below, if any, is the integrity check
+            else:  # maybe no Content-Length: the archive's central directory says whether it is whole
+                size, (reason, resumable) = part.stat().st_size, zip_problem(part, crc=not checked)
+                if reason is None:
+                    break
+                if not resumable or size == size_at_last_check:
+                    raise DataError(
+                        f"{url}: the download is {reason}; it was kept out of {dest}. Delete {part} and run "
+                        "the command again; if it happens again, check data.url or set data.sha256"
+                    )
+                size_at_last_check = size
         except (urllib.error.URLError, HTTPException, ConnectionError, TimeoutError, OSError) as exc:
             if isinstance(exc, urllib.error.HTTPError) and exc.code not in (408, 429, 500, 502, 503, 504):
                 raise DataError(f"{url}: HTTP {exc.code} {exc.reason}; check data.url") from None
@@ -69,7 +92,7 @@ def download_file(url: str, dest: Path, *, sha256: str = "", md5: str = "", prog
         if attempt > retries:
             raise DataError(
                 f"{url}: download failed after {retries} retries ({reason}); the partial file "
-                f"{part} is kept, run the command again to resume"
+                f"{part} is kept, run the command again to resume (delete {part} to start over)"
             )
         log.warning("%s: %s; resuming (retry %d/%d)", url, reason, attempt, retries)
         time.sleep(min(0.2 * 2**attempt, 10.0))
@@ -79,6 +102,34 @@ def download_file(url: str, dest: Path, *, sha256: str = "", md5: str = "", prog
         raise DataError(f"{url}: {error}; the downloaded file was deleted. Check data.sha256/data.md5 or data.url")
     os.replace(part, dest)
     return dest
+
+
+def _is_zip_name(path: Path) -> bool:
+    return Path(path).suffix.lower() == ".zip"
+
+
+def zip_problem(path: Path, *, crc: bool = True) -> tuple[str | None, bool]:
+    """(what is wrong with the zip at `path` or None, whether fetching more bytes could fix it).
+
+    A download cut short without a Content-Length looks complete to HTTP; a zip keeps its central
+    directory at the end, so a truncated one has none, and testzip's CRCs (`crc`; skipped when a
+    checksum will be verified anyway) catch damaged members.
+    """
+    with Path(path).open("rb") as handle:
+        head = handle.read(4)
+    if head not in (b"PK\x03\x04", b"PK\x05\x06"):
+        return f"not a zip archive (it starts with {head!r})", False
+    if not zipfile.is_zipfile(path):
+        return "a truncated or corrupt zip archive (no central directory at its end)", True
+    if not crc:
+        return None, False
+    log.info("%s: checking every member's CRC (no checksum given)", path)
+    try:
+        with zipfile.ZipFile(path) as archive:
+            bad = archive.testzip()
+    except (zipfile.BadZipFile, zlib.error, EOFError, ValueError) as exc:
+        return f"a corrupt zip archive ({exc})", False
+    return (f"a corrupt zip archive (member {bad!r} fails its CRC check)", False) if bad else (None, False)
 
 
 def _fetch(url: str, part: Path, *, progress: bool, timeout: float) -> bool:
@@ -170,11 +221,7 @@ def extract_zip_safely(zip_path: Path, out_dir: Path, *, include: Callable[[str]
     Every member is checked before the first byte is written.
     """
     zip_path, out_dir = Path(zip_path), Path(out_dir)
-    try:
-        archive = zipfile.ZipFile(zip_path)
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise DataError(f"{zip_path}: not a readable zip archive ({exc}); delete it and download again") from None
-    with archive:
+    with open_zip(zip_path) as archive:
         members = archive.infolist()
         for info in members:
             _check_member(zip_path, info)
@@ -191,10 +238,34 @@ def extract_zip_safely(zip_path: Path, out_dir: Path, *, include: Callable[[str]
                 target.mkdir(parents=True, exist_ok=True)
                 continue
             target.parent.mkdir(parents=True, exist_ok=True)
-            with archive.open(info) as src, target.open("wb") as dst:
-                shutil.copyfileobj(src, dst, CHUNK)
+            with target.open("wb") as dst:
+                try:
+                    with archive.open(info) as src:
+                        shutil.copyfileobj(src, dst, CHUNK)
+                except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+                    raise DataError(corrupt_archive(zip_path, f"member {info.filename!r} is damaged ({exc})")) from None
             written.append(target)
     return written
+
+
+def corrupt_archive(path: Path, detail: str) -> str:
+    """The one message for a damaged archive: what is wrong, and which file to delete."""
+    return (f"{path}: {detail}; the archive looks truncated or corrupt: delete {path} and download it again "
+            "(or replace it with a good copy)")
+
+
+def open_zip(path: Path) -> zipfile.ZipFile:
+    """ZipFile(path), with a DataError that tells a damaged zip from a file that is no zip at all."""
+    path = Path(path)
+    try:
+        return zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, EOFError, ValueError) as exc:
+        with path.open("rb") as handle:
+            head = handle.read(4)
+        if head.startswith(b"PK"):
+            raise DataError(corrupt_archive(path, f"not a readable zip archive ({exc})")) from None
+        raise DataError(f"{path}: neither a folder nor a zip archive (it starts with {head!r}); "
+                        "point data.path at a MOT17 folder or zip") from None
 
 
 def _check_member(zip_path: Path, info: zipfile.ZipInfo) -> None:
@@ -226,9 +297,7 @@ def prepare_mot17(source: Path, out_dir: Path, sequences: list[str]) -> None:
         raise DataError(f"{source}: not found; set data.path to a MOT17-layout folder or zip")
     with atomic_dir(out_dir) as tmp:
         if source.is_file():
-            if not zipfile.is_zipfile(source):
-                raise DataError(f"{source}: neither a folder nor a zip archive")
-            with zipfile.ZipFile(source) as archive:
+            with open_zip(source) as archive:
                 root, found = _layout_in_zip(archive.namelist(), source)
             keep = _select(found, sequences, source)
             wanted = {(*root, split, name) for split, names in keep.items() for name in names}

@@ -1,4 +1,4 @@
-"""gt.txt -> FairMOT's labels_with_ids and the split index files (FAIRMOT_SPEC section 1).
+"""gt.txt -> FairMOT's labels_with_ids and the split index files (docs/FAIRMOT_SPEC.md §1; ifzhang/FairMOT src/gen_labels_16.py).
 
 What the reference gets wrong and this module fixes: rows are sorted by (tid, frame) before ids
 are given out, sequences are walked in sorted order (train first, then test), so global ids are

@@ -135,8 +135,23 @@ def write_results(path: Path, rows: Iterable[tuple[int, int, float, float, float
 
 
 def list_sequences(root: Path, split: str) -> list[Path]:
-    """Sequence folders under `<root>/images/<split>`, sorted by name."""
-    base = Path(root) / "images" / split
+    """Sequence folders under `<root>/images/<split>`, sorted by name.
+
+    A folder there without seqinfo.ini is an error, not skipped: skipping it silently drops the
+    sequence from labels, validation and training. Hidden folders (`.name`) are not sequences.
+    """
+    return sequence_folders(Path(root) / "images" / split)
+
+
+def sequence_folders(base: Path) -> list[Path]:
+    """The sequence folders directly under `base` (sorted), each required to hold seqinfo.ini."""
     if not base.is_dir():
         return []
-    return sorted(p for p in base.iterdir() if p.is_dir() and (p / "seqinfo.ini").exists())
+    folders = sorted(p for p in base.iterdir() if p.is_dir() and not p.name.startswith("."))
+    for folder in folders:
+        if not (folder / "seqinfo.ini").is_file():
+            raise DataError(
+                f"{folder}: sequence folder without seqinfo.ini; add its seqinfo.ini ([Sequence] with "
+                "frameRate, seqLength, imWidth, imHeight) or remove the folder from the dataset"
+            )
+    return folders

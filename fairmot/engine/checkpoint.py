@@ -1,20 +1,35 @@
-"""The one checkpoint dict: written atomically, read back with `torch.load(weights_only=True)`.
+"""The checkpoint layout, in one place: what a checkpoint holds, how it is written and how a run is
+restored from it.
 
-Everything in it is a tensor or a plain Python value (RNG states included), so loading never has to
-unpickle arbitrary objects, and an interrupted write never leaves a truncated file that looks whole.
+Written atomically, read back with `torch.load(weights_only=True)`: everything in it is a tensor or a
+plain Python value (RNG states included), so loading never has to unpickle arbitrary objects, and an
+interrupted write never leaves a truncated file that looks whole.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 import random
+import re
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 
-from fairmot.errors import FairMOTError
+from fairmot.engine.distributed import DistContext, all_gather_objects
+from fairmot.errors import ConfigError, FairMOTError
 from fairmot.io import atomic_file
+
+if TYPE_CHECKING:
+    from fairmot.engine.parts import TrainConfig, TrainParts
+
+log = logging.getLogger(__name__)
+
+LAST = "model_last.pt"
+FINAL = "model.pt"
 
 #: Keys every checkpoint holds (the contract with evaluate / build_from_checkpoint).
 CHECKPOINT_KEYS = (
@@ -79,12 +94,107 @@ def load_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> dic
     path = Path(path)
     if not path.is_file():
         raise FairMOTError(f"{path}: no checkpoint here; train first (fairmot train) or drop --resume")
+    if path.is_dir():
+        raise FairMOTError(f"{path}: is a directory, expected a checkpoint file")
     try:
         checkpoint = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as exc:  # noqa: BLE001 -- any unpickling failure means the same thing to the user
-        raise FairMOTError(f"{path}: not a readable checkpoint ({type(exc).__name__}: {exc}); delete it and train again") from None
+        raise FairMOTError(f"{path}: not a readable checkpoint or not a trusted checkpoint format "
+                           f"({safe_reason(exc)}); delete it and train again") from None
     missing = [key for key in CHECKPOINT_KEYS if key not in checkpoint] if isinstance(checkpoint, dict) else list(CHECKPOINT_KEYS)
     if missing:
         raise FairMOTError(f"{path}: not a fairmot training checkpoint (missing {', '.join(missing)}); "
                            "pass it as --load-model instead of resuming from it")
     return checkpoint
+
+
+def safe_reason(exc: BaseException) -> str:
+    """torch's load error without its advice: it suggests weights_only=False (which unpickles arbitrary
+    code from the file, exactly what a checkpoint of unknown origin must not do) or allowlisting globals.
+    Keep only what the file holds that the weights-only format refuses."""
+    text = str(exc)
+    found = re.search(r"Unsupported global: GLOBAL (\S+)", text)
+    if found:
+        return f"it holds a pickled Python object ({found.group(1)}), which the weights-only format refuses"
+    if "weights_only" in text or "Weights only" in text:
+        return "it holds objects outside the weights-only format"
+    first = text.strip().splitlines()[0] if text.strip() else ""
+    return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
+
+
+@dataclass
+class Progress:
+    """Where training stands; saved in the checkpoint so a resumed run continues exactly."""
+
+    epoch: int = 0          # completed epochs
+    step: int = 0           # optimiser steps done in epoch `epoch + 1` (non-zero only after Ctrl-C)
+    global_step: int = 0
+    sums: dict[str, float] = field(default_factory=dict)  # running stat sums of the current epoch
+    last_epoch: dict[str, float] = field(default_factory=dict)  # averages of the last completed epoch
+
+
+class CheckpointWriter:
+    """Builds the one checkpoint dict and writes it atomically from rank 0."""
+
+    def __init__(self, config: TrainConfig, parts: TrainParts, optimizer: torch.optim.Optimizer,
+                 scaler: torch.amp.GradScaler | None, ctx: DistContext) -> None:
+        self.config, self.parts, self.optimizer, self.scaler, self.ctx = config, parts, optimizer, scaler, ctx
+
+    def save(self, progress: Progress, name: str, *, collective: bool = True) -> None:
+        """Write `<out_dir>/<name>`; collective gathers every rank's RNG state (all ranks must call it)."""
+        rng = capture_rng(self.ctx.device)
+        ranks = all_gather_objects(rng, self.ctx) if collective else [rng]
+        if not self.ctx.is_main:
+            return
+        p = self.config.params
+        checkpoint = {
+            "model": self.parts.model.state_dict(),
+            "loss": self.parts.loss.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scaler": None if self.scaler is None else self.scaler.state_dict(),
+            "epoch": progress.epoch,
+            "progress": dataclasses.asdict(progress),
+            "rng": {"ranks": ranks},
+            "world_size": self.ctx.world_size,
+            **self.parts.meta,
+            "params": dataclasses.asdict(p),
+            "data_fingerprint": self.config.data_fingerprint,
+        }
+        for key in ("arch", "reid_dim", "head_conv", "input_w", "input_h", "nID"):
+            checkpoint.setdefault(key, getattr(p, key, 0))
+        save_checkpoint(checkpoint, self.config.out_dir / name)
+
+
+def restore_training(config: TrainConfig, parts: TrainParts, optimizer: torch.optim.Optimizer,
+                     scaler: torch.amp.GradScaler | None) -> tuple[Progress, dict[str, Any] | None]:
+    """Load `<out_dir>/model_last.pt` into the parts and optimiser when resuming; fresh progress otherwise."""
+    if not config.resume:
+        return Progress(), None
+    path = config.out_dir / LAST
+    checkpoint = load_checkpoint(path)
+    check_resumable(checkpoint, parts.meta, path)
+    parts.model.load_state_dict(checkpoint["model"])
+    parts.loss.load_state_dict(checkpoint["loss"])
+    optimizer.load_state_dict(checkpoint["optimizer"])
+    if scaler is not None and checkpoint["scaler"] is not None:
+        scaler.load_state_dict(checkpoint["scaler"])
+    progress = Progress(**checkpoint["progress"]) if "progress" in checkpoint else Progress(epoch=checkpoint["epoch"])
+    return progress, checkpoint
+
+
+def restore_rank_rng(checkpoint: dict[str, Any], ctx: DistContext) -> None:
+    """Continue this rank's random streams where the checkpoint stopped them (same world size only)."""
+    ranks = checkpoint["rng"].get("ranks", [])
+    if len(ranks) == ctx.world_size:
+        restore_rng(ranks[ctx.rank], ctx.device)
+    else:
+        log.warning("checkpoint holds RNG states for %d process(es), this run has %d: reseeding",
+                    len(ranks), ctx.world_size)
+
+
+def check_resumable(checkpoint: dict[str, Any], meta: dict[str, Any], path: Path) -> None:
+    """The checkpoint must fit the network being built; other params may change on resume."""
+    for key in ("arch", "reid_dim", "head_conv", "nID"):
+        if key in meta and checkpoint.get(key) != meta[key]:
+            raise ConfigError(f"{path}: was trained with {key}={checkpoint.get(key)!r}, this run has "
+                              f"{key}={meta[key]!r}; set it back or train without --resume")

@@ -21,7 +21,7 @@ import signal
 import threading
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
 import torch
@@ -75,18 +75,38 @@ def plan_launch(gpus: Sequence[int], nproc: int, environ: Mapping[str, str] | No
                 f"gpus: GPU {','.join(map(str, missing))} does not exist; this machine has {count} "
                 f"(indices 0..{count - 1})"
             )
-    if "RANK" in env and "WORLD_SIZE" in env:
-        local_world = int(env.get("LOCAL_WORLD_SIZE", env["WORLD_SIZE"]))
-        if gpus and local_world > len(gpus):
-            raise ConfigError(
-                f"gpus lists {len(gpus)} GPU(s) but torchrun starts {local_world} processes per node; "
-                "list one GPU per process"
-            )
-        return LaunchPlan("external", world_size=int(env["WORLD_SIZE"]), nproc=1, gpus=gpus, rank=int(env["RANK"]))
+    launched = torchrun_env(env, gpus)
+    if launched is not None:
+        return LaunchPlan("external", world_size=launched.world_size, nproc=1, gpus=gpus, rank=launched.rank)
     count = len(gpus) if gpus else nproc
     if count < 1:
         raise ConfigError(f"nproc: {nproc} must be at least 1")
     return LaunchPlan("in-process" if count == 1 else "elastic", world_size=count, nproc=count, gpus=gpus)
+
+
+@dataclass(frozen=True)
+class TorchrunEnv:
+    """What torchrun (or the elastic launcher) told this process through its environment."""
+
+    rank: int
+    world_size: int
+    local_rank: int
+    local_world_size: int
+
+
+def torchrun_env(env: Mapping[str, str], gpus: Sequence[int]) -> TorchrunEnv | None:
+    """RANK/WORLD_SIZE/LOCAL_* when set (None otherwise), checked against the GPU list: one GPU per process."""
+    if "RANK" not in env or "WORLD_SIZE" not in env:
+        return None
+    world_size = int(env["WORLD_SIZE"])
+    launched = TorchrunEnv(rank=int(env["RANK"]), world_size=world_size, local_rank=int(env.get("LOCAL_RANK", "0")),
+                           local_world_size=int(env.get("LOCAL_WORLD_SIZE", str(world_size))))
+    if gpus and max(launched.local_world_size, launched.local_rank + 1) > len(gpus):
+        raise ConfigError(
+            f"gpus lists {len(gpus)} GPU(s) but torchrun starts {launched.local_world_size} processes per node "
+            f"(this one has LOCAL_RANK {launched.local_rank}); list one GPU per process on every node"
+        )
+    return launched
 
 
 def per_process_batch(batch_size: int, world_size: int) -> int:
@@ -194,7 +214,7 @@ class DistContext:
     rank: int = 0
     local_rank: int = 0
     world_size: int = 1
-    device: torch.device = torch.device("cpu")
+    device: torch.device = field(default_factory=lambda: torch.device("cpu"))
     # True when a process group is initialised (even a group of one under torchrun)
     distributed: bool = False
 
@@ -205,31 +225,25 @@ class DistContext:
 
 def init_process(gpus: Sequence[int]) -> DistContext:
     """Join the process group torchrun / the elastic launcher set up (if any) and pick this rank's device."""
-    if "RANK" not in os.environ or "WORLD_SIZE" not in os.environ:
+    launched = torchrun_env(os.environ, gpus)
+    if launched is None:
         if gpus:
             device = torch.device("cuda", gpus[0])
             torch.cuda.set_device(device)
             return DistContext(device=device)
         return DistContext()
-    rank = int(os.environ["RANK"])
-    world_size = int(os.environ["WORLD_SIZE"])
-    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
-    local_world = int(os.environ.get("LOCAL_WORLD_SIZE", str(world_size)))
     if gpus:
-        if local_rank >= len(gpus):
-            raise ConfigError(f"gpus lists {len(gpus)} GPU(s) but this process has LOCAL_RANK {local_rank}; "
-                              "list one GPU per process on every node")
-        device = torch.device("cuda", gpus[local_rank])
+        device = torch.device("cuda", gpus[launched.local_rank])
         torch.cuda.set_device(device)
         backend = "nccl"
     else:
         device = torch.device("cpu")
         backend = "gloo"
         # Processes on one machine share its cores; oversubscribing them slows every rank down.
-        torch.set_num_threads(max(1, (os.cpu_count() or 1) // local_world))
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) // launched.local_world_size))
     if not dist.is_initialized():
         dist.init_process_group(backend, device_id=device if device.type == "cuda" else None)
-    return DistContext(rank, local_rank, world_size, device, distributed=True)
+    return DistContext(launched.rank, launched.local_rank, launched.world_size, device, distributed=True)
 
 
 def cleanup(ctx: DistContext) -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fairmot.data.download import download_file, extract_zip_safely, prepare_mot17
+from fairmot.data.download import download_file, extract_zip_safely, prepare_mot17, zip_problem
 from fairmot.errors import DataError
 
 SEQINFO = "[Sequence]\nname={name}\nimDir=img1\nframeRate=30\nseqLength=2\nimWidth=64\nimHeight=48\nimExt=.jpg\n"
@@ -44,6 +44,7 @@ class Server:
     requests: list[tuple[str, str | None]] = field(default_factory=list)
     drop_first_after: int | None = None  # first GET sends only this many bytes, then hangs up
     ignore_range: bool = False
+    no_length: bool = False  # no Content-Length: a short body looks complete to the client
 
 
 @pytest.fixture
@@ -74,7 +75,8 @@ def server():
                 self.send_header("Content-Range", f"bytes {start}-{len(body) - 1}/{len(body)}")
             else:
                 self.send_response(200)
-            self.send_header("Content-Length", str(len(body) - start))
+            if not state.no_length:
+                self.send_header("Content-Length", str(len(body) - start))
             self.end_headers()
             payload = body[start:]
             if state.drop_first_after is not None:
@@ -305,3 +307,83 @@ def test_local_zip_in_images_layout_is_unpacked(tiny_dataset, tmp_path):
         "images/train/SYN-02"]
     assert (tmp_path / "dataset/images/train/SYN-02/gt/gt.txt").read_bytes() == (
         tiny_dataset / "images/train/SYN-02/gt/gt.txt").read_bytes()
+
+
+def damaged(body: bytes, member: str) -> bytes:
+    """`body` with one byte of `member`'s stored data flipped: the archive opens, the CRC fails."""
+    with zipfile.ZipFile(io.BytesIO(body)) as zf:
+        data = zf.read(member)
+    at = body.find(data) + len(data) // 2
+    return body[:at] + bytes([body[at] ^ 0xFF]) + body[at + 1:]
+
+
+def test_download_cut_short_without_content_length_is_resumed_not_kept(server, tmp_path):
+    body = server.files["/MOT17.zip"]
+    server.no_length, server.drop_first_after = True, 10_000
+    dest = download_file(server.url + "/MOT17.zip", tmp_path / "MOT17.zip", progress=False)
+    assert dest.read_bytes() == body
+    assert server.requests == [("/MOT17.zip", None), ("/MOT17.zip", "bytes=10000-")]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["MOT17.zip"]
+
+
+def test_short_read_without_content_length_is_resumed_before_the_checksum_is_judged(server, tmp_path):
+    body = server.files["/MOT17.zip"]
+    server.no_length, server.drop_first_after = True, 10_000
+    dest = download_file(server.url + "/MOT17.zip", tmp_path / "MOT17.zip", sha256=sha256(body), progress=False)
+    assert dest.read_bytes() == body
+    assert server.requests == [("/MOT17.zip", None), ("/MOT17.zip", "bytes=10000-")]
+
+
+def test_truncated_remote_zip_stays_out_of_the_final_name_and_names_the_file_to_delete(server, tmp_path):
+    server.files["/MOT17.zip"] = server.files["/MOT17.zip"][:20_000]
+    server.no_length = True
+    dest, part = tmp_path / "MOT17.zip", tmp_path / "MOT17.zip.part"
+    with pytest.raises(DataError) as error:
+        download_file(server.url + "/MOT17.zip", dest, progress=False)
+    assert "truncated or corrupt zip archive (no central directory" in str(error.value)
+    assert f"Delete {part} and run the command again" in str(error.value)
+    assert not dest.exists() and part.stat().st_size == 20_000
+    assert len(server.requests) == 2  # one resume that brought nothing new, then it gives up
+
+
+def test_downloaded_zip_with_a_bad_crc_is_refused_without_a_checksum(server, tmp_path):
+    server.files["/MOT17.zip"] = damaged(server.files["/MOT17.zip"], "MOT17/train/MOT17-04-SDP/img1/000002.jpg")
+    with pytest.raises(DataError, match=r"member 'MOT17/train/MOT17-04-SDP/img1/000002.jpg' fails its CRC check.*Delete "):
+        download_file(server.url + "/MOT17.zip", tmp_path / "MOT17.zip", progress=False)
+    assert not (tmp_path / "MOT17.zip").exists()
+
+
+def test_something_that_is_no_zip_is_refused_at_download(server, tmp_path):
+    server.files["/MOT17.zip"] = b"<html>maintenance</html>"
+    with pytest.raises(DataError, match=r"not a zip archive \(it starts with b'<htm'\)"):
+        download_file(server.url + "/MOT17.zip", tmp_path / "MOT17.zip", progress=False)
+    assert len(server.requests) == 1 and not (tmp_path / "MOT17.zip").exists()
+
+
+def test_cached_truncated_zip_of_an_earlier_run_is_downloaded_again(server, tmp_path):
+    body = server.files["/MOT17.zip"]
+    write_bytes(tmp_path / "MOT17.zip", body[:5000])
+    dest = download_file(server.url + "/MOT17.zip", tmp_path / "MOT17.zip", progress=False)
+    assert dest.read_bytes() == body and server.requests == [("/MOT17.zip", None)]
+
+
+def test_zip_member_with_a_bad_crc_is_a_data_error_naming_archive_and_member(server, tmp_path):
+    member = "MOT17/train/MOT17-02-SDP/img1/000001.jpg"
+    archive = write_bytes(tmp_path / "MOT17.zip", damaged(server.files["/MOT17.zip"], member))
+    assert zip_problem(archive) == (f"a corrupt zip archive (member {member!r} fails its CRC check)", False)
+    with pytest.raises(DataError) as error:
+        prepare_mot17(archive, tmp_path / "dataset", ["MOT17-02-SDP"])
+    assert str(error.value).startswith(f"{archive}: member {member!r} is damaged (Bad CRC-32")
+    assert f"delete {archive} and download it again" in str(error.value)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["MOT17.zip"]  # no half dataset, no temporaries
+
+
+def test_truncated_zip_is_called_corrupt_and_names_the_file_to_delete(server, tmp_path):
+    archive = write_bytes(tmp_path / "MOT17.zip", server.files["/MOT17.zip"][:20_000])
+    with pytest.raises(DataError) as error:
+        prepare_mot17(archive, tmp_path / "dataset", [])
+    assert "looks truncated or corrupt" in str(error.value)
+    assert f"delete {archive} and download it again" in str(error.value)
+    text = write_bytes(tmp_path / "notes.txt", b"hello")
+    with pytest.raises(DataError, match=r"notes.txt: neither a folder nor a zip archive"):
+        prepare_mot17(text, tmp_path / "dataset", [])

@@ -160,3 +160,22 @@ def test_labels_command_writes_outputs_and_reports_counts(hand_dataset, tmp_path
                                        "--labels", str(tmp_path / "l2"), "--splits", str(tmp_path / "s2")])
     assert missing.exit_code == 1
     assert "run `fairmot download` first" in missing.output
+
+
+@pytest.mark.parametrize("split", ["train", "test"])
+def test_sequence_folder_without_seqinfo_stops_labels_naming_the_folder(hand_dataset, tmp_path, split):
+    from stages.app import app
+    import stages.labels  # noqa: F401  (registers the command)
+
+    lost = hand_dataset / "images" / split / "E"
+    (lost / "img1").mkdir(parents=True)
+    (lost / "gt").mkdir()
+    (lost / "gt" / "gt.txt").write_text(GT_C)
+    (hand_dataset / "images" / split / ".cache").mkdir()  # hidden folders are not sequences
+    result = CliRunner().invoke(app, [
+        "labels", "--params", str(REPO / "params.yaml"), "--dataset", str(hand_dataset),
+        "--labels", str(tmp_path / "labels"), "--splits", str(tmp_path / "splits")])
+    assert result.exit_code == 1
+    assert f"{lost}: sequence folder without seqinfo.ini" in result.output
+    assert "or remove the folder" in result.output
+    assert not (tmp_path / "labels").exists() and not (tmp_path / "splits").exists()

@@ -134,3 +134,68 @@ def test_labels_made_for_other_sequences_are_reported(tiny_dataset, tiny_labels)
     manifest["sequences"] = {"SYN-01": manifest["sequences"]["SYN-01"]}
     with pytest.raises(DataError, match="run `fairmot labels` again"):
         build_tables(tiny_dataset, tiny_labels[0], manifest)
+
+
+def test_data_docs_of_identical_inputs_are_byte_identical(good_run, tiny_dataset, tiny_labels, tmp_path):
+    _, _, first = good_run
+    result, _ = run_validate(tiny_dataset, *tiny_labels, tmp_path)
+    assert result.exit_code == 0, result.output
+    files = sorted(p.relative_to(first) for p in first.rglob("*") if p.is_file())
+    again = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*") if p.is_file())
+    assert files == again and len(files) > 30
+    differing = [str(f) for f in files if (first / f).read_bytes() != (tmp_path / f).read_bytes()]
+    assert differing == []
+    run_dirs = {p.name for p in (first / "validation" / "validations" / "gt").iterdir()}
+    assert len(run_dirs) == 1 and run_dirs.pop().startswith("inputs-")  # named after the data, not the clock
+
+
+def test_malformed_gt_line_is_recorded_in_the_report_then_fails(tiny_dataset, tiny_labels, tmp_path):
+    dataset = tmp_path / "dataset"
+    shutil.copytree(tiny_dataset, dataset)
+    gt_file = dataset / "images" / "train" / "SYN-02" / "gt" / "gt.txt"
+    rows = gt_file.read_text().splitlines()
+    rows[2] = rows[2].replace(",", ";", 3)
+    gt_file.write_text("\n".join(rows) + "\n")
+    result, summary = run_validate(dataset, *tiny_labels, tmp_path)
+    assert result.exit_code == 1
+    assert summary["success"] is False
+    assert summary["file"] == str(gt_file) and summary["line"] == 3
+    assert summary["error"].startswith(f"{gt_file}:3: expected at least 9 comma-separated values, got 6")
+    assert f"{gt_file}:3:" in result.output
+
+
+@pytest.mark.slow
+def test_forced_dvc_repro_of_validate_leaves_dvc_lock_untouched(tiny_dataset, tiny_labels, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    import yaml
+
+    work = tmp_path / "repo"
+    work.mkdir()
+    shutil.copy(REPO / "params.yaml", work / "params.yaml")
+    shutil.copytree(tiny_dataset, work / "dataset")
+    shutil.copytree(tiny_labels[0], work / "labels")
+    shutil.copytree(tiny_labels[1], work / "splits")
+    stage = {
+        "cmd": f"{sys.executable} -m stages validate --dataset dataset --labels labels --splits splits "
+               "--docs reports/validation --metrics reports/validation.json",
+        "deps": ["dataset", "labels", "splits"],
+        "outs": ["reports/validation"],
+        "metrics": [{"reports/validation.json": {"cache": False}}],
+    }
+    (work / "dvc.yaml").write_text(yaml.safe_dump({"stages": {"validate": stage}}))
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    dvc = [sys.executable, "-m", "dvc"]
+
+    def run(*args):
+        done = subprocess.run([*dvc, *args], cwd=work, env=env, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stdout + done.stderr
+
+    run("init", "--no-scm", "-q")
+    run("repro", "-q")
+    first = (work / "dvc.lock").read_text()
+    run("repro", "-f", "-q")
+    assert (work / "dvc.lock").read_text() == first
+    assert "reports/validation" in first

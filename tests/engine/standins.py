@@ -31,3 +31,12 @@ class TinyLoss(nn.Module):
         mse = ((outputs["out"] - batch["target"]) ** 2).mean()
         loss = torch.exp(-self.s[0]) * mse + self.s[0]
         return loss, {"loss": loss.detach(), "mse": mse.detach(), "s": self.s[0].detach()}
+
+
+def engine_config(out, build, *, metrics_log=None, resume=False, **params):
+    """A TrainConfig over the stand-ins: Params with `params` changed, every path pointing at `out`."""
+    from fairmot.config import Params
+    from fairmot.engine import TrainConfig
+
+    return TrainConfig(Params(**params), dataset_root=out, labels_root=out, split_file=out, out_dir=out,
+                       metrics_log=metrics_log, resume=resume, build=build)

@@ -15,10 +15,17 @@ import pytest
 import torch
 from torch.utils.data import Dataset
 
-from tests.engine.standins import TinyLoss, TinyNet
-
-from fairmot.engine import TrainConfig, TrainParts, launch, load_checkpoint, per_process_batch, plan_launch, run_worker
+from fairmot.engine import (
+    TrainConfig,
+    TrainParts,
+    launch,
+    load_checkpoint,
+    per_process_batch,
+    plan_launch,
+    run_worker,
+)
 from fairmot.errors import ConfigError
+from tests.engine.standins import TinyLoss, TinyNet, engine_config
 
 
 class TinyData(Dataset):
@@ -41,10 +48,9 @@ def tiny_parts(config: TrainConfig) -> TrainParts:
 
 
 def tiny_config(out: Path, **overrides) -> TrainConfig:
-    settings = dict(dataset_root=out, labels_root=out, split_file=out, out_dir=out,
-                    batch_size=4, num_epochs=2, num_workers=0, lr=0.01, lr_step=[1], seed=7, build=tiny_parts)
+    settings = dict(batch_size=4, num_epochs=2, num_workers=0, lr=0.01, lr_step=[1], seed=7, build=tiny_parts)
     settings.update(overrides)
-    return TrainConfig(**settings)
+    return engine_config(out, **settings)
 
 
 def test_two_gloo_processes_end_with_the_weights_of_one_process_with_the_whole_batch(tmp_path):

@@ -13,8 +13,17 @@ from torch.utils.data import Dataset
 from typer.testing import CliRunner
 
 import stages.train  # noqa: F401 -- registers the command
-from fairmot.engine import NonFiniteLossError, TrainConfig, TrainParts, launch, load_checkpoint, plan_launch, run_worker
+from fairmot.engine import (
+    NonFiniteLossError,
+    TrainConfig,
+    TrainParts,
+    launch,
+    load_checkpoint,
+    plan_launch,
+    run_worker,
+)
 from stages.app import app
+from tests.engine.standins import engine_config
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -58,8 +67,7 @@ def poisoned_in_epoch_2(config: TrainConfig) -> TrainParts:
 
 
 def poisoned_config(out: Path) -> TrainConfig:
-    return TrainConfig(dataset_root=out, labels_root=out, split_file=out, out_dir=out, batch_size=4,
-                       num_epochs=3, num_workers=0, lr=0.01, lr_step=[], seed=1, build=poisoned_in_epoch_2)
+    return engine_config(out, poisoned_in_epoch_2, batch_size=4, num_epochs=3, num_workers=0, lr=0.01, lr_step=[], seed=1)
 
 
 def test_non_finite_loss_stops_naming_epoch_and_step_and_keeps_the_last_good_checkpoint(tmp_path):
@@ -134,3 +142,37 @@ def test_cli_lr_blow_up_stops_with_exit_1_and_leaves_the_epoch_1_checkpoint_unto
     assert result.exit_code == 1
     assert "non-finite loss" in result.stderr and "at epoch 2 step" in result.stderr
     assert (tmp_path / "model" / "model_last.pt").read_bytes() == good
+
+
+def _train_args(tmp_path: Path, tiny_dataset: Path, tiny_labels: tuple[Path, Path], *extra: str) -> list[str]:
+    labels_root, splits_dir = tiny_labels
+    params = write_params(tmp_path / "params.yaml")
+    return ["train", "--params", str(params), "--dataset", str(tiny_dataset), "--labels", str(labels_root),
+            "--splits", str(splits_dir), "--out", str(tmp_path / "model"), "--reports", str(tmp_path / "reports"), *extra]
+
+
+def test_a_directory_as_load_model_is_reported_as_a_directory_not_as_missing(tmp_path, tiny_dataset, tiny_labels):
+    folder = tmp_path / "weights"
+    folder.mkdir()
+    result = CliRunner().invoke(app, _train_args(tmp_path, tiny_dataset, tiny_labels, "--load-model", str(folder)))
+    assert result.exit_code == 1
+    assert f"load_model: {folder} is a directory, expected a checkpoint file" in result.stderr
+    assert "does not exist" not in result.stderr
+
+
+class _Payload:
+    """Anything outside the weights-only format: a pickled instance of a project class."""
+
+
+@pytest.mark.parametrize("how", ["--resume", "--load-model"])
+def test_checkpoint_errors_never_suggest_weights_only_false(tmp_path, tiny_dataset, tiny_labels, how):
+    (tmp_path / "model").mkdir()
+    bad = tmp_path / "model" / "model_last.pt"
+    torch.save({"model": {}, "payload": _Payload()}, bad)
+    extra = ["--resume"] if how == "--resume" else ["--load-model", str(bad)]
+    result = CliRunner().invoke(app, _train_args(tmp_path, tiny_dataset, tiny_labels, *extra))
+    assert result.exit_code == 1
+    assert "not a trusted checkpoint format" in result.stderr
+    if how == "--resume":
+        assert "_Payload" in result.stderr  # what the file holds that is refused
+    assert "weights_only" not in result.stderr and "add_safe_globals" not in result.stderr

@@ -15,9 +15,7 @@ import pytest
 import torch
 from torch.utils.data import Dataset
 
-from tests.engine.standins import TinyLoss, TinyNet
-from stages.train import DvcLiveLog
-
+from fairmot.config import Params
 from fairmot.engine import (
     CHECKPOINT_KEYS,
     TrainConfig,
@@ -30,6 +28,8 @@ from fairmot.engine import (
     restore_rng,
     run_worker,
 )
+from stages.train import DvcLiveLog
+from tests.engine.standins import TinyLoss, TinyNet, engine_config
 
 
 class InterruptingData(Dataset):
@@ -58,10 +58,10 @@ def tiny_parts(config: TrainConfig, interrupt: tuple[int, int] = (0, -1)) -> Tra
 
 
 def tiny_config(out: Path, **overrides) -> TrainConfig:
-    settings = dict(dataset_root=out, labels_root=out, split_file=out, out_dir=out, metrics_log=DvcLiveLog(out / "live"),
-                    batch_size=3, num_epochs=2, num_workers=0, lr=0.01, lr_step=[1], seed=11, build=tiny_parts)
+    settings = dict(metrics_log=DvcLiveLog(out / "live"), batch_size=3, num_epochs=2, num_workers=0, lr=0.01,
+                    lr_step=[1], seed=11, build=tiny_parts)
     settings.update(overrides)
-    return TrainConfig(**settings)
+    return engine_config(out, **settings)
 
 
 def train(config: TrainConfig):
@@ -105,7 +105,7 @@ def test_ctrl_c_saves_mid_epoch_and_resume_still_matches_the_straight_run(tmp_pa
 
 def _index_in_step(epoch: int, step: int) -> int:
     """The first dataset index the seeded sampler puts in `step` of `epoch` (12 items, batch 3)."""
-    from fairmot.engine.trainer import ShardSampler
+    from fairmot.engine.sampler import ShardSampler
 
     sampler = ShardSampler(InterruptingData(12), world_size=1, rank=0, seed=11)
     sampler.set_epoch(epoch)
@@ -147,13 +147,12 @@ def test_resume_with_real_dla_tiny_and_joint_dataset_matches_straight_run(tmp_pa
 
     labels_root, splits_dir = tiny_labels
 
-    def real(out: Path, **overrides) -> TrainConfig:
-        settings = dict(dataset_root=tiny_dataset, labels_root=labels_root, split_file=splits_dir / "train.txt",
-                        out_dir=out, arch="dla_tiny", input_w=320, input_h=192, batch_size=2,
-                        num_epochs=2, num_iters=2, num_workers=0, lr=5e-4, lr_step=[1], seed=317, augment=True,
-                        build=build_parts)
+    def real(out: Path, resume: bool = False, **overrides) -> TrainConfig:
+        settings = dict(arch="dla_tiny", input_w=320, input_h=192, batch_size=2, num_epochs=2, num_iters=2,
+                        num_workers=0, lr=5e-4, lr_step=[1], seed=317, augment=True)
         settings.update(overrides)
-        return TrainConfig(**settings)
+        return TrainConfig(Params(**settings), dataset_root=tiny_dataset, labels_root=labels_root,
+                           split_file=splits_dir / "train.txt", out_dir=out, resume=resume, build=build_parts)
 
     train(real(tmp_path / "a"))
     train(real(tmp_path / "b", num_epochs=1))

@@ -6,7 +6,6 @@ import pytest
 from fairmot.data.mot import SeqInfo, write_gt, write_seqinfo
 from fairmot.errors import DataError
 from fairmot.evaluation import (
-    SpeedMeter,
     evaluate_results_dir,
     find_eval_sequences,
     format_table,
@@ -15,6 +14,7 @@ from fairmot.evaluation import (
     score_results,
     split_frame_range,
 )
+from fairmot.speed import SpeedMeter
 
 
 def make_sequence(root, name, gt_rows, frames, split="train"):
@@ -124,6 +124,14 @@ def test_test_split_scores_only_sequences_with_gt(tmp_path):
     write_seqinfo(tmp_path / "images/test/SEQ-06/seqinfo.ini", SeqInfo("SEQ-06", 30, 1, 640, 480))
     assert [s.name for s in find_eval_sequences(tmp_path, "test")] == ["SEQ-05"]
     assert [s.name for s in find_eval_sequences(tmp_path / "images" / "test", "test")] == ["SEQ-05"]
+
+
+def test_a_sequence_folder_without_seqinfo_is_an_error_not_skipped(tmp_path):
+    make_sequence(tmp_path, "SEQ-01", [gt_row(1, 1, 10, 50)], 2)
+    (tmp_path / "images/train/SEQ-02/gt").mkdir(parents=True)
+    (tmp_path / "images/train/.cache").mkdir()  # hidden folders are not sequences
+    with pytest.raises(DataError, match=r"SEQ-02: sequence folder without seqinfo.ini"):
+        find_eval_sequences(tmp_path, "train")
 
 
 def test_bad_inputs_give_clear_errors(tmp_path):

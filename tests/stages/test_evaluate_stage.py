@@ -7,49 +7,13 @@ import cv2
 import numpy as np
 import pandas as pd
 import pytest
-import torch
-import yaml
 from typer.testing import CliRunner
 
-import stages.evaluate  # noqa: F401  (registers the command)
-import stages.track  # noqa: F401
-from fairmot.models import create_model, resolve_head_conv
-from fairmot.models.losses import FairMOTLoss
 from stages.app import app
 
 CONTRACT_KEYS = ("MOTA", "IDF1", "HOTA", "DetA", "AssA", "MOTP", "IDs", "FP", "FN", "MT", "ML", "frames",
                  "fps", "fps_model", "peak_memory_mb", "device")
 INPUT_W, INPUT_H = 160, 96
-
-
-@pytest.fixture(scope="module")
-def checkpoint(tmp_path_factory):
-    """A dla_tiny checkpoint with random weights, in the format `fairmot train` writes.
-
-    The heatmap bias is raised and the box head fixed to 24x64 px boxes so that the random network
-    fires on many local maxima and the tracker and writers have tracks to handle.
-    """
-    torch.manual_seed(0)
-    model = create_model("dla_tiny")
-    with torch.no_grad():
-        model.hm[-1].bias.fill_(1.0)
-        model.wh[-1].weight.zero_()
-        model.wh[-1].bias.copy_(torch.tensor([3.0, 8.0, 3.0, 8.0]))
-    path = tmp_path_factory.mktemp("model") / "model.pt"
-    torch.save({
-        "model": model.state_dict(), "loss": FairMOTLoss(nID=5).state_dict(), "optimizer": {}, "scaler": None,
-        "epoch": 1, "rng": {}, "arch": "dla_tiny", "reid_dim": 128, "head_conv": resolve_head_conv("dla_tiny"),
-        "input_w": INPUT_W, "input_h": INPUT_H, "nID": 5, "params": {},
-    }, path)
-    return path
-
-
-@pytest.fixture
-def params_file(tmp_path):
-    path = tmp_path / "params.yaml"
-    path.write_text(yaml.safe_dump({"gpus": -1, "eval": {"split": "test", "warmup_frames": 1},
-                                    "track": {"conf_thres": 0.3}}))
-    return path
 
 
 def invoke(*args):
@@ -151,3 +115,50 @@ def test_track_a_video_reads_every_frame(checkpoint, params_file, tmp_path):
 def test_track_rejects_a_missing_source(checkpoint, params_file, tmp_path):
     done = invoke("track", tmp_path / "nope.mp4", "--model", checkpoint, "--params", params_file)
     assert done.exit_code == 1 and "no such video file or image folder" in done.output
+
+
+def _perfect_results(dataset, folder):
+    """Result files holding the test split's scored gt boxes: every figure is 1."""
+    folder.mkdir()
+    for seq in (dataset / "images" / "test").iterdir():
+        gt = np.loadtxt(seq / "gt" / "gt.txt", delimiter=",", ndmin=2)
+        targets = gt[(gt[:, 6] != 0) & (gt[:, 7] == 1)]
+        np.savetxt(folder / f"{seq.name}.txt", np.column_stack([targets[:, :6], np.ones(len(targets))]),
+                   fmt="%d,%d,%.2f,%.2f,%.2f,%.2f,%.2f")
+
+
+def test_scoring_results_needs_no_params_file_and_writes_where_reports_points(tiny_dataset, tmp_path, monkeypatch):
+    _perfect_results(tiny_dataset, tmp_path / "results")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)  # no params.yaml here
+    done = invoke("evaluate", "--results", tmp_path / "results", "--gt", tiny_dataset, "--reports", tmp_path / "out")
+    assert done.exit_code == 0, done.output
+    metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())
+    table = pd.read_csv(tmp_path / "out" / "per_sequence.csv")
+    assert metrics["MOTA"] == pytest.approx(1.0) and metrics["IDF1"] == pytest.approx(1.0)
+    assert metrics["FP"] == 0 and metrics["FN"] == 0 and "fps" not in metrics
+    assert table["sequence"].tolist()[-1] == "OVERALL" and table["MOTA"].iloc[-1] == pytest.approx(1.0)
+    assert "OVERALL" in done.output  # the table is printed too
+    # without --reports nothing is written, neither here nor in a reports/ folder
+    again = invoke("evaluate", "--results", tmp_path / "results", "--gt", tiny_dataset)
+    assert again.exit_code == 0, again.output
+    assert list(elsewhere.iterdir()) == []
+
+
+def test_scoring_prints_no_library_info_lines_unless_verbose(tiny_dataset, tmp_path):
+    _perfect_results(tiny_dataset, tmp_path / "results")
+    quiet = invoke("evaluate", "--results", tmp_path / "results", "--gt", tiny_dataset)
+    assert quiet.exit_code == 0, quiet.output
+    assert "partials" not in quiet.output and "mergeOverall" not in quiet.output
+    verbose = invoke("--verbose", "evaluate", "--results", tmp_path / "results", "--gt", tiny_dataset)
+    assert verbose.exit_code == 0 and "partials" in verbose.output
+
+
+@pytest.mark.parametrize("command", ["evaluate", "track"])
+def test_a_bad_amp_mode_is_one_line_naming_the_modes(command, checkpoint, params_file, tiny_dataset, tmp_path):
+    where = (["--dataset", tiny_dataset, "--results", tmp_path / "r", "--reports", tmp_path / "rep"]
+             if command == "evaluate" else [tiny_dataset / "images" / "test" / "SYN-03", "--out", tmp_path / "o"])
+    done = invoke(command, *where, "--model", checkpoint, "--params", params_file, "--amp", "fp32")
+    assert done.exit_code == 1
+    assert done.output.strip() == "error: 'amp' = 'fp32' must be one of off, auto, bf16, fp16 (or true/false)"

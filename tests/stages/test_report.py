@@ -5,7 +5,13 @@ import numpy as np
 import pandas as pd
 
 from fairmot.data.mot import SeqInfo, write_results, write_seqinfo
-from fairmot.report import ReportInputs, annotate_frames, markdown_to_html, plot_per_sequence, render_markdown
+from fairmot.report import (
+    ReportInputs,
+    annotate_frames,
+    markdown_to_html,
+    plot_per_sequence,
+    render_markdown,
+)
 
 
 def make_inputs():

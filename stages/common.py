@@ -1,0 +1,87 @@
+"""Glue every stage command shares: params loading, device choice, one-line errors, logging.
+
+Stage modules import this, never `stages.app`; `stages.app` imports the stages and registers them.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from fairmot.config import Params, load_params
+from fairmot.errors import FairMOTError
+
+ParamsFile = Annotated[
+    Path,
+    typer.Option("--params", help="Params file to read; options given on the command line override it."),
+]
+AmpOption = Annotated[
+    str | None,
+    typer.Option(help="Mixed precision on CUDA: off | auto | bf16 | fp16 (default off; float32 on the CPU)."),
+]
+# Libraries that log their plumbing at INFO (motmetrics even on the root logger).
+THIRD_PARTY_LOGGERS = ("motmetrics", "trackeval", "great_expectations", "dvc", "dvclive", "matplotlib", "PIL")
+
+
+def one_line_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """A FairMOTError (a user's mistake) becomes one line on stderr and exit code 1, no traceback."""
+
+    @functools.wraps(fn)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except FairMOTError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            raise typer.Exit(1) from None
+
+    return run
+
+
+def read_params(params_file: Path | None, **overrides: Any) -> Params:
+    """Load params.yaml with CLI overrides given as dotted keys (`track__conf_thres` -> `track.conf_thres`).
+
+    `params_file` None means the code's defaults (commands that need no project folder)."""
+    return load_params(params_file, {key.replace("__", "."): value for key, value in overrides.items()})
+
+
+def pick_device(requested: str | None, gpu_ids: list[int]) -> str:
+    """--device wins; otherwise the first listed GPU when CUDA is available and gpus != -1, else CPU."""
+    import torch
+
+    from fairmot.errors import ConfigError
+
+    if requested:
+        if requested.startswith("cuda") and not torch.cuda.is_available():
+            raise ConfigError(f"--device {requested}: CUDA is not available on this machine; use --device cpu")
+        if requested != "cpu" and not requested.startswith("cuda"):
+            raise ConfigError(f"--device {requested!r}: use cpu, cuda or cuda:N")
+        return requested
+    if gpu_ids and torch.cuda.is_available():
+        return f"cuda:{gpu_ids[0]}"
+    return "cpu"
+
+
+class _OwnInfoOnly(logging.Filter):
+    """Below WARNING, only the project's own loggers reach the screen (motmetrics logs on root)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.WARNING or record.name == "fairmot" or record.name.startswith("fairmot.")
+
+
+def setup_logging(verbose: bool) -> None:
+    """INFO from fairmot, WARNING and above from everything else; --verbose shows all at DEBUG."""
+    from rich.logging import RichHandler
+
+    handler = RichHandler(show_path=False, console=None, rich_tracebacks=False)
+    if not verbose:
+        handler.addFilter(_OwnInfoOnly())
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(message)s",
+                        handlers=[handler], force=True)
+    for name in THIRD_PARTY_LOGGERS:
+        logging.getLogger(name).setLevel(logging.NOTSET if verbose else logging.WARNING)

@@ -1,0 +1,49 @@
+"""The demo's annotated video: written whole or not at all; trails follow visible tracks."""
+
+import cv2
+import numpy as np
+import pytest
+
+from fairmot.errors import DataError
+from fairmot.video import AnnotatedVideo, Trails
+
+
+def test_an_interrupted_video_leaves_no_file_behind(tmp_path):
+    frame = np.zeros((48, 64, 3), np.uint8)
+    with pytest.raises(KeyboardInterrupt), AnnotatedVideo(tmp_path / "v.mp4", 10) as video:
+        video.write(frame, np.array([[5.0, 5, 10, 20]]), np.array([1]))
+        raise KeyboardInterrupt
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_finished_video_holds_every_frame(tmp_path):
+    frame = np.zeros((48, 64, 3), np.uint8)
+    with AnnotatedVideo(tmp_path / "v.mp4", 10) as video:
+        for _ in range(5):
+            video.write(frame, np.array([[5.0, 5, 10, 20]]), np.array([1]), caption="x")
+    cap = cv2.VideoCapture(str(tmp_path / "v.mp4"))
+    count = 0
+    while cap.read()[0]:
+        count += 1
+    cap.release()
+    assert count == 5 and [p.name for p in tmp_path.iterdir()] == ["v.mp4"]
+
+
+def test_a_video_without_frames_writes_nothing(tmp_path):
+    with AnnotatedVideo(tmp_path / "v.mp4", 10):
+        pass
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_trails_keep_the_last_points_of_visible_tracks_only():
+    trails = Trails(length=3)
+    for step in range(5):
+        points = trails.update([[10.0 * step, 0, 4, 8], [0, 0, 2, 2]], [1, 2] if step < 4 else [1])
+    assert list(points) == [1]
+    assert list(points[1]) == [(22.0, 8.0), (32.0, 8.0), (42.0, 8.0)]
+
+
+def test_unwritable_video_is_a_data_error(tmp_path):
+    with pytest.raises(DataError, match="cannot write"), AnnotatedVideo(tmp_path / "v.mp4", 10) as video:
+        video._tmp_dir = tmp_path / "missing" / "deeper"  # OpenCV cannot open a file there
+        video.write(np.zeros((48, 64, 3), np.uint8), np.zeros((0, 4)), np.zeros(0, int))
