@@ -10,8 +10,9 @@ checks it), and changing `track.*` never needs the network again.
 Format: one compressed npz per sequence (`<seq>.npz`) with `boxes` (N, 4) float32, `scores` (N,)
 float32, `embeddings` (N, D) float32, `counts` (F,) int32 (candidates per frame, frames in order)
 and `meta`, a JSON string (format version, sequence name, frame rate, first frame number, floor).
-Float16 embeddings would halve the file but change cosine distances in the 4th digit and, with
-them, an occasional assignment: not exact, so not used.
+Embeddings stay float32: float16 would halve the file and gave the very same rows on the crowd
+test split (benchmarks/crowd_trackers.py checks it), but it moves cosine distances in the 4th
+digit, so a near-tie assignment could flip; exactness is what the cache promises.
 """
 
 from __future__ import annotations
