@@ -26,6 +26,31 @@ MOT17_SDP_SEQUENCES = [f"MOT17-{n:02d}-SDP" for n in (2, 4, 5, 9, 10, 11, 13)]
 
 
 @dataclass
+class DatasetParams:
+    """One entry of data.datasets: a named source of one kind (README "Training on your own data")."""
+
+    name: str = ""
+    # mot: MOTChallenge layout or a CVAT "MOT 1.1" export; detection: CrowdHuman .odgt (no identities);
+    # jde: the reference's images + labels_with_ids + a list file; synthetic: the embedded generator
+    kind: Literal["mot", "detection", "jde", "synthetic"] = "mot"
+    url: str = ""
+    sha256: str = ""
+    md5: str = ""
+    # A local folder or zip instead of url
+    path: str = ""
+    # mot: sequences to keep (names or globs; empty = all, MOT17 keeps the SDP copies)
+    sequences: list[str] = field(default_factory=list)
+    # jde: the list file of image paths (e.g. mot17.train), relative to the source root
+    list_file: str = ""
+    # mot from CVAT (gt/labels.txt present): the label names that are pedestrians
+    classes: list[str] = field(default_factory=lambda: ["person", "pedestrian"])
+    # mot without seqinfo.ini (CVAT exports): the frame rate to record
+    frame_rate: int = 30
+    # Clip boxes to the image in the labels (counted in the manifest)
+    clip: bool = True
+
+
+@dataclass
 class DataParams:
     """Where the dataset comes from and which frames train and evaluate."""
 
@@ -39,6 +64,8 @@ class DataParams:
     sequences: list[str] = field(default_factory=list)
     # Frames the model trains on: train (all frames) or half (first half, the ablation protocol)
     train_split: Literal["train", "half"] = "train"
+    # Several sources mixed for training; when set, source/url/path/sequences above are not used
+    datasets: list[DatasetParams] = field(default_factory=list)
 
 
 @dataclass
@@ -91,6 +118,8 @@ class EvalParams:
     # test: held-out sequences with gt (synthetic); val: second half of train sequences (MOT17
     # ablation); train: whole train sequences (the reference's val_mot17 protocol)
     split: EvalSplit = "test"
+    # Whose official preprocessing scores the results: MOT17 | MOT20 | DanceTrack (distractor classes)
+    benchmark: Literal["MOT17", "MOT20", "DanceTrack"] = "MOT17"
     warmup_frames: int = 5
     # The CI gate fails when MOTA, IDF1 or HOTA drop more than this below the committed figures
     gate_tolerance: float = 0.05
@@ -273,6 +302,10 @@ def _coerce(value: Any, hint: Any, key: str, where: str) -> Any:
             choices = ", ".join(repr(c) for c in get_args(hint))
             raise ConfigError(f"{where} = {value!r} must be one of {choices}")
         return value
+    if dataclasses.is_dataclass(hint):  # an entry of a list of sections (data.datasets)
+        if not isinstance(value, Mapping):
+            raise ConfigError(f"{where} must be a section (a mapping of keys), got {value!r}")
+        return _build(hint, value, prefix=f"{key}.", origin=_Origin(where.rsplit(": '", 1)[0]))
     if origin is list:
         (item,) = get_args(hint)
         if isinstance(value, (int, float, str)) and not isinstance(value, bool) and item is not str:
@@ -349,6 +382,7 @@ def _check_values(p: Params, origin: _Origin) -> None:
     p.gpu_ids  # noqa: B018 -- parse now so a bad value fails at load time
     if p.data.source == "local" and not p.data.path:
         fail("data.path", "must name a MOT17-layout folder or zip when data.source is 'local'")
+    _check_datasets(p.data.datasets, fail)
     if not 0 < p.track.conf_thres < 1:
         fail("track.conf_thres", f"= {p.track.conf_thres} must be between 0 and 1")
     if not 0 <= p.track.det_floor <= p.track.conf_thres:
@@ -366,6 +400,21 @@ def _check_values(p: Params, origin: _Origin) -> None:
         fail("synthetic.train_sequences", "and synthetic.val_sequences must both be at least 1")
     if p.synthetic.width % 32 or p.synthetic.height % 32:
         fail("synthetic.width", "and synthetic.height must be multiples of 32")
+
+
+def _check_datasets(datasets: list[DatasetParams], fail: Callable[[str, str], None]) -> None:
+    seen: set[str] = set()
+    for i, d in enumerate(datasets):
+        key = f"data.datasets[{i}]"
+        if not d.name or not d.name.replace("-", "").replace("_", "").isalnum():
+            fail(f"{key}.name", f"= {d.name!r} must be a non-empty name of letters, digits, - and _")
+        if d.name in seen:
+            fail(f"{key}.name", f"= {d.name!r} is used twice; every dataset needs its own name")
+        seen.add(d.name)
+        if d.kind != "synthetic" and not (d.url or d.path):
+            fail(f"{key}", f"({d.name}) needs 'url' (with sha256 or md5) or 'path' (a local folder or zip)")
+        if d.kind == "jde" and not d.list_file:
+            fail(f"{key}.list_file", f"({d.name}) must name the list file of image paths (e.g. mot17.train)")
 
 
 def _check_training(p: Params, fail: Callable[[str, str], None]) -> None:

@@ -69,12 +69,18 @@ class OnlineTracker:
 
     @classmethod
     def from_checkpoint(cls, path: Path, settings: TrackParams, *, device: Any = "cpu",
-                        amp: bool | str | None = None, warmup: int = 5) -> OnlineTracker:
-        """The network a `fairmot train` checkpoint describes, at the input size it was trained at."""
-        from fairmot.models import build_from_checkpoint
+                        amp: bool | str | None = None, warmup: int = 5, arch: str | None = None,
+                        input_size: tuple[int, int] = (1088, 608)) -> OnlineTracker:
+        """The network of a checkpoint, ours or a released FairMOT one (fairmot/models/checkpoints.py).
 
-        net, meta = build_from_checkpoint(path, map_location=device)
-        return cls(net, input_w=int(meta["input_w"]), input_h=int(meta["input_h"]), device=device,
+        Ours runs at the input size it was trained at; a released one (no size inside) at
+        `input_size` (width, height). `arch` overrides the recognised architecture.
+        """
+        from fairmot.models.checkpoints import load_tracking_model
+
+        net, meta = load_tracking_model(path, arch=arch, map_location=device)
+        width, height = int(meta.get("input_w", input_size[0])), int(meta.get("input_h", input_size[1]))
+        return cls(net, input_w=width, input_h=height, device=device,
                    settings=settings, amp=amp, meter=SpeedMeter(warmup=warmup))
 
     def reset(self, frame_rate: float = 30) -> None:

@@ -181,6 +181,13 @@ def render_markdown(inputs: ReportInputs, figures: Mapping[str, Path | None], fr
         out += [_table(["sequence", "split", "frames", "boxes", "identities", "size"], rows), "",
                 (f"Identities across all sequences: {inputs.manifest.get('nID', 1) - 1}; the re-ID classifier "
                  f"learns the training split's: nID = {inputs.train.get('nID', 'n/a')}."), ""]
+        mixed = inputs.manifest.get("datasets", {})  # data.datasets: counts and id block per dataset
+        if mixed:
+            rows = [[name, d["kind"], d["frames"], d["boxes"], d["identities"],
+                     "-" if not d["ids"] else f"{d['ids'][0]}..{d['ids'][1]}", d["clipped"], d["outside"], d["ignored"]]
+                    for name, d in mixed.items()]
+            out += [_table(["dataset", "kind", "frames", "boxes", "identities", "ids", "clipped", "outside image",
+                            "ignored"], rows), ""]
     status = "passed" if v.get("success") else "FAILED"
     out += [(f"Validation (great-expectations): **{status}** — "
              f"{v.get('expectations', 'n/a')} expectations, {v.get('failed', 'n/a')} failed."), ""]

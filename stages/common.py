@@ -25,6 +25,10 @@ AmpOption = Annotated[
     str | None,
     typer.Option(help="Mixed precision on CUDA: off | auto | bf16 | fp16 (default off; float32 on the CPU)."),
 ]
+ModelOption = Annotated[
+    Path,
+    typer.Option("--model", help="Checkpoint of `fairmot train`, or a released FairMOT .pth (runs at input_w x input_h)."),
+]
 # Libraries that log their plumbing at INFO (motmetrics even on the root logger).
 THIRD_PARTY_LOGGERS = ("motmetrics", "trackeval", "great_expectations", "dvc", "dvclive", "matplotlib", "PIL")
 

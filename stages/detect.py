@@ -13,14 +13,15 @@ from typing import Annotated
 
 import typer
 
-from stages.common import AmpOption, one_line_errors, pick_device, read_params
+from stages.common import AmpOption, ModelOption, one_line_errors, pick_device, read_params
 
 
 @one_line_errors
 def detect(
     params_file: Annotated[Path, typer.Option("--params", help="Params file to read; options override it.")] = Path(
         "params.yaml"),
-    model: Annotated[Path, typer.Option(help="Checkpoint written by `fairmot train`.")] = Path("data/model/model.pt"),
+    model: ModelOption = Path("data/model/model.pt"),
+    arch: Annotated[str | None, typer.Option(help="Network of --model (default: from the checkpoint or its tensors).")] = None,
     dataset: Annotated[Path, typer.Option(help="Dataset root in MOT17 layout.")] = Path("data/dataset"),
     out: Annotated[Path, typer.Option(help="Detection cache folder (<seq>.npz; replaced when complete).")] = Path(
         "data/detections"),
@@ -36,14 +37,15 @@ def detect(
 
     params = read_params(params_file, eval__split=split, track__det_floor=det_floor)
     sequences = find_eval_sequences(dataset, params.eval.split)
-    summary = detect_split(params, sequences, model, out, pick_device(device, params.gpu_ids), amp)
+    summary = detect_split(params, sequences, model, out, pick_device(device, params.gpu_ids), amp, arch)
     write_json(reports / "detect.json", summary)
     print(f"{summary['frames']} frames, {summary['candidates_per_frame']:.1f} candidates per frame above "
           f"{summary['det_floor']:g}; fps {summary['fps']:.2f} (model {summary['fps_model']:.2f}) on "
           f"{summary['device']}, peak memory {summary['peak_memory_mb']:.0f} MiB")
 
 
-def detect_split(params, sequences, model_path: Path, out: Path, device: str, amp: str | None) -> dict:
+def detect_split(params, sequences, model_path: Path, out: Path, device: str, amp: str | None,
+                 arch: str | None = None) -> dict:
     """Write out/<seq>.npz for every sequence (atomically, as one folder); the pass's figures."""
     import torch
     from tqdm import tqdm
@@ -54,7 +56,8 @@ def detect_split(params, sequences, model_path: Path, out: Path, device: str, am
     from fairmot.tracking.detections import record_sequence, write_detections
 
     torch.manual_seed(params.seed)
-    runner = OnlineTracker.from_checkpoint(model_path, params.track, device=device, amp=amp,
+    runner = OnlineTracker.from_checkpoint(model_path, params.track, arch=arch,
+                                           input_size=(params.input_w, params.input_h), device=device, amp=amp,
                                            warmup=params.eval.warmup_frames)
     reset_peak_memory(device)
     candidates = 0

@@ -2,7 +2,8 @@
 
 data.source picks the way: `synthetic` generates the embedded set from `synthetic.*`; `mot17`
 downloads data.url (resumable, checksummed) and keeps the SDP copies; `local` takes data.path, a
-MOT17-layout folder or zip already on disk. The dataset is built in a temporary sibling and only
+MOT17-layout folder or zip already on disk. data.datasets, when set, lists several sources of
+the kinds mot | detection | jde | synthetic instead (fairmot/data/sources.py). The dataset is built in a temporary sibling and only
 renamed into place when complete.
 """
 
@@ -12,7 +13,6 @@ import logging
 import time
 from pathlib import Path
 from typing import Annotated, Optional
-from urllib.parse import urlparse
 
 import typer
 
@@ -30,30 +30,22 @@ def download(
     out: Annotated[Path, typer.Option(help="Dataset folder to write (replaced when complete).")] = Path("data/dataset"),
     cache: Annotated[Path, typer.Option(help="Folder for the downloaded zip; a partial download there resumes.")] = Path("data/downloads"),
 ) -> None:
-    """Build the dataset: images/{train,test}/<seq>/{seqinfo.ini,img1/,gt/gt.txt}."""
+    """Build the dataset: images/{train,test}/<seq>/{seqinfo.ini,img1/,gt/gt.txt} (+ sets/ when mixed)."""
     import dataclasses
 
-    from fairmot.config import MOT17_SDP_SEQUENCES
-    from fairmot.data.download import download_file, prepare_mot17
-    from fairmot.data.synthetic import generate_synthetic
-    from fairmot.io import atomic_dir
+    from fairmot.data.sources import describe, prepare_datasets, resolve_datasets
+    from fairmot.errors import ConfigError
 
     params = read_params(params_file, data__source=source, data__url=url, data__path=path)
-    data = params.data
+    if params.data.datasets and any(v is not None for v in (source, url, path)):
+        raise ConfigError(f"{params_file}: --source/--url/--path set the single source, but data.datasets lists "
+                          "the sources; change the list (dvc exp run -S data.datasets...) or empty it")
     started = time.perf_counter()
-    if data.source == "synthetic":
-        log.info("generating the synthetic dataset (%s)", _describe_synthetic(params.synthetic))
-        with atomic_dir(out) as tmp:
-            generate_synthetic(tmp, **dataclasses.asdict(params.synthetic))
-    elif data.source == "mot17":
-        name = Path(urlparse(data.url).path).name or "MOT17.zip"
-        archive = download_file(data.url, cache / name, sha256=data.sha256, md5=data.md5)
-        sequences = data.sequences or [*MOT17_SDP_SEQUENCES, "MOT17-*-SDP"]
-        log.info("unpacking %s (%s)", archive, ", ".join(sequences))
-        prepare_mot17(archive, out, sequences)
-    else:
-        log.info("taking the dataset from %s", data.path)
-        prepare_mot17(Path(data.path), out, list(data.sequences))
+    datasets = resolve_datasets(params.data)
+    for spec in datasets:
+        log.info("%s", describe(spec) if spec.kind != "synthetic" else
+                 f"generating the synthetic dataset ({_describe_synthetic(params.synthetic)})")
+    prepare_datasets(datasets, out, cache, dataclasses.asdict(params.synthetic), record=bool(params.data.datasets))
     log.info("%s in %.1f s", dataset_summary(out), time.perf_counter() - started)
 
 
@@ -76,5 +68,7 @@ def dataset_summary(root: Path) -> str:
             if (seq / "gt" / "gt.txt").exists():
                 boxes += len(kept_rows(read_gt(seq / "gt" / "gt.txt")))
     size = sum(f.stat().st_size for f in Path(root).rglob("*") if f.is_file()) / 1e6
+    sets = sorted(p.name for p in (Path(root) / "sets").iterdir()) if (Path(root) / "sets").is_dir() else []
+    extra = f", detection/jde sets: {', '.join(sets)}" if sets else ""
     return (f"{root}: {names['train'] + names['test']} sequences (train {names['train']}, test {names['test']}), "
-            f"{frames} frames, {boxes} pedestrian boxes, {size:.1f} MB")
+            f"{frames} frames, {boxes} pedestrian boxes{extra}, {size:.1f} MB")

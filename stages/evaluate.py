@@ -41,6 +41,8 @@ def evaluate(
         "Where metrics.json and per_sequence.csv go, and detect.json is read (default reports; with --gt only "
         "when given)."))] = None,
     split: Annotated[str | None, typer.Option(help="test | val | train (params: eval.split).")] = None,
+    benchmark: Annotated[str | None, typer.Option(
+        help="MOT17 | MOT20 | DanceTrack: whose preprocessing scores the results (params: eval.benchmark).")] = None,
     conf_thres: Annotated[float | None, typer.Option(help="Detection threshold (params: track.conf_thres).")] = None,
     method: Annotated[str | None, typer.Option(help="Tracker: jde | bytetrack (params: track.method).")] = None,
 ) -> None:
@@ -48,10 +50,10 @@ def evaluate(
     from fairmot.evaluation import find_eval_sequences
 
     if gt is not None:
-        _score_only(read_params(params_file, eval__split=split), results, gt, reports)
+        _score_only(read_params(params_file, eval__split=split, eval__benchmark=benchmark), results, gt, reports)
         return
-    params = read_params(params_file or PIPELINE_PARAMS, eval__split=split, track__conf_thres=conf_thres,
-                         track__method=method)
+    params = read_params(params_file or PIPELINE_PARAMS, eval__split=split, eval__benchmark=benchmark,
+                         track__conf_thres=conf_thres, track__method=method)
     sequences = find_eval_sequences(dataset, params.eval.split)  # fail on bad gt before any tracking
     _track_and_score(params, sequences, detections, results, reports or PIPELINE_REPORTS)
 
@@ -64,7 +66,7 @@ def _score_only(params: Params, results: Path, gt: Path, reports: Path | None) -
         write_reports,
     )
 
-    report = evaluate_results_dir(results, gt, params.eval.split)
+    report = evaluate_results_dir(results, gt, params.eval.split, params.eval.benchmark)
     if reports is not None:
         write_reports(report, tracking_metrics(report), reports)
     print(format_table(report.table))
@@ -108,7 +110,7 @@ def _track_and_score(params: Params, sequences: list[EvalSequence], detections: 
         for seq, cache in zip(sequences, caches):
             write_results(tmp / f"{seq.name}.txt", track_cached(cache, params.track))
     tracking_s = time.perf_counter() - started
-    report = score_results(sequences, load_results(results, sequences))
+    report = score_results(sequences, load_results(results, sequences), params.eval.benchmark)
     frames = sum(s.num_frames for s in sequences)
     metrics = {**tracking_metrics(report), **{k: speed.get(k) for k in SPEED_KEYS},
                "method": params.track.method, "tracking_fps": round(frames / max(tracking_s, 1e-9), 1)}

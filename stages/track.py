@@ -14,6 +14,7 @@ import typer
 
 from stages.common import (
     AmpOption,
+    ModelOption,
     ParamsFile,
     one_line_errors,
     pick_device,
@@ -24,7 +25,8 @@ from stages.common import (
 @one_line_errors
 def track(
     source: Annotated[Path, typer.Argument(help="A video file or a folder of frames (or a MOT sequence folder).")],
-    model: Annotated[Path, typer.Option(help="Checkpoint written by `fairmot train`.")] = Path("data/model/model.pt"),
+    model: ModelOption = Path("data/model/model.pt"),
+    arch: Annotated[str | None, typer.Option(help="Network of --model (default: from the checkpoint or its tensors).")] = None,
     out: Annotated[Path, typer.Option(help="Output folder for <name>.txt and <name>.mp4.")] = Path("outputs"),
     params_file: ParamsFile = Path("params.yaml"),
     conf_thres: Annotated[float | None, typer.Option(help="Detection threshold (params: track.conf_thres).")] = None,
@@ -56,7 +58,8 @@ def track(
     check_outputs_spare_source(source, [result_path, video_path] if video else [result_path])
     rate = frame_rate or source_rate
     dev = pick_device(device, params.gpu_ids)
-    runner = OnlineTracker.from_checkpoint(model, params.track, device=dev, amp=amp,
+    runner = OnlineTracker.from_checkpoint(model, params.track, arch=arch,
+                                           input_size=(params.input_w, params.input_h), device=dev, amp=amp,
                                            warmup=params.eval.warmup_frames)
     rows: list = []
     with AnnotatedVideo(video_path, rate) if video else nullcontext() as writer, \

@@ -14,14 +14,14 @@ from typing import Annotated
 
 import typer
 
-from stages.common import AmpOption, one_line_errors, pick_device, read_params
+from stages.common import AmpOption, ModelOption, one_line_errors, pick_device, read_params
 
 
 @one_line_errors
 def tune(
     params_file: Annotated[Path, typer.Option("--params", help="Params file to read (and, with --apply, update).")] = Path(
         "params.yaml"),
-    model: Annotated[Path, typer.Option(help="Checkpoint written by `fairmot train`.")] = Path("data/model/model.pt"),
+    model: ModelOption = Path("data/model/model.pt"),
     dataset: Annotated[Path, typer.Option(help="Dataset root in MOT17 layout.")] = Path("data/dataset"),
     detections: Annotated[Path, typer.Option(help="Detection cache of the tune split (made when missing).")] = Path(
         "data/tune/detections"),
@@ -82,9 +82,8 @@ def _tune_split_caches(params, model: Path, dataset: Path, detections: Path, dev
     import hashlib
 
     from fairmot.errors import DataError
-    from fairmot.io import write_text
-
     from fairmot.evaluation import find_eval_sequences
+    from fairmot.io import write_text
     from fairmot.tracking.detections import read_detections
     from stages.detect import detect_split
 

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from fairmot.data.labels import label_path, read_split
+from fairmot.data.index import label_path, read_split
 from fairmot.errors import DataError
 
 PAD_VALUE = 127.5

@@ -34,6 +34,9 @@ log = logging.getLogger(__name__)
 
 CHUNK = 1 << 20
 SPLITS = ("train", "test")
+# Split folders a source may have, and where they go: DanceTrack's val/ (public gt) is held out
+# as our test split, so eval.split=test scores it (its test/ has no gt and is skipped there)
+SOURCE_SPLITS = {"train": "train", "val": "test", "test": "test"}
 _MOT17_COPIES = ("-SDP", "-FRCNN", "-DPM")
 
 
@@ -287,9 +290,10 @@ def prepare_mot17(source: Path, out_dir: Path, sequences: list[str]) -> None:
     """Build out_dir/images/{train,test}/<seq> from a MOT17 zip or folder.
 
     The source may use the official layout (`MOT17/train/<seq>`, or `train/<seq>` at the top) or
-    ours (`images/train/<seq>`). `sequences` holds names or glob patterns (`MOT17-*-SDP`) of the
-    sequences to keep, in either split; empty keeps all, except that of MOT17's three copies of
-    each sequence only the SDP one is kept. From a zip only the kept sequences are extracted.
+    ours (`images/train/<seq>`); a `val/` folder (DanceTrack) goes to images/test. `sequences`
+    holds names or glob patterns (`MOT17-*-SDP`) of the sequences to keep, in either split; empty
+    keeps all, except that of MOT17's three copies of each sequence only the SDP one is kept. From a
+    zip only the kept sequences are extracted.
     Everything is assembled in a temporary sibling of `out_dir` and renamed into place.
     """
     source, out_dir = Path(source), Path(out_dir)
@@ -306,15 +310,15 @@ def prepare_mot17(source: Path, out_dir: Path, sequences: list[str]) -> None:
             base = extracted.joinpath(*root)
             for split, names in keep.items():
                 for name in names:
-                    _place(base / split / name, tmp / "images" / split / name, source, split, move=True)
+                    _place(base / split / name, tmp / "images" / SOURCE_SPLITS[split] / name, source, split, move=True)
             shutil.rmtree(extracted)
         else:
             base = _find_layout_root(source, source)
             found = {split: sorted(p.name for p in (base / split).iterdir() if p.is_dir())
-                     for split in SPLITS if (base / split).is_dir()}
+                     for split in SOURCE_SPLITS if (base / split).is_dir()}
             for split, names in _select(found, sequences, source).items():
                 for name in names:
-                    _place(base / split / name, tmp / "images" / split / name, source, split, move=False)
+                    _place(base / split / name, tmp / "images" / SOURCE_SPLITS[split] / name, source, split, move=False)
 
 
 def _sequence_key(member: str, depth: int) -> tuple[str, ...]:
@@ -328,7 +332,7 @@ def _layout_in_zip(names: list[str], source: Path) -> tuple[tuple[str, ...], dic
     for member in names:
         parts = PurePosixPath(member.replace("\\", "/")).parts
         for i, part in enumerate(parts[:-2]):
-            if part in SPLITS:
+            if part in SOURCE_SPLITS:
                 layouts.setdefault(parts[:i], {}).setdefault(part, set()).add(parts[i + 1])
                 break
     roots = sorted((r for r, splits in layouts.items() if "train" in splits), key=lambda r: (len(r), r))
@@ -337,7 +341,7 @@ def _layout_in_zip(names: list[str], source: Path) -> tuple[tuple[str, ...], dic
             f"{source}: no train/<sequence>/ folders found; expected MOT17 layout "
             "(MOT17/train/<seq>/{seqinfo.ini,img1/,gt/gt.txt}) or images/train/<seq>/..."
         )
-    return roots[0], {split: sorted(layouts[roots[0]][split]) for split in SPLITS if split in layouts[roots[0]]}
+    return roots[0], {split: sorted(layouts[roots[0]][split]) for split in SOURCE_SPLITS if split in layouts[roots[0]]}
 
 
 def _find_layout_root(folder: Path, source: Path) -> Path:
@@ -375,7 +379,9 @@ def _select(found: dict[str, list[str]], patterns: list[str], source: Path) -> d
 
 
 def _place(src: Path, dst: Path, source: Path, split: str, *, move: bool) -> None:
-    _check_sequence(src, source, needs_gt=split == "train")
+    _check_sequence(src, source, needs_gt=split in ("train", "val"))
+    if dst.exists():
+        raise DataError(f"{src}: a sequence named {dst.name!r} is in two split folders of {source}; rename one")
     dst.parent.mkdir(parents=True, exist_ok=True)
     if move:
         src.rename(dst)

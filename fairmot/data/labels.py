@@ -17,7 +17,10 @@ from pathlib import Path
 
 import numpy as np
 
+from fairmot.data.boxes import clip_xywh, label_line
+from fairmot.data.index import label_path, read_split  # noqa: F401 -- re-exported: callers import them here
 from fairmot.data.mot import PEDESTRIAN, SeqInfo, list_sequences, read_gt, read_seqinfo
+from fairmot.data.record import read_record
 from fairmot.errors import DataError
 from fairmot.io import atomic_dir
 
@@ -45,28 +48,13 @@ class Sequence:
         return f"images/{self.split}/{self.name}/{self.info.im_dir}/{frame:06d}{self.info.im_ext}"
 
 
-def label_path(labels_root: Path, image_rel: str) -> Path:
-    """Map a split-index line (images/<split>/<seq>/img1/000001.jpg) to its label file."""
-    parts = Path(image_rel).parts
-    if len(parts) < 3 or parts[0] != "images":
-        raise DataError(f"{image_rel}: not an image path of the form images/<split>/<seq>/img1/<frame>.jpg")
-    return Path(labels_root).joinpath(*parts[1:]).with_suffix(".txt")
-
-
-def read_split(path: Path) -> list[str]:
-    """The image paths of a split index file (one per line, relative to the dataset root)."""
-    path = Path(path)
-    if not path.exists():
-        raise DataError(f"{path}: split index not found; run `fairmot labels` first")
-    return [line.strip() for line in path.read_text().splitlines() if line.strip()]
-
-
-def labelled_sequences(dataset_root: Path) -> list[Sequence]:
+def labelled_sequences(dataset_root: Path, allow_no_train: bool = False) -> list[Sequence]:
     """Sequences with ground truth, train split first, each split in sorted name order.
 
     Train sequences must have gt; test sequences without gt (MOT17's test set) are skipped.
     Of MOT17's three copies of a sequence only one is kept (SDP, else FRCNN, else DPM), since
-    using all three would triple the identities (nID) for the same people.
+    using all three would triple the identities (nID) for the same people. `allow_no_train`: a
+    mixed dataset may train on detection or jde sets alone.
     """
     dataset_root = Path(dataset_root)
     found: list[Sequence] = []
@@ -77,7 +65,7 @@ def labelled_sequences(dataset_root: Path) -> list[Sequence]:
                     raise DataError(f"{seq_dir / 'gt' / 'gt.txt'}: missing; every training sequence needs ground truth")
                 continue
             found.append(Sequence(seq_dir, split, read_seqinfo(seq_dir / "seqinfo.ini")))
-    if not any(s.split == "train" for s in found):
+    if not allow_no_train and not any(s.split == "train" for s in found):
         raise DataError(
             f"{dataset_root / 'images' / 'train'}: no sequences (folders with seqinfo.ini); "
             "run `fairmot download` first"
@@ -112,78 +100,105 @@ def kept_rows(gt: np.ndarray) -> np.ndarray:
     return keep[np.lexsort((keep[:, 0], keep[:, 1]))]
 
 
-def label_lines(rows: np.ndarray, info: SeqInfo, first_id: int) -> tuple[dict[int, list[str]], int]:
+def label_lines(rows: np.ndarray, info: SeqInfo, first_id: int, clip: bool = False
+                ) -> tuple[dict[int, list[str]], int, dict[str, int]]:
     """Label lines per frame for one sequence's kept rows (sorted by tid, frame).
 
-    Returns ({frame: lines in walk order}, the next free global id). A new id starts whenever the
-    tid differs from the previous row's; boxes are not clipped, so values may fall outside [0, 1].
+    Returns ({frame: lines in walk order}, the next free global id, {"clipped", "outside"}). A new
+    id starts whenever the tid differs from the previous row's; a tid below 1 (a CVAT box outside
+    any track) gets id -1. Unless `clip`, boxes are not clipped and values may fall outside
+    [0, 1] (the single-source default, kept byte-identical); with it, boxes are cut to the image
+    and those wholly outside dropped, both counted.
     """
     per_frame: dict[int, list[str]] = {}
+    counts = {"clipped": 0, "outside": 0}
     gid = first_id - 1
     previous_tid = None
     for frame, tid, x, y, w, h in rows[:, :6]:
-        if tid != previous_tid:
+        if tid != previous_tid and tid >= 1:
             gid += 1
-            previous_tid = tid
-        cx, cy = x + w / 2.0, y + h / 2.0
-        per_frame.setdefault(int(frame), []).append(
-            f"0 {gid} {cx / info.width:.6f} {cy / info.height:.6f} {w / info.width:.6f} {h / info.height:.6f}"
-        )
-    return per_frame, gid + 1
+        previous_tid = tid
+        if clip:
+            fitted = clip_xywh(x, y, w, h, info.width, info.height)
+            if fitted is None:
+                counts["outside"] += 1
+                continue
+            counts["clipped"] += fitted != (x, y, w, h)
+            x, y, w, h = fitted
+        line = label_line(gid if tid >= 1 else -1, x, y, w, h, info.width, info.height)
+        per_frame.setdefault(int(frame), []).append(line)
+    return per_frame, gid + 1, counts
 
 
 def generate_labels(dataset_root: Path, labels_root: Path, splits_dir: Path) -> dict:
     """Write labels_root/<split>/<seq>/img1/%06d.txt, the split indexes and manifest.json.
 
-    Returns the manifest: {"nID", "sequences": {name: {...}}, "splits": {split: n_images}}.
+    Returns the manifest: {"nID", "sequences": {name: {...}}, "splits": {split: n_images}}; a
+    mixed dataset (datasets.json, fairmot/data/mixed.py) adds "datasets" with per-dataset counts.
     """
     dataset_root = Path(dataset_root)
+    if read_record(dataset_root) is not None:
+        from fairmot.data.mixed import generate_mixed_labels
+
+        return generate_mixed_labels(dataset_root, Path(labels_root), Path(splits_dir))
     sequences = labelled_sequences(dataset_root)
     manifest_sequences: dict[str, dict] = {}
     index: dict[str, list[str]] = {name: [] for name in SPLITS}
     next_id = 1
     with atomic_dir(Path(labels_root)) as tmp_labels:
         for seq in sequences:
-            gt_path = seq.path / "gt" / "gt.txt"
-            rows = kept_rows(read_gt(gt_path))
-            n = seq.info.seq_length
-            bad = rows[(rows[:, 0] < 1) | (rows[:, 0] > n) | (rows[:, 0] != np.round(rows[:, 0]))]
-            if len(bad):
-                raise DataError(
-                    f"{gt_path}: frame {bad[0, 0]:g} (track {bad[0, 1]:g}) is outside 1..{n} (seqLength in "
-                    "seqinfo.ini); fix the gt row or seqLength"
-                )
-            first_id = next_id
-            per_frame, next_id = label_lines(rows, seq.info, first_id)
-            out = tmp_labels / seq.split / seq.name / seq.info.im_dir
-            out.mkdir(parents=True)
-            for frame in range(1, n + 1):
-                lines = per_frame.get(frame, [])
-                (out / f"{frame:06d}.txt").write_text("".join(line + "\n" for line in lines))
-            frames_rel = [seq.image_rel(f) for f in range(1, n + 1)]
-            if seq.split == "train":
-                index["train"] += frames_rel
-                index["half"] += frames_rel[: n // 2]
-                index["val"] += frames_rel[n // 2:]
-            else:
-                index["test"] += frames_rel
-            manifest_sequences[seq.name] = {
-                "split": seq.split,
-                "frames": n,
-                "boxes": int(len(rows)),
-                "identities": next_id - first_id,
-                "width": seq.info.width,
-                "height": seq.info.height,
-                "frame_rate": seq.info.frame_rate,
-            }
-            log.debug("%s: %d boxes, ids %d..%d", seq.name, len(rows), first_id, next_id - 1)
+            manifest_sequences[seq.name], next_id, _ = label_sequence(seq, tmp_labels, next_id, index)
         manifest = {
             "nID": next_id,  # max global id + 1 (ids start at 1)
             "sequences": manifest_sequences,
             "splits": {name: len(index[name]) for name in SPLITS},
         }
-        with atomic_dir(Path(splits_dir)) as tmp_splits:
-            for name in SPLITS:
-                (tmp_splits / f"{name}.txt").write_text("".join(line + "\n" for line in index[name]))
-            (tmp_splits / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+        write_splits(Path(splits_dir), index, manifest)
     return manifest
+
+
+def label_sequence(seq: Sequence, tmp_labels: Path, first_id: int, index: dict[str, list[str]],
+                   clip: bool = False) -> tuple[dict, int, dict[str, int]]:
+    """Write one sequence's label files, extend the split index; (manifest entry, next id, counts)."""
+    gt_path = seq.path / "gt" / "gt.txt"
+    gt = read_gt(gt_path)
+    rows = kept_rows(gt)
+    n = seq.info.seq_length
+    bad = rows[(rows[:, 0] < 1) | (rows[:, 0] > n) | (rows[:, 0] != np.round(rows[:, 0]))]
+    if len(bad):
+        raise DataError(
+            f"{gt_path}: frame {bad[0, 0]:g} (track {bad[0, 1]:g}) is outside 1..{n} (seqLength in "
+            "seqinfo.ini); fix the gt row or seqLength"
+        )
+    per_frame, next_id, counts = label_lines(rows, seq.info, first_id, clip)
+    counts["ignored"] = len(gt) - len(rows)  # zero-marked rows and other classes
+    out = tmp_labels / seq.split / seq.name / seq.info.im_dir
+    out.mkdir(parents=True)
+    for frame in range(1, n + 1):
+        lines = per_frame.get(frame, [])
+        (out / f"{frame:06d}.txt").write_text("".join(line + "\n" for line in lines))
+    frames_rel = [seq.image_rel(f) for f in range(1, n + 1)]
+    if seq.split == "train":
+        index["train"] += frames_rel
+        index["half"] += frames_rel[: n // 2]
+        index["val"] += frames_rel[n // 2:]
+    else:
+        index["test"] += frames_rel
+    entry = {
+        "split": seq.split,
+        "frames": n,
+        "boxes": len(rows) - counts["outside"],
+        "identities": next_id - first_id,
+        "width": seq.info.width,
+        "height": seq.info.height,
+        "frame_rate": seq.info.frame_rate,
+    }
+    log.debug("%s: %d boxes, ids %d..%d", seq.name, len(rows), first_id, next_id - 1)
+    return entry, next_id, counts
+
+
+def write_splits(splits_dir: Path, index: dict[str, list[str]], manifest: dict) -> None:
+    with atomic_dir(splits_dir) as tmp_splits:
+        for name in SPLITS:
+            (tmp_splits / f"{name}.txt").write_text("".join(line + "\n" for line in index[name]))
+        (tmp_splits / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")

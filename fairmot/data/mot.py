@@ -30,6 +30,33 @@ IGNORE_CLASSES = (2, 7, 8, 12)  # person on vehicle, static person, distractor, 
 
 
 @dataclass(frozen=True)
+class Benchmark:
+    """How the official evaluator prepares a frame before scoring (eval.benchmark).
+
+    As TrackEval's MotChallenge2DBox.get_preprocessed_seq_data: predictions matched (Hungarian,
+    IoU >= 0.5) to a gt box of a `distractors` class are dropped; the targets are the gt rows
+    with mark != 0, of the pedestrian class only when `pedestrians_only`. `trackeval` and
+    `trackeval_preproc` are its BENCHMARK and DO_PREPROC settings that do the same.
+    """
+
+    name: str
+    distractors: tuple[int, ...]
+    pedestrians_only: bool
+    trackeval: str
+    trackeval_preproc: bool
+
+
+BENCHMARKS = {
+    "MOT17": Benchmark("MOT17", IGNORE_CLASSES, True, "MOT17", True),
+    # MOT20 also treats non-motorised vehicles (class 6) as distractors
+    "MOT20": Benchmark("MOT20", (2, 6, 7, 8, 12), True, "MOT20", True),
+    # DanceTrack's gt is plain (every row class 1, mark 1, visibility 1): no distractors, every
+    # row a target; identical to DanceTrack's own script (TrackEval, MOT17 settings) on its data
+    "DanceTrack": Benchmark("DanceTrack", (), False, "MOT17", False),
+}
+
+
+@dataclass(frozen=True)
 class SeqInfo:
     name: str
     frame_rate: int

@@ -9,6 +9,9 @@ silently teaches the network the wrong thing. Four suites run on pandas tables b
                 boxes past the image edge are legitimate in MOT17, wild values are not).
 - label_counts: per sequence, one label line per kept gt row and one label file per frame.
 - images:       every frame 1..seqLength present, decodable, of the size seqinfo.ini states.
+- datasets:     (mixed datasets only, fairmot/data/mixed_checks.py) frames, identities, id ranges
+                and missing images per dataset; the detection and jde sets' label lines and
+                images join the labels and images suites.
 
 great_expectations is imported inside `validate_dataset` (with analytics off): it takes seconds.
 Data Docs of identical inputs are byte-identical (run named after a hash of the tables, epoch run
@@ -32,8 +35,10 @@ from typing import Any
 
 import numpy as np
 
+from fairmot.data.boxes import clip_xywh
 from fairmot.data.labels import kept_rows, labelled_sequences
 from fairmot.data.mot import read_gt
+from fairmot.data.record import read_record
 from fairmot.errors import DataError
 from fairmot.io import atomic_dir
 
@@ -90,7 +95,7 @@ def validate_dataset(dataset_root: Path, labels_root: Path, splits_dir: Path, do
     if not manifest_path.exists():
         raise DataError(f"{manifest_path}: not found; run `fairmot labels` first")
     manifest = json.loads(manifest_path.read_text())
-    tables = build_tables(dataset_root, labels_root, manifest)
+    tables = build_tables(dataset_root, labels_root, manifest, splits_dir)
     with atomic_dir(Path(docs_dir)) as tmp:
         checks = _run_great_expectations(tables, tmp.resolve())
         failures = [c["message"] for c in checks if not c["success"]]
@@ -105,6 +110,9 @@ def validate_dataset(dataset_root: Path, labels_root: Path, splits_dir: Path, do
             "images": counts["images"],
             "nID": int(manifest["nID"]),
         }
+        if "datasets" in manifest:  # a mixed dataset (data.datasets)
+            summary["datasets"] = len(manifest["datasets"])
+            summary["clipped_boxes"] = sum(d["clipped"] for d in manifest["datasets"].values())
         (tmp / "results.json").write_text(
             json.dumps({"summary": summary, "failures": failures, "expectations": checks}, indent=2, sort_keys=True) + "\n"
         )
@@ -130,11 +138,18 @@ def input_error_summary(error: DataError) -> dict[str, Any]:
 # Tables
 
 
-def build_tables(dataset_root: Path, labels_root: Path, manifest: dict) -> list[_Table]:
-    """The pandas tables the suites check, and the expectations for each."""
+def build_tables(dataset_root: Path, labels_root: Path, manifest: dict, splits_dir: Path | None = None
+                 ) -> list[_Table]:
+    """The pandas tables the suites check, and the expectations for each.
+
+    A mixed dataset (manifest "datasets", fairmot/data/mixed_checks.py) adds a datasets table
+    and its detection and jde sets' label lines and images; its labels may hold id -1.
+    """
     import pandas as pd
 
-    sequences = labelled_sequences(dataset_root)
+    mixed = "datasets" in manifest
+    sequences = labelled_sequences(dataset_root, allow_no_train=mixed)
+    clipped = {e["name"] for e in read_record(dataset_root) or [] if e["clip"]}
     listed = set(manifest.get("sequences", {}))
     on_disk = {s.name for s in sequences}
     if listed != on_disk:
@@ -161,13 +176,22 @@ def build_tables(dataset_root: Path, labels_root: Path, manifest: dict) -> list[
             for line in path.read_text().splitlines():
                 if line.strip():
                     label_rows.append([seq.name, rel, frame, *_parse_label(line)])
-        counts.append([seq.name, len(label_rows) - first_row, len(kept_rows(gt)), files, seq.info.seq_length])
+        kept = kept_rows(gt)
+        if manifest["sequences"].get(seq.name, {}).get("dataset") in clipped:  # wholly outside: dropped
+            kept = [r for r in kept if clip_xywh(*r[2:6], seq.info.width, seq.info.height) is not None]
+        counts.append([seq.name, len(label_rows) - first_row, len(kept), files, seq.info.seq_length])
         for frame in range(1, seq.info.seq_length + 1):
             images.append((seq.name, frame, seq.info.frame_path(seq.path, frame), seq.info.width, seq.info.height))
 
-    gt_frame = pd.concat(gt_parts, ignore_index=True)
+    extra_tables = []
+    if mixed:
+        extra_tables = _mixed_tables(dataset_root, labels_root, Path(splits_dir), manifest, label_rows, images)
+    gt_columns = ["sequence", "frame", "id", "x", "y", "w", "h", "mark", "class", "visibility", "seq_length"]
+    gt_frame = pd.concat(gt_parts, ignore_index=True) if gt_parts else pd.DataFrame(columns=gt_columns)
     for column in ("frame", "id", "mark", "class", "seq_length"):
         gt_frame[column] = gt_frame[column].astype(np.int64)
+    if mixed:
+        gt_frame["track"] = gt_frame["id"].where(gt_frame["id"] >= 1)
     labels_frame = pd.DataFrame(label_rows, columns=["sequence", "file", "frame", "cls", "id", "cx", "cy", "w", "h"])
     counts_frame = pd.DataFrame(counts, columns=["sequence", "label_rows", "kept_gt_rows", "label_files", "frames"])
     images_frame = _image_table(images, dataset_root)
@@ -185,12 +209,16 @@ def build_tables(dataset_root: Path, labels_root: Path, manifest: dict) -> list[
             ("ExpectColumnValuesToBeInSet", {"column": "class", "value_set": MOT_CLASSES}),
             ("ExpectColumnValuesToBeInSet", {"column": "mark", "value_set": [0, 1]}),
             between("visibility", 0, 1),
-            ("ExpectCompoundColumnsToBeUnique", {"column_list": ["sequence", "frame", "id"]}),
+            ("ExpectCompoundColumnsToBeUnique", {"column_list": ["sequence", "frame", "id"]}) if not mixed else
+            # CVAT writes track -1 for every box outside a track: only tracked rows must be unique
+            ("ExpectCompoundColumnsToBeUnique", {"column_list": ["sequence", "frame", "track"],
+                                                 "ignore_row_if": "any_value_is_missing"}),
         ]),
         _Table("labels", labels_frame, ["sequence", "file"], [
             *[("ExpectColumnValuesToNotBeNull", {"column": c}) for c in ("cls", "id", "cx", "cy", "w", "h")],
             ("ExpectColumnValuesToBeInSet", {"column": "cls", "value_set": [0]}),
-            between("id", 1, n_id - 1),
+            between("id", 1, n_id - 1) if not mixed else between("id", -1, n_id - 1),
+            *([("ExpectColumnValuesToNotBeInSet", {"column": "id", "value_set": [0]})] if mixed else []),
             between("w", 0, strict=True),
             between("h", 0, strict=True),
             between("cx", *CENTRE_MARGIN),
@@ -208,7 +236,32 @@ def build_tables(dataset_root: Path, labels_root: Path, manifest: dict) -> list[
             ("ExpectColumnPairValuesToBeEqual", {"column_A": "height", "column_B": "expected_height",
                                                  "ignore_row_if": "either_value_is_missing"}),
         ]),
+        *extra_tables,
     ]
+
+
+def _mixed_tables(dataset_root: Path, labels_root: Path, splits_dir: Path, manifest: dict,
+                  label_rows: list, images: list) -> list[_Table]:
+    """The datasets table; the sets' label lines and images join the labels and images tables."""
+    import pandas as pd
+
+    from fairmot.data.index import label_path
+    from fairmot.data.mixed_checks import (
+        DATASETS_COLUMNS,
+        DATASETS_EXPECTATIONS,
+        datasets_rows,
+        set_lines,
+    )
+
+    for i, line in enumerate(set_lines(splits_dir), start=1):
+        group = "/".join(line.split("/")[:2])
+        path = label_path(labels_root, line)
+        if path.is_file():
+            rel = str(path.relative_to(labels_root))
+            label_rows.extend([group, rel, i, *_parse_label(row)] for row in path.read_text().splitlines() if row.strip())
+        images.append((group, i, dataset_root / line, None, None))
+    rows = datasets_rows(dataset_root, labels_root, splits_dir, manifest)
+    return [_Table("datasets", pd.DataFrame(rows, columns=DATASETS_COLUMNS), ["dataset"], DATASETS_EXPECTATIONS)]
 
 
 def _parse_label(line: str) -> list[float]:

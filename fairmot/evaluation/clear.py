@@ -1,10 +1,12 @@
-"""CLEAR MOT and identity metrics (motmetrics), on ground truth preprocessed as MOT17's evaluator does.
+"""CLEAR MOT and identity metrics (motmetrics), on ground truth preprocessed as the benchmark's evaluator does.
 
 Preprocessing as the official MOT17 evaluator (TrackEval's MotChallenge2DBox,
 `JonathonLuiten/TrackEval trackeval/datasets/mot_challenge_2d_box.py`): per frame, predictions
 and *all* gt boxes are matched by Hungarian on IoU (pairs below 0.5 never match); predictions
 matched to a distractor-class box (2 person on vehicle, 7 static person, 8 distractor, 12
-reflection) are dropped; then only gt rows with mark != 0 and class 1 remain as targets. Every gt
+reflection) are dropped; then only gt rows with mark != 0 and class 1 remain as targets. MOT20
+adds class 6 (non-motorised vehicle) to the distractors; DanceTrack's plain gt has none, and every
+row with mark != 0 is a target (eval.benchmark, `fairmot.data.mot.BENCHMARKS`). Every gt
 frame is scored, also frames where the tracker wrote nothing (the reference scores only frames
 present in the result file, which inflates MOTA).
 
@@ -22,7 +24,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import linear_sum_assignment
 
-from fairmot.data.mot import IGNORE_CLASSES, PEDESTRIAN
+from fairmot.data.mot import BENCHMARKS, PEDESTRIAN, Benchmark
 from fairmot.evaluation.sequences import OVERALL, EvalSequence
 from fairmot.tracking.matching import iou_matrix
 
@@ -41,18 +43,21 @@ def _xyxy(rows: np.ndarray) -> np.ndarray:
     return np.concatenate([boxes[:, :2], boxes[:, :2] + boxes[:, 2:]], axis=1)
 
 
-def preprocess_frame(gt_rows: np.ndarray, pred_rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """One frame's MOT17 preprocessing: returns (target gt rows, kept prediction rows)."""
-    if len(gt_rows) and len(pred_rows):
+def preprocess_frame(gt_rows: np.ndarray, pred_rows: np.ndarray, benchmark: Benchmark = BENCHMARKS["MOT17"]
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """One frame's preprocessing (MOT17's by default): returns (target gt rows, kept prediction rows)."""
+    if len(gt_rows) and len(pred_rows) and benchmark.distractors:
         scores = iou_matrix(_xyxy(gt_rows), _xyxy(pred_rows))
         scores[scores < IOU_THRESHOLD - _EPS] = 0.0
         rows, cols = linear_sum_assignment(-scores)
         matched = scores[rows, cols] > _EPS
         rows, cols = rows[matched], cols[matched]
-        on_distractor = np.isin(gt_rows[rows, 7].astype(int), IGNORE_CLASSES)
+        on_distractor = np.isin(gt_rows[rows, 7].astype(int), benchmark.distractors)
         pred_rows = np.delete(pred_rows, cols[on_distractor], axis=0)
-    targets = gt_rows[(gt_rows[:, 6] != 0) & (gt_rows[:, 7] == PEDESTRIAN)]
-    return targets, pred_rows
+    keep = gt_rows[:, 6] != 0
+    if benchmark.pedestrians_only:
+        keep &= gt_rows[:, 7] == PEDESTRIAN
+    return gt_rows[keep], pred_rows
 
 
 def _by_frame(rows: np.ndarray, first: int, last: int) -> list[np.ndarray]:
@@ -63,7 +68,7 @@ def _by_frame(rows: np.ndarray, first: int, last: int) -> list[np.ndarray]:
     return [rows[bounds[i]:bounds[i + 1]] for i in range(len(frames) - 1)]
 
 
-def _accumulate(seq: EvalSequence, preds: np.ndarray):
+def _accumulate(seq: EvalSequence, preds: np.ndarray, benchmark: Benchmark):
     """A motmetrics accumulator over every gt frame, fed our own IoU distances (NaN = no match)."""
     import motmetrics as mm
 
@@ -71,7 +76,7 @@ def _accumulate(seq: EvalSequence, preds: np.ndarray):
     gt_frames = _by_frame(seq.gt, seq.first_frame, seq.last_frame)
     pred_frames = _by_frame(preds, seq.first_frame, seq.last_frame)
     for offset, (g, p) in enumerate(zip(gt_frames, pred_frames)):
-        g, p = preprocess_frame(g, p)
+        g, p = preprocess_frame(g, p, benchmark)
         dist = 1.0 - iou_matrix(_xyxy(g), _xyxy(p))
         dist[dist > 1.0 - IOU_THRESHOLD + _EPS] = np.nan
         acc.update(g[:, 1].astype(int).tolist(), p[:, 1].astype(int).tolist(), dist,
@@ -79,11 +84,12 @@ def _accumulate(seq: EvalSequence, preds: np.ndarray):
     return acc
 
 
-def clear_table(sequences: Sequence[EvalSequence], results: Mapping[str, np.ndarray]) -> pd.DataFrame:
+def clear_table(sequences: Sequence[EvalSequence], results: Mapping[str, np.ndarray],
+                benchmark: str = "MOT17") -> pd.DataFrame:
     """CLEAR/identity figures per sequence plus an OVERALL row (merged events, not averages)."""
     import motmetrics as mm
 
-    accs = [_accumulate(seq, results[seq.name]) for seq in sequences]
+    accs = [_accumulate(seq, results[seq.name], BENCHMARKS[benchmark]) for seq in sequences]
     names = [seq.name for seq in sequences]
     metrics = list(_MM_NAMES) + ["motp", "num_detections"]
     summary = _compute_many(mm, accs, metrics, names)

@@ -1,7 +1,8 @@
 """HOTA, DetA, AssA and LocA from TrackEval, run on a temporary MOTChallenge layout.
 
-TrackEval applies its own MOT17 preprocessing (`JonathonLuiten/TrackEval
-trackeval/datasets/mot_challenge_2d_box.py`), the same rules as `fairmot.evaluation.clear`.
+TrackEval applies its own preprocessing (`JonathonLuiten/TrackEval
+trackeval/datasets/mot_challenge_2d_box.py`), run with the BENCHMARK and DO_PREPROC settings of
+eval.benchmark (`fairmot.data.mot.BENCHMARKS`): the same rules as `fairmot.evaluation.clear`.
 """
 
 from __future__ import annotations
@@ -16,11 +17,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from fairmot.data.mot import SeqInfo, write_seqinfo
+from fairmot.data.mot import BENCHMARKS, SeqInfo, write_seqinfo
 from fairmot.errors import DataError
 from fairmot.evaluation.sequences import OVERALL, EvalSequence
 
-_BENCH, _SPLIT, _TRACKER = "MOT17", "fairmot", "fairmot"
+_SPLIT, _TRACKER = "fairmot", "fairmot"
 _EVAL_CONFIG = {
     "USE_PARALLEL": False, "BREAK_ON_ERROR": True, "RETURN_ON_ERROR": False, "LOG_ON_ERROR": None,
     "PRINT_RESULTS": False, "PRINT_ONLY_COMBINED": True, "PRINT_CONFIG": False,
@@ -29,16 +30,18 @@ _EVAL_CONFIG = {
 }
 
 
-def _write_layout(tmp: Path, sequences: Sequence[EvalSequence], results: Mapping[str, np.ndarray]) -> Path:
+def _write_layout(tmp: Path, sequences: Sequence[EvalSequence], results: Mapping[str, np.ndarray],
+                  benchmark: str) -> Path:
     """GT/ and TRACKERS/ as TrackEval reads them; frames renumbered from 1 (a val half becomes its
     own short sequence), as TrackEval only reads frames 1..seqLength. Returns the GT root."""
+    bench = BENCHMARKS[benchmark].trackeval
     gt_root = tmp / "GT"
-    trk_root = tmp / "TRACKERS" / f"{_BENCH}-{_SPLIT}" / _TRACKER / "data"
+    trk_root = tmp / "TRACKERS" / f"{bench}-{_SPLIT}" / _TRACKER / "data"
     trk_root.mkdir(parents=True)
     (gt_root / "seqmaps").mkdir(parents=True)
-    (gt_root / "seqmaps" / f"{_BENCH}-{_SPLIT}.txt").write_text("name\n" + "".join(f"{s.name}\n" for s in sequences))
+    (gt_root / "seqmaps" / f"{bench}-{_SPLIT}.txt").write_text("name\n" + "".join(f"{s.name}\n" for s in sequences))
     for seq in sequences:
-        seq_gt = gt_root / f"{_BENCH}-{_SPLIT}" / seq.name
+        seq_gt = gt_root / f"{bench}-{_SPLIT}" / seq.name
         (seq_gt / "gt").mkdir(parents=True)
         write_seqinfo(seq_gt / "seqinfo.ini", SeqInfo(seq.name, seq.info.frame_rate, seq.num_frames,
                                                       seq.info.width, seq.info.height))
@@ -51,13 +54,14 @@ def _write_layout(tmp: Path, sequences: Sequence[EvalSequence], results: Mapping
     return gt_root
 
 
-def _run_trackeval(tmp: Path, gt_root: Path) -> dict[str, Any]:
+def _run_trackeval(tmp: Path, gt_root: Path, benchmark: str) -> dict[str, Any]:
     import trackeval
 
+    bench = BENCHMARKS[benchmark].trackeval
     dataset_config = {
         "GT_FOLDER": str(gt_root), "TRACKERS_FOLDER": str(tmp / "TRACKERS"),
-        "OUTPUT_FOLDER": str(tmp / "out"), "TRACKERS_TO_EVAL": [_TRACKER], "BENCHMARK": _BENCH,
-        "SPLIT_TO_EVAL": _SPLIT, "PRINT_CONFIG": False, "DO_PREPROC": True,
+        "OUTPUT_FOLDER": str(tmp / "out"), "TRACKERS_TO_EVAL": [_TRACKER], "BENCHMARK": bench,
+        "SPLIT_TO_EVAL": _SPLIT, "PRINT_CONFIG": False, "DO_PREPROC": BENCHMARKS[benchmark].trackeval_preproc,
     }
     quiet = {"PRINT_CONFIG": False}
     try:
@@ -72,10 +76,11 @@ def _run_trackeval(tmp: Path, gt_root: Path) -> dict[str, Any]:
     return output["MotChallenge2DBox"][_TRACKER]
 
 
-def hota_table(sequences: Sequence[EvalSequence], results: Mapping[str, np.ndarray]) -> tuple[pd.DataFrame, dict]:
+def hota_table(sequences: Sequence[EvalSequence], results: Mapping[str, np.ndarray],
+               benchmark: str = "MOT17") -> tuple[pd.DataFrame, dict]:
     """(HOTA/DetA/AssA/LocA per sequence plus OVERALL, TrackEval's raw per-sequence results)."""
     with tempfile.TemporaryDirectory(prefix="trackeval-") as tmp:
-        per_seq = _run_trackeval(Path(tmp), _write_layout(Path(tmp), sequences, results))
+        per_seq = _run_trackeval(Path(tmp), _write_layout(Path(tmp), sequences, results, benchmark), benchmark)
     rows = {}
     for name in [s.name for s in sequences] + ["COMBINED_SEQ"]:
         hota = per_seq[name]["pedestrian"]["HOTA"]

@@ -48,12 +48,16 @@ class EvalReport:
         return {k: (int(row[k]) if k in COUNT_COLUMNS else float(row[k])) for k in METRIC_COLUMNS}
 
 
-def score_results(sequences: Sequence[EvalSequence], results: Mapping[str, np.ndarray]) -> EvalReport:
-    """Score result rows (per sequence name, (N, 7) frame,id,x,y,w,h,score) against the gt."""
+def score_results(sequences: Sequence[EvalSequence], results: Mapping[str, np.ndarray],
+                  benchmark: str = "MOT17") -> EvalReport:
+    """Score result rows (per sequence name, (N, 7) frame,id,x,y,w,h,score) against the gt.
+
+    `benchmark` (eval.benchmark: MOT17, MOT20, DanceTrack) picks the official preprocessing.
+    """
     if not sequences:
         raise DataError("no sequences to evaluate")
-    mm_table = clear_table(sequences, results)
-    te_table, raw = hota_table(sequences, results)
+    mm_table = clear_table(sequences, results, benchmark)
+    te_table, raw = hota_table(sequences, results, benchmark)
     table = mm_table.join(te_table)
     for column in COUNT_COLUMNS:
         table[column] = table[column].astype(int)
@@ -61,10 +65,10 @@ def score_results(sequences: Sequence[EvalSequence], results: Mapping[str, np.nd
     return EvalReport(table=table, trackeval=raw)
 
 
-def evaluate_results_dir(results_dir: Path, gt_root: Path, split: str) -> EvalReport:
+def evaluate_results_dir(results_dir: Path, gt_root: Path, split: str, benchmark: str = "MOT17") -> EvalReport:
     """Score the result files in `results_dir` against a dataset root or folder of sequences."""
     sequences = find_eval_sequences(gt_root, split)
-    return score_results(sequences, load_results(results_dir, sequences))
+    return score_results(sequences, load_results(results_dir, sequences), benchmark)
 
 
 def format_table(table: pd.DataFrame) -> str:

@@ -4,6 +4,7 @@
 file only (never a URL), with `weights_only=True`, and accepts our checkpoints ({"model": ...}),
 the official FairMOT/CenterNet ones ({"state_dict": ...}, possibly "module."-prefixed) and bare
 state dicts (HRNet ImageNet weights). Tensors that do not fit are skipped and logged by name.
+Tracking reads a model whole instead: `build_from_checkpoint` (fairmot/models/checkpoints.py).
 """
 
 from __future__ import annotations
@@ -104,7 +105,7 @@ def _extract_state_dict(checkpoint: Any, path: Path) -> dict[str, torch.Tensor]:
     if not isinstance(checkpoint, Mapping) or not all(isinstance(v, torch.Tensor) for v in checkpoint.values()):
         raise DataError(f"{path}: no state dict found (expected a dict of tensors, or one under 'model'/'state_dict')")
     # DataParallel / DDP checkpoints prefix every key with "module."
-    return {(k[len("module.") :] if k.startswith("module.") else k): v for k, v in checkpoint.items()}
+    return {(k.removeprefix("module.")): v for k, v in checkpoint.items()}
 
 
 def load_model(model: nn.Module, path: Path | str) -> LoadReport:
@@ -143,26 +144,14 @@ def load_model(model: nn.Module, path: Path | str) -> LoadReport:
     return report
 
 
-def build_from_checkpoint(path: Path | str, map_location: Any = "cpu") -> tuple[FairMOTNet, dict[str, Any]]:
-    """Rebuild the network an OUR checkpoint was trained with and load its weights exactly.
+def build_from_checkpoint(
+    path: Path | str, map_location: Any = "cpu", arch: str | None = None
+) -> tuple[FairMOTNet, dict[str, Any]]:
+    """The network of a checkpoint for tracking, loaded whole: ours or a released FairMOT one.
 
-    Returns (model in eval mode, every other entry of the checkpoint: epoch, nID, input size, ...).
+    See `fairmot.models.checkpoints.load_tracking_model` (architecture recognition, strictness).
+    Returns (model in eval mode, every other entry of the checkpoint plus arch/reid_dim/head_conv/format).
     """
-    path = Path(path)
-    checkpoint = _read_checkpoint(path, map_location)
-    if not isinstance(checkpoint, Mapping) or "arch" not in checkpoint or "model" not in checkpoint:
-        raise DataError(
-            f"{path}: not a checkpoint written by `fairmot train` (needs 'arch' and 'model'); "
-            "to start from official weights set load_model in params.yaml instead"
-        )
-    model = create_model(
-        str(checkpoint["arch"]), int(checkpoint.get("reid_dim", 128)), int(checkpoint.get("head_conv", -1))
-    )
-    try:
-        model.load_state_dict(_extract_state_dict(checkpoint["model"], path))
-    except RuntimeError as exc:
-        reason = str(exc).splitlines()[0]
-        raise DataError(f"{path}: weights do not fit arch {checkpoint['arch']!r} ({reason})") from None
-    model.to(map_location if isinstance(map_location, (str, torch.device)) else "cpu")
-    meta = {key: value for key, value in checkpoint.items() if key != "model"}
-    return model.eval(), meta
+    from fairmot.models.checkpoints import load_tracking_model
+
+    return load_tracking_model(path, arch=arch, map_location=map_location)

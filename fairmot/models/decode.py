@@ -4,6 +4,10 @@ sigmoid(hm) -> 3x3 max-pool keeps local maxima -> top-K -> centre = integer cell
 box from ltrb -> undo the letterbox -> keep score > conf_thres. Embeddings are gathered at the K
 candidate centres first and normalised afterwards: normalising the whole (D, H/4, W/4) map, as
 the reference does, costs far more and gives the same vectors.
+
+The candidates come in the reference's order, ties included (`topk_like_reference`): detection
+order reaches the tracker (it breaks assignment ties and numbers new tracks), so exact score ties
+must be ordered as ifzhang/FairMOT src/lib/models/decode.py `_topk` orders them.
 """
 
 from __future__ import annotations
@@ -39,6 +43,20 @@ def gather_feat(feature: torch.Tensor, ind: torch.Tensor) -> torch.Tensor:
     return flat.gather(2, index).transpose(1, 2)
 
 
+def topk_like_reference(heat: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Top-k scores and flat indices of (B, HW) scores, in the order of the reference's `_topk`.
+
+    The reference (ifzhang/FairMOT src/lib/models/decode.py) takes `torch.topk` over the
+    flattened map and then a second `torch.topk` over those k scores (its per-class merge, a
+    no-op for one class). For distinct scores the second call keeps the order; for exact ties
+    `torch.topk` may permute them, so both calls are made here as well: the same order on the
+    same torch build and device.
+    """
+    scores, inds = torch.topk(heat, k)
+    scores, order = torch.topk(scores, k)
+    return scores, inds.gather(1, order)
+
+
 def heatmap_nms(heat: torch.Tensor, kernel: int = 3) -> torch.Tensor:
     """Zero every heatmap value that is not the maximum of its kernel x kernel neighbourhood."""
     hmax = F.max_pool2d(heat, kernel, stride=1, padding=(kernel - 1) // 2)
@@ -65,7 +83,7 @@ def decode_detections(
         raise ValueError(f"letterbox has {len(letterbox)} entries for a batch of {batch} images")
     k = min(K, height * width)
     heat = heatmap_nms(torch.sigmoid(hm))
-    scores, inds = torch.topk(heat.reshape(batch, -1), k)
+    scores, inds = topk_like_reference(heat.reshape(batch, -1), k)
     ys = torch.div(inds, width, rounding_mode="floor").float()
     xs = (inds % width).float()
     reg = gather_feat(outputs["reg"], inds).float()

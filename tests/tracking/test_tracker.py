@@ -82,13 +82,44 @@ def test_absence_up_to_the_buffer_keeps_the_id():
     assert [tid for tid, _ in outputs[40]] == [1]  # re-found on the first frame back
 
 
-def test_absence_longer_than_the_buffer_gets_a_new_id():
+def test_late_expiry_an_object_returning_exactly_at_expiry_keeps_its_id():
+    # last seen at frame 10, absent 31 frames: marked removed at frame 41 (41 - 10 > 30) but, as
+    # in the reference, still re-findable in frame 42's association
     tracker = JDETracker(frame_rate=30, track_buffer=30)
     outputs = run(tracker, _absent(31))
-    assert outputs[41] == []  # the new track is tentative on its first frame
-    assert [tid for tid, _ in outputs[42]] == [2]
+    assert [tid for tid, _ in outputs[41]] == [1]
+    assert {tid for out in outputs for tid, _ in out} == {1}
+
+
+def test_late_expiry_the_expired_track_stays_lost_one_frame_then_leaves():
+    tracker = JDETracker(frame_rate=30, track_buffer=30)
+    empty = (np.zeros((0, 4)), np.zeros(0), np.zeros((0, 8)))
+    tracker.update(np.array([box(200, 200)]), np.array([0.9]), unit(0)[None])
+    for _ in range(31):  # frames 2..32: 32 - 1 > 30 marks it removed at frame 32
+        tracker.update(*empty)
+    assert [(t.track_id, t.state) for t in tracker.lost] == [(1, TrackState.Removed)]
+    tracker.update(*empty)
+    assert tracker.lost == []
+
+
+def test_absence_longer_than_the_buffer_plus_one_gets_a_new_id():
+    tracker = JDETracker(frame_rate=30, track_buffer=30)
+    outputs = run(tracker, _absent(32))
+    assert outputs[42] == []  # the new track is tentative on its first frame
+    assert [tid for tid, _ in outputs[43]] == [2]
     assert [tid for tid, _ in outputs[-1]] == [2]
     assert tracker.lost == []
+
+
+def test_a_track_refound_after_expiry_leaves_at_once_when_lost_again():
+    # the reference subtracts every id it ever removed from the lost list
+    tracker = JDETracker(frame_rate=30, track_buffer=30)
+    outputs = run(tracker, _absent(31) + [[]])
+    assert [tid for tid, _ in outputs[50]] == [1]  # re-found after expiry, tracked to the end
+    assert tracker.tracked == [] and tracker.lost == []
+    control = JDETracker(frame_rate=30, track_buffer=30)
+    run(control, _absent(5)[:16] + [[]])
+    assert [t.track_id for t in control.lost] == [1]
 
 
 def test_buffer_scales_with_frame_rate():
@@ -129,6 +160,10 @@ def test_ids_restart_at_one_per_tracker_and_empty_frames_are_fine():
         assert [t.state for t in tracker.lost] == [TrackState.Lost]
 
 
+def test_tracklet_bookkeeping_has_no_unused_fields():
+    assert not hasattr(Track(np.array([0, 0, 10, 20]), 0.9, unit(0, 2)), "tracklet_len")
+
+
 def test_feature_smoothing_is_09_old_01_new_renormalised():
     track = Track(np.array([0, 0, 10, 20]), 0.9, unit(0, 2))
     track.update_features(unit(1, 2) * 5)
@@ -148,3 +183,16 @@ def test_duplicate_of_a_lost_track_drops_the_younger_one():
     assert tracked == [] and lost == [old]
     tracked, lost = _remove_duplicates([old], [young])
     assert tracked == [old] and lost == []
+
+
+def test_duplicate_removal_uses_the_inclusive_iou():
+    # 40x100 boxes 3.3 px apart: IoU distance 0.1490 with the reference's +1, 0.1524 without
+    kf = JDETracker().kalman_filter
+    old = Track(np.array([100, 100, 40, 100]), 0.9, unit(0))
+    old.activate(kf, 1, 1)
+    old.frame_id = 20
+    young = Track(np.array([103.3, 100, 40, 100]), 0.9, unit(1))
+    young.activate(kf, 15, 2)
+    young.frame_id = 20
+    tracked, lost = _remove_duplicates([young], [old])
+    assert tracked == [] and lost == [old]

@@ -1,0 +1,108 @@
+"""The `jde` kind: the reference's own prepared layout, taken without conversion.
+
+A data root holds images and, beside them, `labels_with_ids` label files (the image path with
+its `images` folder renamed `labels_with_ids` and the extension `.txt`, as ifzhang/FairMOT
+src/lib/datasets/dataset/jde.py derives them), plus a list file (`mot17.train`, ...) naming one
+image per line relative to that root. Label lines are `class id cx cy w h`, normalised, with
+ids from 0 (-1: no identity). An image without a label file has no boxes, as in the reference.
+A list line naming a missing image is an error here, not a silently smaller dataset
+(ifzhang/FairMOT issue #465: list files with wrong paths).
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path, PurePosixPath
+
+import numpy as np
+
+from fairmot.config import DatasetParams
+from fairmot.data.boxes import clip_xywh, label_line
+from fairmot.errors import DataError
+
+LIST = "list.txt"
+EXAMPLES = 3
+
+
+def label_rel(image_rel: str) -> str:
+    """images/.../x.jpg -> labels_with_ids/.../x.txt (the last `images` folder is renamed)."""
+    parts = list(PurePosixPath(image_rel).parts)
+    folders = [i for i, part in enumerate(parts[:-1]) if part == "images"]
+    if not folders:
+        raise DataError(f"{image_rel}: a jde list line must name an image inside an 'images' folder "
+                        "(its labels live in the matching 'labels_with_ids' folder)")
+    parts[folders[-1]] = "labels_with_ids"
+    return str(PurePosixPath(*parts).with_suffix(".txt"))
+
+
+def prepare_jde(root: Path, target: Path, spec: DatasetParams) -> None:
+    """Copy the listed images and their label files under target, and the list as target/list.txt."""
+    list_path = Path(root) / spec.list_file
+    if not list_path.is_file():
+        raise DataError(f"{list_path}: list file not found (data.datasets {spec.name!r}, list_file); it must be "
+                        "relative to the folder or zip given as path/url")
+    listed = [line.strip() for line in list_path.read_text().splitlines() if line.strip()]
+    for rel in listed:
+        if rel.startswith("/") or ".." in PurePosixPath(rel).parts:
+            raise DataError(f"{list_path}: {rel!r} leaves the data root; list paths must be relative, without '..'")
+    missing = [(i, rel) for i, rel in enumerate(listed, start=1) if not (Path(root) / rel).is_file()]
+    if missing:
+        examples = ", ".join(f"line {i}: {rel}" for i, rel in missing[:EXAMPLES])
+        raise DataError(f"{list_path}: {len(missing)} of {len(listed)} listed images are missing ({examples}); "
+                        f"list lines are paths relative to {root}: fix the list or the dataset path")
+    for rel in listed:
+        for name in (rel, label_rel(rel)):
+            src = Path(root) / name
+            if src.is_file():
+                (target / name).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(src, target / name)
+    target.mkdir(parents=True, exist_ok=True)
+    (target / LIST).write_text("".join(rel + "\n" for rel in listed))
+
+
+def jde_labels(target: Path, first_id: int, clip: bool) -> tuple[dict[str, list[str]], int, dict[str, int]]:
+    """({listed image: label lines with global ids}, next free id, counts).
+
+    Ids are offset by `first_id` (the reference offsets each dataset by the ids before it); the
+    range reserved is max id + 1, so identities numbered with gaps keep their numbers.
+    """
+    from PIL import Image
+
+    target = Path(target)
+    labels: dict[str, list[str]] = {}
+    counts = {"boxes": 0, "clipped": 0, "outside": 0, "identities": 0}
+    max_id, used = -1, set()
+    for rel in (target / LIST).read_text().split():
+        path = target / label_rel(rel)
+        rows = _read_rows(path) if path.is_file() else np.zeros((0, 6))
+        with Image.open(target / rel) as img:
+            width, height = img.size
+        lines = []
+        for _, tid, cx, cy, w, h in rows:
+            x, y, w, h = (cx - w / 2) * width, (cy - h / 2) * height, w * width, h * height
+            if clip:
+                fitted = clip_xywh(x, y, w, h, width, height)
+                if fitted is None:
+                    counts["outside"] += 1
+                    continue
+                counts["clipped"] += not np.allclose(fitted, (x, y, w, h), atol=1e-6)
+                x, y, w, h = fitted
+            tid = int(tid)
+            if tid >= 0:
+                max_id = max(max_id, tid)
+                used.add(tid)
+            lines.append(label_line(first_id + tid if tid >= 0 else -1, x, y, w, h, width, height))
+        counts["boxes"] += len(lines)
+        labels[rel] = lines
+    counts["identities"] = len(used)
+    return labels, first_id + max_id + 1, counts
+
+
+def _read_rows(path: Path) -> np.ndarray:
+    try:
+        values = np.array(path.read_text().split(), dtype=np.float64)
+    except ValueError:
+        raise DataError(f"{path}: non-numeric value; jde label lines are `class id cx cy w h`") from None
+    if values.size % 6:
+        raise DataError(f"{path}: {values.size} values is not a multiple of 6; lines must be `class id cx cy w h`")
+    return values.reshape(-1, 6)
