@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from stages import compare, download, evaluate, labels, report, track, train, validate
+from stages import compare, detect, download, evaluate, labels, report, track, train, tune, validate
 from stages.common import setup_logging
 
 app = typer.Typer(
@@ -26,10 +26,12 @@ app.command()(download.download)
 app.command()(labels.labels)
 app.command()(validate.validate)
 app.command()(train.train)
+app.command()(detect.detect)
 app.command()(evaluate.evaluate)
 app.command()(report.report)
 app.command()(track.track)
 app.command()(compare.compare)
+app.command()(tune.tune)
 
 
 @app.callback()

@@ -11,6 +11,12 @@ the lower in the image, the nearer and the taller. Figures are drawn far to near
 visibility column is the fraction of the box that is inside the image and not covered by the
 silhouette of a nearer figure. Everything comes from one seeded numpy Generator per sequence and
 OpenCV's deterministic drawing and JPEG encoder, so a rerun is byte-identical.
+
+Presets: `default` is the quick set above (about 8 people in view, each in its own colours).
+`crowd` is a set on which trackers differ: about 35 people in view, most boxes partly hidden,
+walkers drifting in depth so their paths cross, clothes from a palette of six shared outfits (so
+appearance alone cannot tell identities apart) and a slightly shaking camera. The crowd-only
+randomness comes from a second generator, so the default's stream and files stay unchanged.
 """
 
 from __future__ import annotations
@@ -36,6 +42,31 @@ MIN_IN_IMAGE = 0.5
 IGNORE_KINDS = {"static": 7, "rider": 2, "mannequin": 8, "reflection": 12}
 
 BGR = tuple[int, int, int]
+
+
+@dataclass(frozen=True)
+class Preset:
+    """What a preset changes; the zero values reproduce the default set exactly."""
+
+    min_density: float = 0.0  # the sequence's target density is at least this
+    shared_palette: bool = False  # outfits from CROWD_OUTFITS instead of one look per identity
+    depth_drift: float = 0.1  # max |drift| in pixels per frame along the depth axis
+    jitter: float = 0.0  # camera shake: standard deviation of the per-frame offset, pixels
+
+
+PRESETS = {
+    "default": Preset(),
+    "crowd": Preset(min_density=40.0, shared_palette=True, depth_drift=0.45, jitter=1.2),
+}
+# The crowd's outfits: shirt, trousers (BGR). Six for every identity of a sequence.
+CROWD_OUTFITS: tuple[tuple[BGR, BGR], ...] = (
+    ((60, 60, 170), (50, 40, 35)),
+    ((150, 90, 40), (50, 40, 35)),
+    ((60, 140, 60), (70, 70, 70)),
+    ((170, 170, 170), (50, 40, 35)),
+    ((40, 40, 40), (90, 80, 60)),
+    ((60, 160, 190), (70, 70, 70)),
+)
 
 
 @dataclass(frozen=True)
@@ -114,13 +145,17 @@ def generate_synthetic(
     frame_rate: int,
     density: float,
     ignore_fraction: float,
+    preset: str = "default",
 ) -> None:
     """Write SYN-01.. under out_dir/images/train and the held-out ones (numbered on) under images/test.
 
     Every sequence gets seqinfo.ini, img1/%06d.jpg and gt/gt.txt (9 MOT columns). `density` is the
     mean number of walking figures in view; `ignore_fraction` of the rows (about) belong to
-    zero-marked ignore-class figures (static persons, riders, mannequins, reflections).
+    zero-marked ignore-class figures (static persons, riders, mannequins, reflections). `preset`
+    names an entry of PRESETS (see the module docstring).
     """
+    if preset not in PRESETS:
+        raise ValueError(f"unknown synthetic preset {preset!r}; choose one of {', '.join(PRESETS)}")
     if frames < 1 or width < 32 or height < 32:
         raise ValueError("synthetic dataset needs frames >= 1 and an image of at least 32x32")
     out_dir = Path(out_dir)
@@ -132,12 +167,14 @@ def generate_synthetic(
         _render_sequence(
             out_dir / "images" / split / name, name, rng, Scene(width, height),
             frames=frames, frame_rate=frame_rate, density=density, ignore_fraction=ignore_fraction,
+            preset=PRESETS[preset], extra_rng=np.random.default_rng([seed, index, 1]),
         )
 
 
 def _render_sequence(
     seq_dir: Path, name: str, rng: np.random.Generator, scene: Scene, *,
     frames: int, frame_rate: int, density: float, ignore_fraction: float,
+    preset: Preset = PRESETS["default"], extra_rng: np.random.Generator | None = None,
 ) -> None:
     info = SeqInfo(name=name, frame_rate=frame_rate, seq_length=frames, width=scene.width, height=scene.height)
     (seq_dir / "img1").mkdir(parents=True, exist_ok=True)
@@ -151,24 +188,29 @@ def _render_sequence(
     look_index = itertools.count(1)
 
     def next_look() -> Look:  # shirt hues a golden-ratio step apart: neighbours in time look different
+        if preset.shared_palette:
+            return _palette_look(extra_rng)
         return _random_look(rng, hue0 + next(look_index) * 0.618034)
 
-    seq_density = density * rng.uniform(0.85, 1.15)
-    figures = _initial_walkers(rng, scene, seq_density, next_look)
+    seq_density = max(density, preset.min_density) * rng.uniform(0.85, 1.15)
+    figures = _initial_walkers(rng, scene, seq_density, next_look, preset.depth_drift)
     figures += _ignore_figures(rng, scene, frames, round(ignore_fraction * density * frames), next_look)
     rows: list[tuple[int, int, int, int, int, int, int, int, float]] = []
     next_tid = 1
+    shift = (0, 0)
     for frame in tqdm(range(1, frames + 1), desc=name, unit="frame", leave=False, disable=None):
         if frame > 1:
-            figures += _arrivals(rng, scene, figures, seq_density, next_look)
+            figures += _arrivals(rng, scene, figures, seq_density, next_look, preset.depth_drift)
         present = [f for f in figures if f.first <= frame <= f.last]
         # far to near; reflections are seen "through glass", behind everyone
         present.sort(key=lambda f: (f.kind != "reflection", f.foot, f.x))
-        canvas = background.copy()
+        shift = _camera_shift(extra_rng, shift, preset.jitter) if preset.jitter else (0, 0)
+        canvas = _shifted(background, shift)
         owner = np.zeros((scene.height, scene.width), dtype=np.int16)
         boxes = []
         for rank, fig in enumerate(present, start=1):
-            box = fig.box(scene)
+            x, y, w, h = fig.box(scene)
+            box = (x + shift[0], y + shift[1], w, h)
             boxes.append(box)
             _draw_figure(canvas, None if fig.look.translucent else owner, rank, box, fig)
         for rank, (fig, box) in enumerate(zip(present, boxes), start=1):
@@ -188,6 +230,24 @@ def _render_sequence(
         figures = [f for f in figures if not _gone(f, scene, frame)]
     rows.sort(key=lambda r: (r[1], r[0]))
     write_gt(seq_dir / "gt" / "gt.txt", np.asarray(rows, dtype=np.float64).reshape(-1, 9))
+
+
+def _camera_shift(rng: np.random.Generator, shift: tuple[int, int], jitter: float) -> tuple[int, int]:
+    """Camera shake: the scene offset is pulled back to 0 and nudged each frame, within 3 jitters."""
+    bound = int(math.ceil(3 * jitter))
+    step = rng.normal(0.0, jitter, size=2)
+    return tuple(int(np.clip(round(0.6 * s + d), -bound, bound)) for s, d in zip(shift, step))
+
+
+def _shifted(background: np.ndarray, shift: tuple[int, int]) -> np.ndarray:
+    """The background seen by a camera moved by -shift: scene point (X, Y) lands on (X+dx, Y+dy)."""
+    dx, dy = shift
+    if dx == 0 and dy == 0:
+        return background.copy()
+    pad = max(abs(dx), abs(dy))
+    padded = np.pad(background, ((pad, pad), (pad, pad), (0, 0)), mode="reflect")
+    h, w = background.shape[:2]
+    return padded[pad - dy: pad - dy + h, pad - dx: pad - dx + w].copy()
 
 
 def _encode(image: np.ndarray) -> bytes:
@@ -288,6 +348,13 @@ def _random_look(rng: np.random.Generator, hue: float) -> Look:
     )
 
 
+def _palette_look(rng: np.random.Generator) -> Look:
+    """A crowd outfit: one of six shirt/trouser pairs, plain, the same skin and hair for all."""
+    shirt, trousers = CROWD_OUTFITS[int(rng.integers(len(CROWD_OUTFITS)))]
+    return Look(shirt=shirt, sleeve=shirt, trousers=trousers, skin=SKIN[0], hair=HAIR[0], accent=shirt,
+                pattern="plain")
+
+
 def _grey_look(rng: np.random.Generator) -> Look:
     grey = int(rng.integers(150, 200))
     g = (grey, grey, grey)
@@ -300,10 +367,10 @@ def _grey_look(rng: np.random.Generator) -> Look:
 
 
 def _new_walker(rng: np.random.Generator, scene: Scene, look: Look, *, x: float | None, direction: int,
-                foot: float) -> Figure:
+                foot: float, depth_drift: float = 0.1) -> Figure:
     fig = Figure(
         kind="walker", cls=1, mark=1, look=look, x=0.0, foot=foot,
-        speed=direction * rng.uniform(0.014, 0.034), vy=0.0, drift=rng.uniform(-0.1, 0.1),
+        speed=direction * rng.uniform(0.014, 0.034), vy=0.0, drift=rng.uniform(-depth_drift, depth_drift),
         stature=rng.uniform(0.92, 1.08), aspect=rng.uniform(0.36, 0.44), phase=rng.uniform(0, 2 * math.pi),
     )
     _, _, w, _ = fig.box(scene)
@@ -311,7 +378,7 @@ def _new_walker(rng: np.random.Generator, scene: Scene, look: Look, *, x: float 
     return fig
 
 
-def _initial_walkers(rng, scene: Scene, density: float, next_look) -> list[Figure]:
+def _initial_walkers(rng, scene: Scene, density: float, next_look, depth_drift: float = 0.1) -> list[Figure]:
     figures: list[Figure] = []
     for _ in range(int(round(density))):
         for _attempt in range(20):
@@ -320,7 +387,8 @@ def _initial_walkers(rng, scene: Scene, density: float, next_look) -> list[Figur
             x = rng.uniform(-0.3 * 0.4 * h, scene.width - 0.7 * 0.4 * h)
             if not any(_too_close(scene, other, x, foot) for other in figures):
                 break
-        figures.append(_new_walker(rng, scene, next_look(), x=x, direction=1 if rng.random() < 0.5 else -1, foot=foot))
+        figures.append(_new_walker(rng, scene, next_look(), x=x, direction=1 if rng.random() < 0.5 else -1, foot=foot,
+                                   depth_drift=depth_drift))
     return figures
 
 
@@ -330,7 +398,8 @@ def _too_close(scene: Scene, other: Figure, x: float, foot: float) -> bool:
     return abs(other.foot - foot) < 0.3 * h and abs(other.x - x) < 0.6 * h
 
 
-def _arrivals(rng, scene: Scene, figures: list[Figure], density: float, next_look) -> list[Figure]:
+def _arrivals(rng, scene: Scene, figures: list[Figure], density: float, next_look,
+              depth_drift: float = 0.1) -> list[Figure]:
     """New walkers at the left/right edges: a steady inflow plus a pull towards the target density."""
     walkers = [f for f in figures if f.kind == "walker"]
     in_view = sum(1 for f in walkers if _in_image_fraction(scene, f.box(scene)) > 0)
@@ -347,7 +416,8 @@ def _arrivals(rng, scene: Scene, figures: list[Figure], density: float, next_loo
                 for o in walkers + arrivals
             )
             if not blocked:
-                arrivals.append(_new_walker(rng, scene, next_look(), x=None, direction=direction, foot=foot))
+                arrivals.append(_new_walker(rng, scene, next_look(), x=None, direction=direction, foot=foot,
+                                            depth_drift=depth_drift))
                 break
     return arrivals
 
