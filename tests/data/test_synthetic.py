@@ -154,8 +154,8 @@ def test_drawn_silhouette_touches_all_four_sides_of_its_box(h):
 
 
 def test_download_command_generates_the_synthetic_set_from_params(tmp_path):
-    from stages.app import app
     import stages.download  # noqa: F401  (registers the command)
+    from stages.app import app
 
     params = {"synthetic": {"train_sequences": 1, "val_sequences": 1, "frames": 3, "density": 2.0}}
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
