@@ -1,6 +1,6 @@
 """Benchmark: end-to-end tracking FPS of a FairMOT network (random weights) at one input size.
 
-Times what `fairmot evaluate` reports: `fps` = image to device + forward + decode + tracker per
+Times what `fairmot track` runs per frame: `fps` = image to device + forward + decode + tracker per
 frame, `fps_model` = forward alone, both after warm-up frames and with CUDA synchronisation.
 Frames are random-texture images of the source size, letterboxed outside the timer (as the data
 loader does it).

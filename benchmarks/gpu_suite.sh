@@ -49,5 +49,6 @@ s = run_worker(cfg)
 print(f"GPU train: {s.epochs} epochs in {time.perf_counter() - t:.1f} s, {s.samples_per_s:.1f} samples/s, "
       f"peak {s.peak_memory_mb:.0f} MB, loss {s.losses['loss']:.3f}")
 PYEOF
-$PY -m stages evaluate --model "$D/model/model.pt" --dataset "$D/dataset" --results "$D/results" --reports "$OUT" --device cuda 2>&1 | tail -6
+$PY -m stages detect --model "$D/model/model.pt" --dataset "$D/dataset" --out "$D/detections" --reports "$OUT" --device cuda 2>&1 | tail -2
+$PY -m stages evaluate --dataset "$D/dataset" --detections "$D/detections" --results "$D/results" --reports "$OUT" 2>&1 | tail -6
 cp "$OUT/metrics.json" "$OUT/gpu_pipeline_metrics.json"

@@ -83,17 +83,27 @@ class SyntheticParams:
     density: float = 8.0
     # Fraction of gt rows turned into ignore classes (2, 7, 8, 12) or zero-marked rows
     ignore_fraction: float = 0.03
+    # default: the quick set; crowd: 25+ people per frame, heavy occlusion, shared outfits, shaking camera
+    preset: Literal["default", "crowd"] = "default"
 
 
 @dataclass
 class TrackParams:
-    """JDETracker and decoding thresholds (FairMOT defaults)."""
+    """The tracker (JDETracker or BYTETracker) and decoding thresholds (FairMOT defaults)."""
 
     conf_thres: float = 0.4
     track_buffer: int = 30
     min_box_area: float = 100.0
     max_aspect_ratio: float = 1.6
     K: int = 500
+    # jde: FairMOT's JDETracker; bytetrack: ByteTrack's association (low-score boxes continue tracks)
+    method: Literal["jde", "bytetrack"] = "jde"
+    # bytetrack: candidates scoring in (low_thres, conf_thres] may continue (never start) a track
+    low_thres: float = 0.1
+    # bytetrack: a low-score candidate continues a track only when 1 - IoU is below this
+    low_iou_gate: float = 0.5
+    # The detection cache keeps every candidate above this, so later thresholds need no network
+    det_floor: float = 0.05
 
 
 EvalSplit = Literal["test", "val", "train"]
@@ -119,6 +129,22 @@ class EvalParams:
     engine: Literal["torch", "onnx"] = "torch"
     # CPU threads of the engine (ONNX Runtime intra-op and PyTorch); 0 = the library's default
     threads: int = 0
+
+
+@dataclass
+class TuneParams:
+    """`fairmot tune`: an Optuna search over the track section on a split that is not the test split."""
+
+    n_trials: int = 40
+    # The overall metric to maximise
+    objective: Literal["HOTA", "MOTA", "IDF1", "AssA", "DetA"] = "HOTA"
+    seed: int = 0
+    # Trials in parallel threads (1 = reproducible order)
+    n_jobs: int = 1
+    # val: second halves of the training sequences; train: whole training sequences
+    split: Literal["val", "train"] = "val"
+    # Trackers the search may pick
+    methods: list[str] = field(default_factory=lambda: ["jde", "bytetrack"])
 
 
 @dataclass
@@ -159,6 +185,7 @@ class Params:
     synthetic: SyntheticParams = field(default_factory=SyntheticParams)
     track: TrackParams = field(default_factory=TrackParams)
     eval: EvalParams = field(default_factory=EvalParams)
+    tune: TuneParams = field(default_factory=TuneParams)
 
     @property
     def gpu_ids(self) -> list[int]:
@@ -363,6 +390,17 @@ def _check_values(p: Params, origin: _Origin) -> None:
     _check_datasets(p.data.datasets, fail)
     if not 0 < p.track.conf_thres < 1:
         fail("track.conf_thres", f"= {p.track.conf_thres} must be between 0 and 1")
+    if not 0 <= p.track.det_floor <= p.track.conf_thres:
+        fail("track.det_floor", f"= {p.track.det_floor} must lie between 0 and track.conf_thres ({p.track.conf_thres})")
+    if p.track.method == "bytetrack" and not p.track.det_floor <= p.track.low_thres <= p.track.conf_thres:
+        fail("track.low_thres", f"= {p.track.low_thres} must lie between track.det_floor ({p.track.det_floor}) "
+             f"and track.conf_thres ({p.track.conf_thres})")
+    if p.tune.n_trials < 1 or p.tune.n_jobs < 1:
+        fail("tune.n_trials", "and tune.n_jobs must both be at least 1")
+    if not p.tune.methods or set(p.tune.methods) - {"jde", "bytetrack"}:
+        fail("tune.methods", f"= {p.tune.methods} must list jde and/or bytetrack")
+    if not 0 < p.track.low_iou_gate <= 1:
+        fail("track.low_iou_gate", f"= {p.track.low_iou_gate} must be in (0, 1] (a 1 - IoU cost)")
     if p.synthetic.train_sequences < 1 or p.synthetic.val_sequences < 1:
         fail("synthetic.train_sequences", "and synthetic.val_sequences must both be at least 1")
     if p.synthetic.width % 32 or p.synthetic.height % 32:

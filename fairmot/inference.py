@@ -1,4 +1,4 @@
-"""Run a FairMOT network + decoding + JDETracker over a stream of frames, with timing.
+"""Run a FairMOT network + decoding + a tracker (track.method) over a stream of frames, with timing.
 
 What the timers cover (per frame, after the image has been read and letterboxed on the CPU, as
 the reference's data loader does it):
@@ -22,7 +22,7 @@ from fairmot.config import TrackParams
 from fairmot.devices import resolve_amp
 from fairmot.errors import ConfigError, DataError
 from fairmot.speed import SpeedMeter
-from fairmot.tracking.tracker import JDETracker
+from fairmot.tracking.detections import build_tracker, input_threshold, reported
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 # Only these are opened as videos: ffmpeg would also "decode" a text file (its tty demuxer).
@@ -44,7 +44,7 @@ class FrameTracks:
 
 
 class OnlineTracker:
-    """A model and a per-sequence JDETracker: `reset` per sequence, `step` per frame."""
+    """A model and a per-sequence tracker (track.method): `reset` per sequence, `step` per frame."""
 
     def __init__(
         self,
@@ -94,7 +94,7 @@ class OnlineTracker:
 
     def reset(self, frame_rate: float = 30) -> None:
         """Start a new sequence: fresh tracker (ids from 1), buffer scaled by the frame rate."""
-        self.tracker = JDETracker(frame_rate, self.settings.conf_thres, self.settings.track_buffer)
+        self.tracker = build_tracker(self.settings, frame_rate)
         self.frame = 0
 
     def prepare(self, img_bgr: np.ndarray) -> tuple[np.ndarray, tuple[float, float, float]]:
@@ -111,16 +111,16 @@ class OnlineTracker:
         if self.device.type == "cuda":
             torch.cuda.synchronize(self.device)
 
-    def step(self, blob: np.ndarray, geometry: tuple[float, float, float]) -> FrameTracks:
-        """Track one prepared frame; records its timings in the meter."""
+    def detect(self, blob: np.ndarray, geometry: tuple[float, float, float], conf_thres: float) -> Any:
+        """Forward + decode one prepared frame: candidates above `conf_thres`, in image pixels.
+
+        Returns (Detections, seconds of the forward pass); the caller times the whole step.
+        """
         import torch
 
         from fairmot.models.decode import decode_detections
 
-        self.frame += 1
-        s = self.settings
         self._sync()
-        start = time.perf_counter()
         with torch.inference_mode():
             if self.engine is not None:
                 forward_start = time.perf_counter()  # the engine's own upload is part of its forward
@@ -133,20 +133,27 @@ class OnlineTracker:
                     outputs = self.model(x)
             self._sync()
             model_s = time.perf_counter() - forward_start
-            (dets,) = decode_detections(outputs, K=s.K, conf_thres=s.conf_thres, letterbox=[geometry])
+            (dets,) = decode_detections(outputs, K=self.settings.K, conf_thres=conf_thres, letterbox=[geometry])
+        return dets, model_s
+
+    def step(self, blob: np.ndarray, geometry: tuple[float, float, float]) -> FrameTracks:
+        """Track one prepared frame; records its timings in the meter."""
+        self.frame += 1
+        self._sync()
+        start = time.perf_counter()
+        dets, model_s = self.detect(blob, geometry, input_threshold(self.settings))
         tracks = self.tracker.update(dets.boxes, dets.scores, dets.embeddings)
-        result = self._filter(tracks)
+        result = FrameTracks(self.frame, *reported(tracks, self.settings))
         self.meter.add(time.perf_counter() - start, model_s)
         return result
 
-    def _filter(self, tracks: list) -> FrameTracks:
-        """Keep boxes with w*h > min_box_area and w/h <= max_aspect_ratio (pedestrians are tall)."""
-        tlwhs = np.array([t.tlwh for t in tracks], dtype=np.float64).reshape(-1, 4)
-        ids = np.array([t.track_id for t in tracks], dtype=np.int64)
-        scores = np.array([t.score for t in tracks], dtype=np.float64)
-        w, h = tlwhs[:, 2], tlwhs[:, 3]
-        keep = (w * h > self.settings.min_box_area) & (w <= self.settings.max_aspect_ratio * h)
-        return FrameTracks(self.frame, tlwhs[keep], ids[keep], scores[keep])
+    def detect_step(self, blob: np.ndarray, geometry: tuple[float, float, float]) -> Any:
+        """The network pass alone (for the detection cache): candidates above track.det_floor, timed."""
+        self._sync()
+        start = time.perf_counter()
+        dets, model_s = self.detect(blob, geometry, self.settings.det_floor)
+        self.meter.add(time.perf_counter() - start, model_s)
+        return dets
 
     def run(self, frames: Iterable[np.ndarray], frame_rate: float = 30) -> Iterator[tuple[np.ndarray, FrameTracks]]:
         """Reset, then yield (frame image, its tracks) for every frame of one sequence."""

@@ -211,9 +211,11 @@ def render_markdown(inputs: ReportInputs, figures: Mapping[str, Path | None], fr
         out += [_table(columns, per[columns].values.tolist()), ""]
     if figures.get("per_sequence"):
         out += [f"![per-sequence metrics]({rel(figures['per_sequence'])})", ""]
+    tracker = (f"; the {m['method']} tracker over the cached detections {_fmt('fps', m['tracking_fps'])} FPS"
+               if "tracking_fps" in m and "method" in m else "")
     out += [(f"Speed on **{m.get('device', 'n/a')}**: {_fmt('fps', m.get('fps'))} FPS end to end "
-             f"(image to device, forward, decode, tracker; after warm-up, device synchronised), "
-             f"{_fmt('fps', m.get('fps_model'))} FPS for the forward pass alone; "
+             f"for the network pass (image to device, forward, decode; after warm-up, device synchronised), "
+             f"{_fmt('fps', m.get('fps_model'))} FPS for the forward pass alone{tracker}; "
              f"peak memory {_fmt('mb', m.get('peak_memory_mb'))} MB."), ""]
 
     if frames:

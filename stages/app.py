@@ -12,6 +12,7 @@ import typer
 
 from stages import (
     compare,
+    detect,
     download,
     evaluate,
     export,
@@ -19,6 +20,7 @@ from stages import (
     report,
     track,
     train,
+    tune,
     validate,
 )
 from stages.common import setup_logging
@@ -37,10 +39,12 @@ app.command()(labels.labels)
 app.command()(validate.validate)
 app.command()(train.train)
 app.command()(export.export)
+app.command()(detect.detect)
 app.command()(evaluate.evaluate)
 app.command()(report.report)
 app.command()(track.track)
 app.command()(compare.compare)
+app.command()(tune.tune)
 
 
 @app.callback()

@@ -1,7 +1,9 @@
-"""evaluate stage: track the evaluation split with the trained model and score it (MOTA, IDF1, HOTA, FPS).
+"""evaluate stage: track the evaluation split from the detection cache and score it (MOTA, IDF1, HOTA).
 
-`fairmot evaluate` runs model + decode + tracker over every evaluated sequence, writes
-data/results/<seq>.txt, reports/metrics.json and reports/per_sequence.csv.
+`fairmot evaluate` runs the tracker (track.method) over data/detections/<seq>.npz, which
+`fairmot detect` wrote, so no network runs here and a track.* change costs seconds. It writes
+data/results/<seq>.txt, reports/per_sequence.csv and reports/metrics.json; the speed and memory
+figures there are the network pass's, taken over from reports/detect.json, plus `tracking_fps`.
 `fairmot evaluate --results DIR --gt DIR` only scores existing MOTChallenge result files: it needs
 no params.yaml (the code's defaults unless --params is given) and writes metrics.json and
 per_sequence.csv only where --reports points.
@@ -14,58 +16,46 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from stages.common import (
-    DEFAULT_ONNX,
-    AmpOption,
-    EngineOption,
-    ModelOption,
-    OnnxOption,
-    apply_threads,
-    one_line_errors,
-    pick_device,
-    read_params,
-)
+from stages.common import one_line_errors, read_params
 
 if TYPE_CHECKING:
     from fairmot.config import Params
     from fairmot.evaluation import EvalSequence
 
 PIPELINE_PARAMS, PIPELINE_REPORTS = Path("params.yaml"), Path("reports")
+SPEED_KEYS = ("fps", "fps_model", "peak_memory_mb", "device", "engine")
 
 
 @one_line_errors
 def evaluate(
     params_file: Annotated[Path | None, typer.Option("--params", help=(
         "Params file (default params.yaml; with --gt the code's defaults unless given)."))] = None,
-    model: ModelOption = Path("data/model/model.pt"),
-    arch: Annotated[str | None, typer.Option(help="Network of --model (default: from the checkpoint or its tensors).")] = None,
     dataset: Annotated[Path, typer.Option(help="Dataset root in MOT17 layout.")] = Path("data/dataset"),
+    detections: Annotated[Path, typer.Option(help="Detection cache written by `fairmot detect`.")] = Path(
+        "data/detections"),
     results: Annotated[Path, typer.Option(help="Result files folder (written, or scored with --gt).")] = Path("data/results"),
     gt: Annotated[Path | None, typer.Option(
-        help="Score existing --results against this gt (a dataset root or an images/<split> folder); no model runs."
+        help="Score existing --results against this gt (a dataset root or an images/<split> folder); no tracking."
     )] = None,
     reports: Annotated[Path | None, typer.Option(help=(
-        "Where metrics.json and per_sequence.csv go (default reports; with --gt only when given)."))] = None,
+        "Where metrics.json and per_sequence.csv go, and detect.json is read (default reports; with --gt only "
+        "when given)."))] = None,
     split: Annotated[str | None, typer.Option(help="test | val | train (params: eval.split).")] = None,
     benchmark: Annotated[str | None, typer.Option(
         help="MOT17 | MOT20 | DanceTrack: whose preprocessing scores the results (params: eval.benchmark).")] = None,
     conf_thres: Annotated[float | None, typer.Option(help="Detection threshold (params: track.conf_thres).")] = None,
-    device: Annotated[str | None, typer.Option(help="cpu | cuda | cuda:N (default: CUDA when gpus != -1 and available).")] = None,
-    amp: AmpOption = None,
-    engine: EngineOption = None,
-    onnx: OnnxOption = DEFAULT_ONNX,
+    method: Annotated[str | None, typer.Option(help="Tracker: jde | bytetrack (params: track.method).")] = None,
 ) -> None:
-    """Track the evaluation split and write results, reports/metrics.json and reports/per_sequence.csv."""
+    """Track the evaluation split from the cache; write results, reports/metrics.json and per_sequence.csv."""
     from fairmot.evaluation import find_eval_sequences
 
     if gt is not None:
         _score_only(read_params(params_file, eval__split=split, eval__benchmark=benchmark), results, gt, reports)
         return
     params = read_params(params_file or PIPELINE_PARAMS, eval__split=split, eval__benchmark=benchmark,
-                         track__conf_thres=conf_thres, eval__engine=engine)
+                         track__conf_thres=conf_thres, track__method=method)
     sequences = find_eval_sequences(dataset, params.eval.split)  # fail on bad gt before any tracking
-    _track_and_score(params, sequences, model, results, reports or PIPELINE_REPORTS,
-                     pick_device(device, params.gpu_ids), amp, arch, onnx)
+    _track_and_score(params, sequences, detections, results, reports or PIPELINE_REPORTS)
 
 
 def _score_only(params: Params, results: Path, gt: Path, reports: Path | None) -> None:
@@ -82,47 +72,50 @@ def _score_only(params: Params, results: Path, gt: Path, reports: Path | None) -
     print(format_table(report.table))
 
 
-def _track_and_score(params: Params, sequences: list[EvalSequence], model_path: Path, results: Path,
-                     reports: Path, device: str, amp: str | None, arch: str | None = None,
-                     onnx: Path = DEFAULT_ONNX) -> None:
-    import torch
-    from tqdm import tqdm
+def _load_caches(detections: Path, sequences: list[EvalSequence]) -> list:
+    """The cache of every evaluated sequence, checked to cover exactly its evaluated frames."""
+    from fairmot.errors import DataError
+    from fairmot.tracking.detections import read_detections
+
+    caches = []
+    for seq in sequences:
+        cache = read_detections(detections / f"{seq.name}.npz")
+        if (cache.first_frame, cache.num_frames) != (seq.first_frame, seq.num_frames):
+            raise DataError(
+                f"{detections / (seq.name + '.npz')}: cached frames {cache.first_frame}.."
+                f"{cache.first_frame + cache.num_frames - 1}, but the split scores {seq.first_frame}..{seq.last_frame}; "
+                "rerun `fairmot detect` with this eval.split")
+        caches.append(cache)
+    return caches
+
+
+def _track_and_score(params: Params, sequences: list[EvalSequence], detections: Path, results: Path,
+                     reports: Path) -> None:
+    import json
+    import time
 
     from fairmot.data.mot import write_results
-    from fairmot.devices import device_name, peak_memory_mb, reset_peak_memory
-    from fairmot.evaluation import (
-        format_table,
-        load_results,
-        metrics_summary,
-        score_results,
-        write_reports,
-    )
-    from fairmot.inference import OnlineTracker, iter_images
+    from fairmot.errors import DataError
+    from fairmot.evaluation import format_table, load_results, score_results, tracking_metrics, write_reports
     from fairmot.io import atomic_dir
+    from fairmot.tracking.detections import track_cached
 
-    torch.manual_seed(params.seed)
-    apply_threads(params.eval.threads)
-    runner = OnlineTracker.from_checkpoint(model_path, params.track, arch=arch,
-                                           input_size=(params.input_w, params.input_h), device=device, amp=amp,
-                                           warmup=params.eval.warmup_frames, engine=params.eval.engine,
-                                           onnx_path=onnx, threads=params.eval.threads)
-    reset_peak_memory(device)
+    speed_path = reports / "detect.json"
+    if not speed_path.is_file():
+        raise DataError(f"{speed_path}: the network pass's figures are missing; run `fairmot detect` first")
+    speed = json.loads(speed_path.read_text())
+    caches = _load_caches(detections, sequences)
+    started = time.perf_counter()
     with atomic_dir(results) as tmp:
-        for seq in sequences:
-            rows = []
-            progress = tqdm(total=seq.num_frames, desc=seq.name, unit="frame", disable=None)
-            for _, tracks in runner.run(iter_images(seq.frame_paths()), frame_rate=seq.info.frame_rate):
-                # the runner counts frames from 1; result files use the sequence's own numbering
-                rows += [(f + seq.first_frame - 1, *rest) for f, *rest in tracks.rows()]
-                progress.update()
-            progress.close()
-            write_results(tmp / f"{seq.name}.txt", rows)
-    memory = peak_memory_mb(device)
+        for seq, cache in zip(sequences, caches):
+            write_results(tmp / f"{seq.name}.txt", track_cached(cache, params.track))
+    tracking_s = time.perf_counter() - started
     report = score_results(sequences, load_results(results, sequences), params.eval.benchmark)
-    metrics = metrics_summary(report, runner.meter, memory, device_name(device))
-    metrics["engine"] = params.eval.engine  # beside fps and memory: they depend on it
+    frames = sum(s.num_frames for s in sequences)
+    metrics = {**tracking_metrics(report), **{k: speed.get(k) for k in SPEED_KEYS},
+               "method": params.track.method, "tracking_fps": round(frames / max(tracking_s, 1e-9), 1)}
     write_reports(report, metrics, reports)
     print(format_table(report.table))
-    print(f"fps {metrics['fps']:.2f} (model {metrics['fps_model']:.2f}) with engine {metrics['engine']} "
-          f"on {metrics['device']}, "
+    print(f"{params.track.method}: {frames} frames tracked from the cache at {metrics['tracking_fps']:.0f} FPS; "
+          f"network pass (detect) {metrics['fps']:.2f} FPS on {metrics['device']}, "
           f"peak memory {metrics['peak_memory_mb']:.0f} MiB")

@@ -34,6 +34,7 @@ def track(
     out: Annotated[Path, typer.Option(help="Output folder for <name>.txt and <name>.mp4.")] = Path("outputs"),
     params_file: ParamsFile = Path("params.yaml"),
     conf_thres: Annotated[float | None, typer.Option(help="Detection threshold (params: track.conf_thres).")] = None,
+    method: Annotated[str | None, typer.Option(help="Tracker: jde | bytetrack (params: track.method).")] = None,
     frame_rate: Annotated[float | None, typer.Option(help="Override the source's frame rate (sets the lost-track buffer).")] = None,
     device: Annotated[str | None, typer.Option(help="cpu | cuda | cuda:N (default: CUDA when gpus != -1 and available).")] = None,
     amp: AmpOption = None,
@@ -56,7 +57,7 @@ def track(
     )
     from fairmot.video import AnnotatedVideo
 
-    params = read_params(params_file, track__conf_thres=conf_thres, eval__engine=engine)
+    params = read_params(params_file, track__conf_thres=conf_thres, track__method=method, eval__engine=engine)
     name = output_name(source)
     result_path, video_path = out / f"{name}.txt", out / f"{name}.mp4"
     frames, source_rate = open_source(source)

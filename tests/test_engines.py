@@ -127,7 +127,9 @@ def test_check_engine_passes_the_exported_graph_and_fails_a_drifted_one(model_an
     from fairmot.export import check_engine
 
     model, path = model_and_onnx
-    sequences = lambda: [("A", _frames(5), 30.0), ("B", _frames(3)[::-1], 25.0)]
+    def sequences():
+        return [("A", _frames(5), 30.0), ("B", _frames(3)[::-1], 25.0)]
+
     good = check_engine(model, OnnxEngine(path, threads=1), sequences(), input_w=W, input_h=H,
                         settings=TrackParams())
     assert good["passed"] and good["tracks_identical"]

@@ -1,6 +1,7 @@
 """FairMOT training samples: letterbox, the JDE augmentations, and the stride-4 targets.
 
-Sample chain (docs/FAIRMOT_SPEC.md §2; ifzhang/FairMOT src/lib/datasets/dataset/jde.py JointDataset): HSV jitter on S and V -> letterbox to the input size ->
+Sample chain (docs/FAIRMOT_SPEC.md §2; ifzhang/FairMOT src/lib/datasets/dataset/jde.py JointDataset):
+HSV jitter on S and V -> letterbox to the input size ->
 random affine (rotation, scale, translation, shear; boxes re-fitted through their warped corners
 and filtered) -> horizontal flip -> RGB in [0, 1]. Targets: a CenterNet gaussian heatmap and, per
 object slot k < K, the centre index, sub-cell offset, ltrb box size and global identity.

@@ -393,4 +393,5 @@ def _check_sequence(seq: Path, source: Path, *, needs_gt: bool) -> None:
     required = ["seqinfo.ini", "img1"] + (["gt/gt.txt"] if needs_gt else [])
     missing = [name for name in required if not (seq / name).exists()]
     if missing:
-        raise DataError(f"{seq}: missing {', '.join(missing)} (in {source}); a MOT17 sequence needs seqinfo.ini, img1/ and, for training, gt/gt.txt")
+        raise DataError(f"{seq}: missing {', '.join(missing)} (in {source}); "
+                        "a MOT17 sequence needs seqinfo.ini, img1/ and, for training, gt/gt.txt")

@@ -255,8 +255,8 @@ def test_download_command_fetches_mot17_from_the_url_and_names_missing_sequences
     import yaml
     from typer.testing import CliRunner
 
-    from stages.app import app
     import stages.download  # noqa: F401  (registers the command)
+    from stages.app import app
 
     body = server.files["/MOT17.zip"]
     params = tmp_path / "params.yaml"

@@ -148,8 +148,8 @@ def test_tiny_synthetic_labels_cover_every_frame_and_kept_row(tiny_dataset, tiny
 
 
 def test_labels_command_writes_outputs_and_reports_counts(hand_dataset, tmp_path):
-    from stages.app import app
     import stages.labels  # noqa: F401  (registers the command)
+    from stages.app import app
 
     result = CliRunner().invoke(app, [
         "labels", "--params", str(REPO / "params.yaml"), "--dataset", str(hand_dataset),
@@ -164,8 +164,8 @@ def test_labels_command_writes_outputs_and_reports_counts(hand_dataset, tmp_path
 
 @pytest.mark.parametrize("split", ["train", "test"])
 def test_sequence_folder_without_seqinfo_stops_labels_naming_the_folder(hand_dataset, tmp_path, split):
-    from stages.app import app
     import stages.labels  # noqa: F401  (registers the command)
+    from stages.app import app
 
     lost = hand_dataset / "images" / split / "E"
     (lost / "img1").mkdir(parents=True)

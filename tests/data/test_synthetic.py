@@ -154,8 +154,8 @@ def test_drawn_silhouette_touches_all_four_sides_of_its_box(h):
 
 
 def test_download_command_generates_the_synthetic_set_from_params(tmp_path):
-    from stages.app import app
     import stages.download  # noqa: F401  (registers the command)
+    from stages.app import app
 
     params = {"synthetic": {"train_sequences": 1, "val_sequences": 1, "frames": 3, "density": 2.0}}
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
@@ -165,3 +165,109 @@ def test_download_command_generates_the_synthetic_set_from_params(tmp_path):
     assert sorted(p.relative_to(out).as_posix() for p in out.glob("images/*/*")) == [
         "images/test/SYN-02", "images/train/SYN-01"]
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temp leftovers
+
+
+# ---------------------------------------------------------------------------------------------
+# The crowd preset
+
+PINNED_DEFAULT_GT = "d7711c31a73b624d"
+CROWD = dict(seed=0, train_sequences=1, val_sequences=1, frames=60, width=320, height=192, frame_rate=30,
+             density=8.0, ignore_fraction=0.03)
+
+
+@pytest.fixture(scope="module")
+def crowd_dataset(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("crowd") / "dataset"
+    generate_synthetic(root, preset="crowd", **CROWD)
+    return root
+
+
+def test_default_preset_is_the_generator_without_a_preset(tmp_path):
+    generate_synthetic(tmp_path / "a", seed=3, **SMALL)
+    generate_synthetic(tmp_path / "b", seed=3, preset="default", **SMALL)
+    assert digests(tmp_path / "a") == digests(tmp_path / "b")
+
+
+def test_default_ground_truth_is_pinned(tmp_path):
+    # gt.txt comes from numpy arithmetic only: any change to the default's random stream moves it
+    # (the hash was taken before the crowd preset existed)
+    generate_synthetic(tmp_path, seed=0, train_sequences=1, val_sequences=1, frames=40, width=320, height=192,
+                       frame_rate=30, density=8.0, ignore_fraction=0.03)
+    gt = (tmp_path / "images/train/SYN-01/gt/gt.txt").read_bytes()
+    assert hashlib.sha256(gt).hexdigest()[:16] == PINNED_DEFAULT_GT
+
+
+def test_crowd_has_25_people_per_frame_and_a_third_of_boxes_mostly_hidden(crowd_dataset):
+    for name, gt in all_gt(crowd_dataset).items():
+        people = gt[gt[:, 6] == 1]
+        per_frame = np.bincount(people[:, 0].astype(int), minlength=61)[1:]
+        assert per_frame.mean() >= 25, name
+        assert per_frame.min() >= 18, name
+        assert (people[:, 8] < 0.5).mean() >= 0.30, name
+
+
+def test_crowd_paths_cross(crowd_dataset):
+    """Pairs of people whose left-right order swaps while their boxes overlap: paths that cross."""
+    gt = all_gt(crowd_dataset)["SYN-01"]
+    people = gt[gt[:, 6] == 1]
+    crossings = 0
+    by_frame = {int(f): people[people[:, 0] == f] for f in np.unique(people[:, 0])}
+    for f in range(1, 60):
+        a, b = by_frame[f], by_frame[f + 1]
+        common = np.intersect1d(a[:, 1], b[:, 1])
+        ca = {int(r[1]): r for r in a if r[1] in common}
+        cb = {int(r[1]): r for r in b if r[1] in common}
+        ids = sorted(ca)
+        for i, p in enumerate(ids):
+            for q in ids[i + 1:]:
+                before = ca[p][2] + ca[p][4] / 2 - ca[q][2] - ca[q][4] / 2
+                after = cb[p][2] + cb[p][4] / 2 - cb[q][2] - cb[q][4] / 2
+                overlap = abs(before) < 0.5 * (ca[p][4] + ca[q][4])
+                crossings += int(before * after < 0 and overlap)
+    assert crossings >= 20
+
+
+def test_crowd_outfits_come_from_a_palette_of_six():
+    from fairmot.data.synthetic import CROWD_OUTFITS, _palette_look
+
+    rng = np.random.default_rng(1)
+    looks = {_palette_look(rng) for _ in range(300)}
+    assert len(CROWD_OUTFITS) == 6 and len(looks) == 6
+
+
+def test_crowd_people_in_the_same_outfit_look_alike(crowd_dataset):
+    """Torso colours of clearly visible people cluster into at most six groups (JPEG noise aside)."""
+    seq = crowd_dataset / "images" / "train" / "SYN-01"
+    gt = all_gt(crowd_dataset)["SYN-01"]
+    clear = gt[(gt[:, 8] > 0.95) & (gt[:, 6] == 1)]
+    _, first = np.unique(clear[:, 1], return_index=True)  # one clear view per identity
+    colours = []
+    for row in clear[first]:
+        img = cv2.imread(str(seq / "img1" / f"{int(row[0]):06d}.jpg")).astype(float)
+        x, y, w, h = row[2:6].astype(int)
+        patch = img[y + int(0.3 * h): y + int(0.45 * h), max(0, x + w // 3): x + 2 * w // 3]
+        if patch.size:
+            colours.append(np.median(patch.reshape(-1, 3), axis=0))
+    groups: list[np.ndarray] = []
+    for c in colours:
+        if not any(np.abs(c - g).max() < 30 for g in groups):
+            groups.append(c)
+    assert len(colours) >= 15 and len(groups) <= 6
+
+
+def test_crowd_camera_shakes_by_a_few_pixels():
+    from fairmot.data.synthetic import _camera_shift
+
+    rng = np.random.default_rng(0)
+    shift, shifts = (0, 0), []
+    for _ in range(500):
+        shift = _camera_shift(rng, shift, 1.2)
+        shifts.append(shift)
+    shifts = np.array(shifts)
+    assert np.abs(shifts).max() <= 4
+    assert (np.abs(shifts).sum(axis=1) > 0).mean() > 0.5
+
+
+def test_unknown_preset_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="crowd"):
+        generate_synthetic(tmp_path, seed=0, preset="busy", **SMALL)

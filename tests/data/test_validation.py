@@ -23,8 +23,8 @@ N_EXPECTATIONS = 8 + 12 + 2 + 4  # gt, labels, label_counts, images
 
 
 def run_validate(dataset: Path, labels: Path, splits: Path, out: Path):
-    from stages.app import app
     import stages.validate  # noqa: F401  (registers the command)
+    from stages.app import app
 
     result = CliRunner().invoke(app, [
         "validate", "--params", str(REPO / "params.yaml"), "--dataset", str(dataset), "--labels", str(labels),

@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from stages.app import app
 
-COMMANDS = ("download", "labels", "validate", "train", "evaluate", "report", "track", "compare")
+COMMANDS = ("download", "labels", "validate", "train", "detect", "evaluate", "report", "track", "compare", "tune")
 STAGES = Path(__file__).resolve().parents[2] / "stages"
 
 

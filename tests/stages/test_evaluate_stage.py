@@ -1,4 +1,4 @@
-"""`fairmot evaluate` and `fairmot track` end to end on a tiny random-weight checkpoint."""
+"""`fairmot detect` + `fairmot evaluate`, and `fairmot track`, end to end on a tiny random-weight checkpoint."""
 
 import json
 import math
@@ -21,9 +21,12 @@ def invoke(*args):
 
 
 def test_evaluate_writes_results_and_every_metric_of_the_contract(tiny_dataset, checkpoint, params_file, tmp_path):
-    results, reports = tmp_path / "results", tmp_path / "reports"
-    done = invoke("evaluate", "--params", params_file, "--model", checkpoint, "--dataset", tiny_dataset,
-                  "--results", results, "--reports", reports, "--device", "cpu")
+    results, reports, det = tmp_path / "results", tmp_path / "reports", tmp_path / "detections"
+    done = invoke("detect", "--params", params_file, "--model", checkpoint, "--dataset", tiny_dataset,
+                  "--out", det, "--reports", reports, "--device", "cpu")
+    assert done.exit_code == 0, done.output
+    done = invoke("evaluate", "--params", params_file, "--dataset", tiny_dataset, "--detections", det,
+                  "--results", results, "--reports", reports)
     assert done.exit_code == 0, done.output
     test_seqs = sorted(p.name for p in (tiny_dataset / "images" / "test").iterdir()
                        if (p / "gt" / "gt.txt").exists())
@@ -155,10 +158,10 @@ def test_scoring_prints_no_library_info_lines_unless_verbose(tiny_dataset, tmp_p
     assert verbose.exit_code == 0 and "partials" in verbose.output
 
 
-@pytest.mark.parametrize("command", ["evaluate", "track"])
+@pytest.mark.parametrize("command", ["detect", "track"])
 def test_a_bad_amp_mode_is_one_line_naming_the_modes(command, checkpoint, params_file, tiny_dataset, tmp_path):
-    where = (["--dataset", tiny_dataset, "--results", tmp_path / "r", "--reports", tmp_path / "rep"]
-             if command == "evaluate" else [tiny_dataset / "images" / "test" / "SYN-03", "--out", tmp_path / "o"])
+    where = (["--dataset", tiny_dataset, "--out", tmp_path / "d", "--reports", tmp_path / "rep"]
+             if command == "detect" else [tiny_dataset / "images" / "test" / "SYN-03", "--out", tmp_path / "o"])
     done = invoke(command, *where, "--model", checkpoint, "--params", params_file, "--amp", "fp32")
     assert done.exit_code == 1
     assert done.output.strip() == "error: 'amp' = 'fp32' must be one of off, auto, bf16, fp16 (or true/false)"

@@ -45,7 +45,7 @@ def params_file(tmp_path):
     return path
 
 
-def test_export_then_evaluate_with_either_engine_gives_the_same_scores(tiny_dataset, peaked_checkpoint,
+def test_export_then_detect_with_either_engine_gives_the_same_scores(tiny_dataset, peaked_checkpoint,
                                                                       params_file, tmp_path):
     onnx, report = tmp_path / "export" / "model.onnx", tmp_path / "export.json"
     done = invoke("export", "--params", params_file, "--model", peaked_checkpoint, "--dataset", tiny_dataset,
@@ -57,11 +57,14 @@ def test_export_then_evaluate_with_either_engine_gives_the_same_scores(tiny_data
     assert sum(seq["track_rows"] for seq in parity["sequences"].values()) > 0
 
     metrics = {}
-    for engine in ("torch", "onnx"):
-        reports = tmp_path / f"reports_{engine}"
-        done = invoke("evaluate", "--params", params_file, "--model", peaked_checkpoint, "--dataset", tiny_dataset,
-                      "--results", tmp_path / f"results_{engine}", "--reports", reports, "--device", "cpu",
-                      "--engine", engine, "--onnx", onnx)
+    for engine in ("torch", "onnx"):  # the network pass (detect) through each engine, then tracking
+        reports, cache = tmp_path / f"reports_{engine}", tmp_path / f"detections_{engine}"
+        done = invoke("detect", "--params", params_file, "--model", peaked_checkpoint, "--dataset", tiny_dataset,
+                      "--out", cache, "--reports", reports, "--device", "cpu", "--engine", engine, "--onnx", onnx)
+        assert done.exit_code == 0, done.output
+        assert json.loads((reports / "detect.json").read_text())["engine"] == engine
+        done = invoke("evaluate", "--params", params_file, "--dataset", tiny_dataset, "--detections", cache,
+                      "--results", tmp_path / f"results_{engine}", "--reports", reports)
         assert done.exit_code == 0, done.output
         metrics[engine] = json.loads((reports / "metrics.json").read_text())
         assert metrics[engine]["engine"] == engine and metrics[engine]["fps"] > 0

@@ -115,9 +115,11 @@ def test_evaluate_scores_a_released_checkpoint_like_our_own(tiny_dataset, params
     official = _save_reference(model, tmp_path / "official.pth")
     ours = _save_ours(model, "dla_tiny", tmp_path / "model.pt")
     for name, path in (("official", official), ("ours", ours)):
-        done = invoke("evaluate", "--params", params_file, "--model", path, "--dataset", tiny_dataset,
-                      "--results", tmp_path / name / "results", "--reports", tmp_path / name / "reports",
-                      "--device", "cpu")
+        where = ("--dataset", tiny_dataset, "--reports", tmp_path / name / "reports", "--params", params_file)
+        done = invoke("detect", "--model", path, "--out", tmp_path / name / "detections", "--device", "cpu", *where)
+        assert done.exit_code == 0, done.output
+        done = invoke("evaluate", "--detections", tmp_path / name / "detections",
+                      "--results", tmp_path / name / "results", *where)
         assert done.exit_code == 0, done.output
     a = sorted(p.name for p in (tmp_path / "ours" / "results").iterdir())
     assert a and a == sorted(p.name for p in (tmp_path / "official" / "results").iterdir())

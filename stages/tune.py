@@ -1,0 +1,105 @@
+"""`fairmot tune`: search the tracker's params with Optuna on a validation split, from cached detections.
+
+The network runs once over the tune split (tune.split, by default `val`: the second halves of the
+training sequences, never the test split) into <detections>/<seq>.npz, reused while it is there;
+then every trial only tracks and scores. Writes reports/tune/: best.yaml and best.json (the
+tuned track keys, the objective before and after), trials.csv, history.png and importances.png.
+params.yaml changes only with --apply; then `dvc exp run` scores the tuned params on the test split.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from stages.common import AmpOption, ModelOption, one_line_errors, pick_device, read_params
+
+
+@one_line_errors
+def tune(
+    params_file: Annotated[Path, typer.Option("--params", help="Params file to read (and, with --apply, update).")] = Path(
+        "params.yaml"),
+    model: ModelOption = Path("data/model/model.pt"),
+    dataset: Annotated[Path, typer.Option(help="Dataset root in MOT17 layout.")] = Path("data/dataset"),
+    detections: Annotated[Path, typer.Option(help="Detection cache of the tune split (made when missing).")] = Path(
+        "data/tune/detections"),
+    out: Annotated[Path, typer.Option(help="Folder for best.yaml/json, trials.csv and the plots.")] = Path("reports/tune"),
+    trials: Annotated[int | None, typer.Option(help="Number of trials (params: tune.n_trials).")] = None,
+    objective: Annotated[str | None, typer.Option(help="HOTA | MOTA | IDF1 | AssA | DetA (params: tune.objective).")] = None,
+    method: Annotated[str | None, typer.Option(help="Search one tracker only: jde | bytetrack (params: tune.methods).")] = None,
+    jobs: Annotated[int | None, typer.Option(help="Parallel trials (params: tune.n_jobs).")] = None,
+    apply: Annotated[bool, typer.Option("--apply", help="Write the best params into the params file's track section.")] = False,
+    device: Annotated[str | None, typer.Option(help="cpu | cuda | cuda:N, for the network pass when the cache is missing.")] = None,
+    amp: AmpOption = None,
+) -> None:
+    """Tune track.* on the tune split; write reports/tune/ (params.yaml only with --apply)."""
+    import time
+
+    import yaml
+
+    from fairmot.io import atomic_file, write_json, write_text
+    from fairmot.tuning import apply_track_params, plot_history, plot_importances
+    from fairmot.tuning import tune as run_tune
+
+    params = read_params(params_file, tune__n_trials=trials, tune__objective=objective, tune__n_jobs=jobs,
+                         tune__methods=[method] if method else None)
+    sequences, caches = _tune_split_caches(params, model, dataset, detections, device, amp)
+    started = time.perf_counter()
+    t = params.tune
+    result = run_tune(caches, sequences, params.track, n_trials=t.n_trials, objective=t.objective, seed=t.seed,
+                      n_jobs=t.n_jobs, methods=t.methods)
+    seconds = time.perf_counter() - started
+    best = result.best_track_params()
+    summary = {"objective": t.objective, "split": t.split, "trials": t.n_trials, "seconds": round(seconds, 1),
+               "params_yaml_value": round(result.baseline_value, 6), "best_value": round(result.best_value, 6),
+               "track": best}
+    out.mkdir(parents=True, exist_ok=True)
+    write_json(out / "best.json", summary)
+    write_text(out / "best.yaml", yaml.safe_dump({"track": best}, sort_keys=False))
+    with atomic_file(out / "trials.csv") as handle:
+        result.trials.to_csv(handle, index=False, float_format="%.6f")
+    plot_history(result, out / "history.png")
+    plot_importances(result, out / "importances.png")
+    print(f"{t.n_trials} trials in {seconds:.1f} s on {t.split}: {t.objective} {result.baseline_value:.4f} "
+          f"(params.yaml) -> {result.best_value:.4f} with {best}")
+    if apply:
+        apply_track_params(params_file, best)
+        print(f"wrote the best track params into {params_file}; `dvc exp run` scores them on eval.split")
+    else:
+        print(f"params.yaml unchanged; rerun with --apply, or: dvc exp run {_set_args(best)}")
+
+
+def _set_args(best: dict) -> str:
+    return " ".join(f"-S track.{k}={v:.4g}" if isinstance(v, float) else f"-S track.{k}={v}" for k, v in best.items())
+
+
+def _tune_split_caches(params, model: Path, dataset: Path, detections: Path, device: str | None, amp: str | None):
+    """(sequences, caches) of tune.split: read from `detections` when complete and made by this very
+    checkpoint (its sha256 is kept beside the caches), else one network pass."""
+    import dataclasses
+    import hashlib
+
+    from fairmot.errors import DataError
+    from fairmot.evaluation import find_eval_sequences
+    from fairmot.io import write_text
+    from fairmot.tracking.detections import read_detections
+    from stages.detect import detect_split
+
+    if not model.is_file():
+        raise DataError(f"{model}: checkpoint not found; run `fairmot train` (or `dvc repro train`) first")
+    sequences = find_eval_sequences(dataset, params.tune.split)
+    digest = hashlib.sha256(model.read_bytes()).hexdigest()
+    stamp = detections / "model.sha256"
+    paths = [detections / f"{s.name}.npz" for s in sequences]
+    same_model = stamp.exists() and stamp.read_text().strip() == digest
+    caches = [read_detections(p) for p in paths] if same_model and all(p.exists() for p in paths) else []
+    fresh = all(c.det_floor <= params.track.det_floor and c.first_frame == s.first_frame
+                for c, s in zip(caches, sequences))
+    if not caches or not fresh:
+        split_params = dataclasses.replace(params, eval=dataclasses.replace(params.eval, split=params.tune.split))
+        detect_split(split_params, sequences, model, detections, pick_device(device, params.gpu_ids), amp)
+        write_text(stamp, digest + "\n")
+        caches = [read_detections(p) for p in paths]
+    return sequences, caches

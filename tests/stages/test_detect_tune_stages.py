@@ -1,0 +1,81 @@
+"""`fairmot detect`, `fairmot evaluate` from the cache, and `fairmot tune`, on a tiny random-weight checkpoint."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import yaml
+from typer.testing import CliRunner
+
+from fairmot.tracking.detections import read_detections
+from stages.app import app
+
+
+def invoke(*args):
+    return CliRunner().invoke(app, [str(a) for a in args], catch_exceptions=False)
+
+
+def test_detect_caches_every_test_sequence_and_reports_the_network_pass(tiny_dataset, checkpoint, params_file,
+                                                                        tmp_path):
+    out, reports = tmp_path / "detections", tmp_path / "reports"
+    done = invoke("detect", "--params", params_file, "--model", checkpoint, "--dataset", tiny_dataset,
+                  "--out", out, "--reports", reports, "--device", "cpu")
+    assert done.exit_code == 0, done.output
+    assert sorted(p.name for p in out.iterdir()) == ["SYN-03.npz"]
+    cache = read_detections(out / "SYN-03.npz")
+    assert cache.num_frames == 24 and cache.det_floor == 0.05 and cache.embeddings.shape[1] == 128
+    assert (cache.scores > 0.05).all() and len(cache.scores) > 24
+    figures = json.loads((reports / "detect.json").read_text())
+    assert figures["frames"] == 24 and figures["fps"] > 0 and figures["peak_memory_mb"] > 0
+    assert figures["engine"] == "torch" and figures["device"].startswith("CPU")
+
+
+def test_evaluate_tracks_from_the_cache_with_the_method_asked_for(tiny_dataset, checkpoint, params_file, tmp_path):
+    det, reports = tmp_path / "detections", tmp_path / "reports"
+    assert invoke("detect", "--params", params_file, "--model", checkpoint, "--dataset", tiny_dataset,
+                  "--out", det, "--reports", reports, "--device", "cpu").exit_code == 0
+    # a threshold in the middle of the random network's scores, so bytetrack has low-score candidates
+    conf = float(np.median(read_detections(det / "SYN-03.npz").scores))
+    rows = {}
+    for method in ("jde", "bytetrack"):
+        results = tmp_path / f"results-{method}"
+        done = invoke("evaluate", "--params", params_file, "--dataset", tiny_dataset, "--detections", det,
+                      "--results", results, "--reports", reports, "--method", method, "--conf-thres", conf)
+        assert done.exit_code == 0, done.output
+        rows[method] = (results / "SYN-03.txt").read_text()
+        metrics = json.loads((reports / "metrics.json").read_text())
+        assert metrics["method"] == method and metrics["fps"] > 0  # the network pass's speed, from detect.json
+    assert rows["jde"] != rows["bytetrack"] and len(rows["jde"].splitlines()) > 24
+
+
+def test_evaluate_without_a_cache_says_to_run_detect(tiny_dataset, params_file, tmp_path):
+    done = invoke("evaluate", "--params", params_file, "--dataset", tiny_dataset, "--detections",
+                  tmp_path / "none", "--results", tmp_path / "results", "--reports", tmp_path / "reports")
+    assert done.exit_code == 1 and "fairmot detect" in done.output
+
+
+def test_tune_writes_its_reports_and_leaves_params_alone_unless_asked(tiny_dataset, checkpoint, params_file,
+                                                                        tmp_path):
+    before = params_file.read_text()
+    out = tmp_path / "tune"
+    args = ("tune", "--params", params_file, "--model", checkpoint, "--dataset", tiny_dataset,
+            "--detections", tmp_path / "tune-det", "--out", out, "--trials", 4, "--device", "cpu")
+    done = invoke(*args)
+    assert done.exit_code == 0, done.output
+    assert params_file.read_text() == before
+    assert sorted(p.name for p in out.iterdir()) == ["best.json", "best.yaml", "history.png", "importances.png",
+                                                     "trials.csv"]
+    best = json.loads((out / "best.json").read_text())
+    assert best["split"] == "val" and best["trials"] == 4 and best["best_value"] >= best["params_yaml_value"]
+    trials = pd.read_csv(out / "trials.csv")
+    assert len(trials) == 4 and np.isclose(trials["value"].max(), best["best_value"])
+    # the val split's caches: the second halves (frames 13-24) of the two training sequences
+    caches = {p.stem: read_detections(p) for p in (tmp_path / "tune-det").glob("*.npz")}
+    assert sorted(caches) == ["SYN-01", "SYN-02"] and {c.first_frame for c in caches.values()} == {13}
+
+    done = invoke(*args, "--apply")
+    assert done.exit_code == 0, done.output
+    applied = yaml.safe_load(params_file.read_text())["track"]
+    tuned = yaml.safe_load((out / "best.yaml").read_text())["track"]
+    assert applied["method"] == tuned["method"]
+    assert abs(applied["conf_thres"] - tuned["conf_thres"]) < 1e-3
