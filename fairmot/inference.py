@@ -56,11 +56,14 @@ class OnlineTracker:
         settings: TrackParams | None = None,
         amp: bool | str | None = None,
         meter: SpeedMeter | None = None,
+        engine: Any = None,
     ) -> None:
         import torch
 
         self.device = torch.device(device)
-        self.model = model.to(self.device).eval()
+        self.model = model.to(self.device).eval() if model is not None else None
+        # An inference engine (fairmot.engines) replaces the plain model call when given
+        self.engine = engine
         self.input_w, self.input_h = input_w, input_h
         self.settings = settings if settings is not None else TrackParams()
         self.amp = resolve_amp(amp, self.device)
@@ -70,18 +73,24 @@ class OnlineTracker:
     @classmethod
     def from_checkpoint(cls, path: Path, settings: TrackParams, *, device: Any = "cpu",
                         amp: bool | str | None = None, warmup: int = 5, arch: str | None = None,
-                        input_size: tuple[int, int] = (1088, 608)) -> OnlineTracker:
+                        input_size: tuple[int, int] = (1088, 608), engine: str | None = None,
+                        onnx_path: Path | None = None, threads: int = 0) -> OnlineTracker:
         """The network of a checkpoint, ours or a released FairMOT one (fairmot/models/checkpoints.py).
 
         Ours runs at the input size it was trained at; a released one (no size inside) at
-        `input_size` (width, height). `arch` overrides the recognised architecture.
+        `input_size` (width, height). `arch` overrides the recognised architecture. engine None runs
+        the model as it is; "torch" / "onnx" run it through `fairmot.engines`.
         """
+        from fairmot.engines import make_engine
         from fairmot.models.checkpoints import load_tracking_model
 
         net, meta = load_tracking_model(path, arch=arch, map_location=device)
         width, height = int(meta.get("input_w", input_size[0])), int(meta.get("input_h", input_size[1]))
-        return cls(net, input_w=width, input_h=height, device=device,
-                   settings=settings, amp=amp, meter=SpeedMeter(warmup=warmup))
+        runner = None if engine is None else make_engine(
+            engine, net, input_w=width, input_h=height, device=device, amp=amp, onnx_path=onnx_path,
+            threads=threads)
+        return cls(net, input_w=width, input_h=height, device=device, settings=settings, amp=amp,
+                   meter=SpeedMeter(warmup=warmup), engine=runner)
 
     def reset(self, frame_rate: float = 30) -> None:
         """Start a new sequence: fresh tracker (ids from 1), buffer scaled by the frame rate."""
@@ -113,11 +122,15 @@ class OnlineTracker:
 
         self._sync()
         with torch.inference_mode():
-            x = torch.from_numpy(blob).to(self.device, non_blocking=True).unsqueeze(0)
-            self._sync()
-            forward_start = time.perf_counter()
-            with self.amp.autocast(self.device):
-                outputs = self.model(x)
+            if self.engine is not None:
+                forward_start = time.perf_counter()  # the engine's own upload is part of its forward
+                outputs = self.engine(blob)
+            else:
+                x = torch.from_numpy(blob).to(self.device, non_blocking=True).unsqueeze(0)
+                self._sync()
+                forward_start = time.perf_counter()
+                with self.amp.autocast(self.device):
+                    outputs = self.model(x)
             self._sync()
             model_s = time.perf_counter() - forward_start
             (dets,) = decode_detections(outputs, K=self.settings.K, conf_thres=conf_thres, letterbox=[geometry])

@@ -10,7 +10,19 @@ from typing import Annotated
 
 import typer
 
-from stages import compare, detect, download, evaluate, labels, report, track, train, tune, validate
+from stages import (
+    compare,
+    detect,
+    download,
+    evaluate,
+    export,
+    labels,
+    report,
+    track,
+    train,
+    tune,
+    validate,
+)
 from stages.common import setup_logging
 
 app = typer.Typer(
@@ -26,6 +38,7 @@ app.command()(download.download)
 app.command()(labels.labels)
 app.command()(validate.validate)
 app.command()(train.train)
+app.command()(export.export)
 app.command()(detect.detect)
 app.command()(evaluate.evaluate)
 app.command()(report.report)

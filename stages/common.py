@@ -29,6 +29,12 @@ ModelOption = Annotated[
     Path,
     typer.Option("--model", help="Checkpoint of `fairmot train`, or a released FairMOT .pth (runs at input_w x input_h)."),
 ]
+EngineOption = Annotated[
+    str | None,
+    typer.Option(help="Inference engine: torch (lean PyTorch) | onnx (ONNX Runtime) (params: eval.engine)."),
+]
+OnnxOption = Annotated[Path, typer.Option("--onnx", help="The `fairmot export` graph the onnx engine runs.")]
+DEFAULT_ONNX = Path("data/export/model.onnx")
 # Libraries that log their plumbing at INFO (motmetrics even on the root logger).
 THIRD_PARTY_LOGGERS = ("motmetrics", "trackeval", "great_expectations", "dvc", "dvclive", "matplotlib", "PIL")
 
@@ -89,3 +95,11 @@ def setup_logging(verbose: bool) -> None:
                         handlers=[handler], force=True)
     for name in THIRD_PARTY_LOGGERS:
         logging.getLogger(name).setLevel(logging.NOTSET if verbose else logging.WARNING)
+
+
+def apply_threads(threads: int) -> None:
+    """eval.threads > 0 also sets PyTorch's CPU threads (ONNX Runtime takes it per session)."""
+    if threads > 0:
+        import torch
+
+        torch.set_num_threads(threads)

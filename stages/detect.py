@@ -13,7 +13,17 @@ from typing import Annotated
 
 import typer
 
-from stages.common import AmpOption, ModelOption, one_line_errors, pick_device, read_params
+from stages.common import (
+    DEFAULT_ONNX,
+    AmpOption,
+    EngineOption,
+    ModelOption,
+    OnnxOption,
+    apply_threads,
+    one_line_errors,
+    pick_device,
+    read_params,
+)
 
 
 @one_line_errors
@@ -30,14 +40,16 @@ def detect(
     det_floor: Annotated[float | None, typer.Option(help="Keep candidates above this (params: track.det_floor).")] = None,
     device: Annotated[str | None, typer.Option(help="cpu | cuda | cuda:N (default: CUDA when gpus != -1 and available).")] = None,
     amp: AmpOption = None,
+    engine: EngineOption = None,
+    onnx: OnnxOption = DEFAULT_ONNX,
 ) -> None:
     """Run the network over the evaluation split; write data/detections/<seq>.npz and reports/detect.json."""
     from fairmot.evaluation import find_eval_sequences
     from fairmot.io import write_json
 
-    params = read_params(params_file, eval__split=split, track__det_floor=det_floor)
+    params = read_params(params_file, eval__split=split, track__det_floor=det_floor, eval__engine=engine)
     sequences = find_eval_sequences(dataset, params.eval.split)
-    summary = detect_split(params, sequences, model, out, pick_device(device, params.gpu_ids), amp, arch)
+    summary = detect_split(params, sequences, model, out, pick_device(device, params.gpu_ids), amp, arch, onnx)
     write_json(reports / "detect.json", summary)
     print(f"{summary['frames']} frames, {summary['candidates_per_frame']:.1f} candidates per frame above "
           f"{summary['det_floor']:g}; fps {summary['fps']:.2f} (model {summary['fps_model']:.2f}) on "
@@ -45,7 +57,7 @@ def detect(
 
 
 def detect_split(params, sequences, model_path: Path, out: Path, device: str, amp: str | None,
-                 arch: str | None = None) -> dict:
+                 arch: str | None = None, onnx: Path = DEFAULT_ONNX) -> dict:
     """Write out/<seq>.npz for every sequence (atomically, as one folder); the pass's figures."""
     import torch
     from tqdm import tqdm
@@ -56,9 +68,11 @@ def detect_split(params, sequences, model_path: Path, out: Path, device: str, am
     from fairmot.tracking.detections import record_sequence, write_detections
 
     torch.manual_seed(params.seed)
+    apply_threads(params.eval.threads)
     runner = OnlineTracker.from_checkpoint(model_path, params.track, arch=arch,
                                            input_size=(params.input_w, params.input_h), device=device, amp=amp,
-                                           warmup=params.eval.warmup_frames)
+                                           warmup=params.eval.warmup_frames, engine=params.eval.engine,
+                                           onnx_path=onnx, threads=params.eval.threads)
     reset_peak_memory(device)
     candidates = 0
     with atomic_dir(out) as tmp:
@@ -71,7 +85,7 @@ def detect_split(params, sequences, model_path: Path, out: Path, device: str, am
             write_detections(tmp / f"{seq.name}.npz", cache)
     frames = sum(s.num_frames for s in sequences)
     return {
-        "engine": "torch", "device": device_name(device), "frames": frames,
+        "engine": params.eval.engine, "device": device_name(device), "frames": frames,
         "fps": round(runner.meter.fps, 3), "fps_model": round(runner.meter.fps_model, 3),
         "peak_memory_mb": round(peak_memory_mb(device), 1), "det_floor": params.track.det_floor,
         "candidates_per_frame": round(candidates / max(frames, 1), 2),

@@ -13,9 +13,13 @@ from typing import Annotated
 import typer
 
 from stages.common import (
+    DEFAULT_ONNX,
     AmpOption,
+    EngineOption,
     ModelOption,
+    OnnxOption,
     ParamsFile,
+    apply_threads,
     one_line_errors,
     pick_device,
     read_params,
@@ -35,6 +39,8 @@ def track(
     device: Annotated[str | None, typer.Option(help="cpu | cuda | cuda:N (default: CUDA when gpus != -1 and available).")] = None,
     amp: AmpOption = None,
     video: Annotated[bool, typer.Option(help="Write the annotated mp4.")] = True,
+    engine: EngineOption = None,
+    onnx: OnnxOption = DEFAULT_ONNX,
 ) -> None:
     """Track SOURCE and write a MOTChallenge result file and an annotated video."""
     from contextlib import nullcontext
@@ -51,16 +57,18 @@ def track(
     )
     from fairmot.video import AnnotatedVideo
 
-    params = read_params(params_file, track__conf_thres=conf_thres, track__method=method)
+    params = read_params(params_file, track__conf_thres=conf_thres, track__method=method, eval__engine=engine)
     name = output_name(source)
     result_path, video_path = out / f"{name}.txt", out / f"{name}.mp4"
     frames, source_rate = open_source(source)
     check_outputs_spare_source(source, [result_path, video_path] if video else [result_path])
     rate = frame_rate or source_rate
     dev = pick_device(device, params.gpu_ids)
+    apply_threads(params.eval.threads)
     runner = OnlineTracker.from_checkpoint(model, params.track, arch=arch,
                                            input_size=(params.input_w, params.input_h), device=dev, amp=amp,
-                                           warmup=params.eval.warmup_frames)
+                                           warmup=params.eval.warmup_frames, engine=params.eval.engine,
+                                           onnx_path=onnx, threads=params.eval.threads)
     rows: list = []
     with AnnotatedVideo(video_path, rate) if video else nullcontext() as writer, \
             tqdm(desc=name, unit="frame", disable=None) as progress:

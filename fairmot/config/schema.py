@@ -113,6 +113,11 @@ class EvalParams:
     # The CI gate fails when MOTA, IDF1 or HOTA drop more than this below the committed figures
     gate_tolerance: float = 0.05
     report_frames: int = 3
+    # detect/track run the network through: torch (lean PyTorch) | onnx (ONNX Runtime on the
+    # `fairmot export` graph, data/export/model.onnx)
+    engine: Literal["torch", "onnx"] = "torch"
+    # CPU threads of the engine (ONNX Runtime intra-op and PyTorch); 0 = the library's default
+    threads: int = 0
 
 
 @dataclass

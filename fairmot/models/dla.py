@@ -2,8 +2,9 @@
 
 Three members of the family share one implementation:
 
-- `dla34`: DLA-34 whose neck uses modulated deformable 3x3 convs (DCNv2), computed with
-  `torchvision.ops.deform_conv2d` so nothing needs compiling. Parameter names follow the public
+- `dla34`: DLA-34 whose neck uses modulated deformable 3x3 convs (DCNv2), computed by
+  `fairmot.models.dcn` (library kernels on the CPU, torchvision's op on CUDA) so nothing needs
+  compiling. Parameter names follow the public
   `ctdet_coco_dla_2x.pth` / `fairmot_dla34.pth` layout (`base.level3.tree1.root.conv.weight`,
   `dla_up.ida_0.proj_1.conv.conv_offset_mask.weight`, `ida_up.up_2.weight`, `hm.0.weight`, ...).
 - `dlaconv`: the same network with ordinary 3x3 convs in the neck (FairMOT's pose_dla_conv);
@@ -18,8 +19,8 @@ import math
 
 import torch
 from torch import nn
-from torchvision.ops import deform_conv2d
 
+from fairmot.models.dcn import modulated_deform_conv
 from fairmot.models.heads import FairMOTNet
 
 BN_MOMENTUM = 0.1
@@ -178,7 +179,7 @@ class DCN(nn.Module):
         offset_mask = self.conv_offset_mask(x)
         offset = offset_mask[:, : 2 * self.kernel_positions]
         mask = torch.sigmoid(offset_mask[:, 2 * self.kernel_positions :])
-        return deform_conv2d(x, offset, self.weight, self.bias, padding=self.padding, mask=mask)
+        return modulated_deform_conv(x, offset, self.weight, self.bias, self.padding, mask)
 
 
 class NeckConv(nn.Module):

@@ -18,7 +18,7 @@ TINY = {
 }
 
 pytestmark = pytest.mark.slow
-STAGES = ("download", "labels", "validate", "train", "detect", "evaluate", "report")
+STAGES = ("download", "labels", "validate", "train", "export", "detect", "evaluate", "report")
 
 
 def run(cmd, cwd, env):
@@ -67,6 +67,9 @@ def test_dvc_repro_runs_every_stage_and_writes_the_metrics_contract(project):
                 "fps", "fps_model", "peak_memory_mb", "device"):
         assert key in metrics, key
     assert metrics["frames"] == 12
+    assert metrics["engine"] == "torch"
+    parity = json.loads((root / "reports" / "export.json").read_text())
+    assert parity["passed"] and (root / "data" / "export" / "model.onnx").stat().st_size > 0
     assert (root / "data" / "model" / "model.pt").exists()
     assert "## Tracking" in (root / "reports" / "report.md").read_text()
     status = run(["dvc", "status", "--json"], root, env)

@@ -1,0 +1,177 @@
+"""Benchmark: inference engines side by side, in one run, as time per image and ratio to the baseline.
+
+Part 1, the network alone at one input size (default DLA-34 at 1088x608, batch 1):
+- `baseline`: the model as trained, eval mode, no folding, torchvision's deformable conv (the code
+  before issue 11);
+- `gather-dcn`: the same model with the CPU deformable conv of `fairmot.models.dcn` (attribution);
+- `torch-lean`: `fairmot.engines.TorchEngine` (batch norm folded, channels_last, preallocated input);
+- `onnx`: ONNX Runtime on the exported graph (fixed size; `--dynamic` adds a dynamic-size export).
+On CUDA, `torch-lean-amp` is added (AMP in the autocast dtype, CUDA graph replay).
+Repeats alternate between the engines, so load on the machine hits all of them alike; the figure
+is the median, the ratio is baseline median / engine median.
+
+Part 2, end to end (frame -> head maps -> decode -> tracker) with `OnlineTracker`, the embedded
+default network (dla_tiny at 320x192), per engine, frames alternating between the engines.
+Weights: the checkpoint given with --checkpoint (e.g. data/model/model.pt), else random ones.
+
+    python benchmarks/engines.py                       # CPU, all of the above
+    python benchmarks/engines.py --repeats 3 --frames 60 --threads 2
+    python benchmarks/engines.py --device cuda --repeats 20 --frames 200
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from fairmot.devices import device_name
+from fairmot.engines import OnnxEngine, TorchEngine
+from fairmot.export import export_onnx
+from fairmot.inference import OnlineTracker
+from fairmot.models import build_from_checkpoint, create_model
+from fairmot.models.dcn import torchvision_kernel
+from fairmot.speed import SpeedMeter
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--arch", default="dla34")
+    parser.add_argument("--width", type=int, default=1088)
+    parser.add_argument("--height", type=int, default=608)
+    parser.add_argument("--repeats", type=int, default=3, help="timed forwards per engine (median reported)")
+    parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    parser.add_argument("--threads", type=int, default=0, help="torch and ONNX Runtime threads (0 = all cores)")
+    parser.add_argument("--dynamic", action="store_true", help="also time a dynamic-size ONNX export")
+    parser.add_argument("--frames", type=int, default=60, help="timed end-to-end frames per engine")
+    parser.add_argument("--warmup", type=int, default=5, help="untimed end-to-end frames first")
+    parser.add_argument("--checkpoint", type=Path, help="a `fairmot train` checkpoint for part 2")
+    parser.add_argument("--skip-network", action="store_true", help="only part 2")
+    return parser.parse_args()
+
+
+def realistic(model: torch.nn.Module) -> torch.nn.Module:
+    """Random weights with non-trivial batch-norm statistics and deforming offsets, as trained ones have."""
+    for module in model.modules():
+        if isinstance(module, torch.nn.BatchNorm2d):
+            module.running_mean.uniform_(-0.5, 0.5)
+            module.running_var.uniform_(0.5, 2.0)
+        if hasattr(module, "conv_offset_mask"):
+            module.conv_offset_mask.weight.data.normal_(0, 0.02)
+    return model.eval()
+
+
+def sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def interleaved(runners: dict[str, Callable[[], object]], repeats: int, device: torch.device) -> dict[str, float]:
+    """Median seconds per call of each runner, one warm-up each, then repeats alternating runners."""
+    times: dict[str, list[float]] = {name: [] for name in runners}
+    for i in range(repeats + 1):
+        for name, run in runners.items():
+            sync(device)
+            start = time.perf_counter()
+            run()
+            sync(device)
+            if i:
+                times[name].append(time.perf_counter() - start)
+        print(f"  round {i}/{repeats}: " + ", ".join(f"{n} {t[-1]:.3f}s" for n, t in times.items() if t), flush=True)
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
+def network_part(args: argparse.Namespace, device: torch.device, tmp: Path) -> None:
+    torch.manual_seed(0)
+    model = realistic(create_model(args.arch)).to(device)
+    x = torch.rand(1, 3, args.height, args.width, device=device)
+    blob = x[0].cpu().numpy()
+
+    def baseline() -> object:
+        with torch.inference_mode(), torchvision_kernel():
+            return model(x)
+
+    def gather_dcn() -> object:
+        with torch.inference_mode():
+            return model(x)
+
+    runners: dict[str, Callable[[], object]] = {"baseline": baseline}
+    if args.arch == "dla34" and device.type == "cpu":
+        runners["gather-dcn"] = gather_dcn
+    lean = TorchEngine(model, input_w=args.width, input_h=args.height, device=device)
+    runners["torch-lean"] = lambda: lean(blob)
+    if device.type == "cuda":
+        amp = TorchEngine(model, input_w=args.width, input_h=args.height, device=device, amp="auto")
+        runners["torch-lean-amp"] = lambda: amp(blob)
+    start = time.perf_counter()
+    fixed = export_onnx(model.cpu(), tmp / "fixed.onnx", input_w=args.width, input_h=args.height)
+    print(f"  ONNX export (fixed size) took {time.perf_counter() - start:.0f}s")
+    model.to(device)
+    onnx = OnnxEngine(fixed, device=device, threads=args.threads)
+    runners["onnx"] = lambda: onnx(blob)
+    if args.dynamic:
+        dynamic = OnnxEngine(export_onnx(model.cpu(), tmp / "dynamic.onnx", input_w=args.width,
+                                         input_h=args.height, dynamic=True), device=device, threads=args.threads)
+        model.to(device)
+        runners["onnx-dynamic"] = lambda: dynamic(blob)
+    medians = interleaved(runners, args.repeats, device)
+    print(f"\n{args.arch} at {args.width}x{args.height}, batch 1, median of {args.repeats} alternating repeats")
+    print(f"{'engine':<16} {'s/img':>9} {'vs baseline':>12}")
+    for name, seconds in medians.items():
+        print(f"{name:<16} {seconds:>9.3f} {medians['baseline'] / seconds:>11.2f}x")
+
+
+def end_to_end_part(args: argparse.Namespace, device: torch.device, tmp: Path) -> None:
+    if args.checkpoint:
+        model, meta = build_from_checkpoint(args.checkpoint)
+        width, height, origin = int(meta["input_w"]), int(meta["input_h"]), str(args.checkpoint)
+    else:
+        torch.manual_seed(0)
+        model, width, height, origin = realistic(create_model("dla_tiny")), 320, 192, "random weights"
+    onnx_path = export_onnx(model, tmp / "tiny.onnx", input_w=width, input_h=height)
+    engines = {
+        "baseline": None,
+        "torch-lean": TorchEngine(model, input_w=width, input_h=height, device=device),
+        "onnx": OnnxEngine(onnx_path, device=device, threads=args.threads),
+    }
+    trackers = {name: OnlineTracker(model, input_w=width, input_h=height, device=device, engine=engine,
+                                    meter=SpeedMeter(warmup=args.warmup)) for name, engine in engines.items()}
+    rng = np.random.default_rng(0)
+    base = rng.integers(0, 256, size=(height, width, 3), dtype=np.uint8)
+    for i in range(args.warmup + args.frames):
+        frame = np.roll(base, 3 * i, axis=1)  # moving content, cheap to make
+        for tracker in trackers.values():
+            tracker.step(*tracker.prepare(frame))
+    print(f"\nend to end: {model.arch} at {width}x{height} ({origin}), {args.frames} frames after "
+          f"{args.warmup} warm-up, frames alternating between engines")
+    print(f"{'engine':<16} {'fps':>8} {'fps_model':>10} {'vs baseline':>12}")
+    baseline_fps = trackers["baseline"].meter.fps
+    for name, tracker in trackers.items():
+        print(f"{name:<16} {tracker.meter.fps:>8.1f} {tracker.meter.fps_model:>10.1f} "
+              f"{tracker.meter.fps / baseline_fps:>11.2f}x")
+
+
+def main() -> None:
+    args = parse_args()
+    if args.device == "cuda" and not torch.cuda.is_available():
+        raise SystemExit("--device cuda: no CUDA device here")
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device = torch.device(args.device)
+    torch.backends.cudnn.benchmark = True
+    print(f"device: {device_name(args.device)}; torch threads {torch.get_num_threads()}; "
+          f"onnxruntime threads {args.threads or 'default'}")
+    with tempfile.TemporaryDirectory() as tmp:
+        if not args.skip_network:
+            network_part(args, device, Path(tmp))
+        end_to_end_part(args, device, Path(tmp))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,157 @@
+"""Modulated deformable convolution (DCNv2) kernels: a fast CPU path and a half-precision CUDA path.
+
+torchvision's `deform_conv2d` on the CPU fills its column buffer with scalar loops and was half of
+DLA-34's CPU time (issue 11). `deform_conv2d_gather` computes the same thing from library kernels:
+one `grid_sample` (vectorised, multi-threaded bilinear sampling with zeros outside the image) builds
+the sampled columns, the mask scales them, and one matrix multiply applies the weight. Everything
+is differentiable by autograd, so training can use it too.
+
+Sampling rule reproduced (torchvision `ops/csrc/ops/cpu/deform_conv2d_kernel.cpp`, `bilinear_interpolate`):
+a sample at (y, x) mixes its four neighbour pixels bilinearly, a neighbour outside the image counts
+as zero, so a sample at y <= -1 or y >= H (same for x) is exactly zero. `grid_sample` with
+`padding_mode="zeros"` follows the same rule.
+
+On CUDA, torchvision's autocast wrapper runs the op in float32; `deform_conv2d_autocast` runs it in
+the autocast dtype instead (bf16/fp16), which is what the AMP forward and backward then use.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+from collections.abc import Iterator
+from contextvars import ContextVar
+
+import torch
+import torch.nn.functional as F
+from torchvision.ops import deform_conv2d as tv_deform_conv2d
+
+# Set by `torchvision_kernel()`: every deformable conv then runs torchvision's op as before issue 11
+_FORCE_TORCHVISION: ContextVar[bool] = ContextVar("force_torchvision_deform_conv", default=False)
+
+
+@contextlib.contextmanager
+def torchvision_kernel() -> Iterator[None]:
+    """Run torchvision's `deform_conv2d` everywhere inside this block: the baseline the benchmark
+    compares against, and the reference the tests check the fast paths with."""
+    token = _FORCE_TORCHVISION.set(True)
+    try:
+        yield
+    finally:
+        _FORCE_TORCHVISION.reset(token)
+
+
+@functools.lru_cache(maxsize=32)
+def _base_grid(height: int, width: int, kernel: tuple[int, int], padding: tuple[int, int],
+               out_size: tuple[int, int], dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    """Normalised (x, y) of every undeformed sampling point, (K, Ho, Wo, 2), kernel position k-major.
+
+    Cached per shape (a network has a handful); built outside inference mode so that a grid made
+    while tracking can still be used by a later training step.
+    """
+    with torch.inference_mode(False):
+        return _make_base_grid(height, width, kernel, padding, out_size, dtype, device)
+
+
+def _make_base_grid(height: int, width: int, kernel: tuple[int, int], padding: tuple[int, int],
+                    out_size: tuple[int, int], dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    kh, kw = kernel
+    ho, wo = out_size
+    ys = torch.arange(ho, dtype=dtype, device=device).view(1, ho, 1) - padding[0]
+    xs = torch.arange(wo, dtype=dtype, device=device).view(1, 1, wo) - padding[1]
+    ky, kx = torch.meshgrid(torch.arange(kh, dtype=dtype, device=device),
+                            torch.arange(kw, dtype=dtype, device=device), indexing="ij")
+    y = (ys + ky.reshape(-1, 1, 1)).expand(kh * kw, ho, wo)
+    x = (xs + kx.reshape(-1, 1, 1)).expand(kh * kw, ho, wo)
+    # align_corners=False: pixel p sits at normalised (2p + 1) / size - 1
+    return torch.stack(((2 * x + 1) / width - 1, (2 * y + 1) / height - 1), dim=-1)
+
+
+def _sampling_grid(offset: torch.Tensor, height: int, width: int, kernel: tuple[int, int],
+                   padding: tuple[int, int], out_size: tuple[int, int]) -> torch.Tensor:
+    """Normalised grid (N, K*Ho, Wo, 2) of every sampling point, kernel position k-major.
+
+    offset is (N, 2K, Ho, Wo) with (dy, dx) pairs per kernel position (torchvision's layout).
+    """
+    n = offset.shape[0]
+    ho, wo = out_size
+    k = kernel[0] * kernel[1]
+    base = _base_grid(height, width, kernel, padding, out_size, offset.dtype, offset.device)
+    scale = torch.tensor([2.0 / width, 2.0 / height], dtype=offset.dtype, device=offset.device)
+    # (N, K, 2, Ho, Wo) (dy, dx) -> (N, K, Ho, Wo, 2) (dx, dy), in normalised units
+    shift = offset.view(n, k, 2, ho, wo).flip(2).permute(0, 1, 3, 4, 2) * scale
+    return (base + shift).reshape(n, k * ho, wo, 2)
+
+
+def deform_conv2d_gather(
+    x: torch.Tensor,
+    offset: torch.Tensor,
+    weight: torch.Tensor,
+    bias: torch.Tensor | None = None,
+    padding: int | tuple[int, int] = 0,
+    mask: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Same result as `torchvision.ops.deform_conv2d(x, offset, weight, bias, padding=padding, mask=mask)`
+    for stride 1, dilation 1 and one offset group (the DCNv2 configuration FairMOT uses)."""
+    pad = (padding, padding) if isinstance(padding, int) else tuple(padding)
+    n, c, height, width = x.shape
+    out_c, in_c, kh, kw = weight.shape
+    if in_c != c:
+        raise ValueError(f"weight expects {in_c} input channels, the input has {c}")
+    ho, wo = height + 2 * pad[0] - kh + 1, width + 2 * pad[1] - kw + 1
+    k = kh * kw
+    if offset.shape != (n, 2 * k, ho, wo):
+        raise ValueError(f"offset must be {(n, 2 * k, ho, wo)} (one offset group), got {tuple(offset.shape)}")
+    grid = _sampling_grid(offset, height, width, (kh, kw), pad, (ho, wo))
+    columns = F.grid_sample(x, grid.to(x.dtype), mode="bilinear", padding_mode="zeros", align_corners=False)
+    columns = columns.view(n, c, k, ho * wo)
+    if mask is not None:
+        mask = mask.reshape(n, 1, k, ho * wo)
+        # In place when nothing needs gradients: saves allocating (and first-touching) a second buffer
+        inplace = not (torch.is_grad_enabled() and (columns.requires_grad or mask.requires_grad))
+        columns = columns.mul_(mask) if inplace else columns * mask
+    out = torch.matmul(weight.reshape(out_c, c * k), columns.reshape(n, c * k, ho * wo))
+    if bias is not None:
+        out = out + bias.view(1, out_c, 1)
+    return out.view(n, out_c, ho, wo)
+
+
+def deform_conv2d_autocast(
+    x: torch.Tensor,
+    offset: torch.Tensor,
+    weight: torch.Tensor,
+    bias: torch.Tensor | None,
+    padding: int,
+    mask: torch.Tensor,
+) -> torch.Tensor:
+    """The deformable conv in the current CUDA autocast dtype (torchvision's own autocast wrapper
+    forces float32). torchvision's CUDA kernel handles float16; bfloat16 goes through the gather
+    path, whose `grid_sample` and matmul both run in bfloat16 on CUDA."""
+    dtype = torch.get_autocast_dtype("cuda")
+    args = [t.to(dtype) for t in (x, offset, weight, mask)]
+    low_bias = None if bias is None else bias.to(dtype)
+    with torch.autocast("cuda", enabled=False):
+        if dtype == torch.float16:
+            return tv_deform_conv2d(args[0], args[1], args[2], low_bias, padding=padding, mask=args[3])
+        return deform_conv2d_gather(args[0], args[1], args[2], low_bias, padding=padding, mask=args[3])
+
+
+def modulated_deform_conv(
+    x: torch.Tensor,
+    offset: torch.Tensor,
+    weight: torch.Tensor,
+    bias: torch.Tensor | None,
+    padding: int,
+    mask: torch.Tensor,
+) -> torch.Tensor:
+    """Pick the kernel for the device: the gather path on the CPU, torchvision's op in the autocast
+    dtype under CUDA autocast, torchvision's op otherwise (CUDA fp32 and ONNX export, which maps it
+    to DeformConv)."""
+    exporting = torch.onnx.is_in_onnx_export() or torch.compiler.is_exporting()
+    if _FORCE_TORCHVISION.get():
+        return tv_deform_conv2d(x, offset, weight, bias, padding=padding, mask=mask)
+    if x.device.type == "cpu" and not exporting:
+        return deform_conv2d_gather(x, offset, weight, bias, padding=padding, mask=mask)
+    if x.device.type == "cuda" and torch.is_autocast_enabled("cuda") and not exporting:
+        return deform_conv2d_autocast(x, offset, weight, bias, padding, mask)
+    return tv_deform_conv2d(x, offset, weight, bias, padding=padding, mask=mask)
