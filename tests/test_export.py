@@ -10,25 +10,18 @@ import torch
 from fairmot.errors import ConfigError, DataError
 from fairmot.export import OUTPUT_NAMES, export_onnx, head_differences, onnx_session
 from fairmot.models import create_model
-
-
-def _trained_looking(arch: str) -> torch.nn.Module:
-    torch.manual_seed(0)
-    model = create_model(arch)
-    for module in model.modules():
-        if isinstance(module, torch.nn.BatchNorm2d):
-            module.running_mean.uniform_(-0.5, 0.5)
-            module.running_var.uniform_(0.5, 2.0)
-        if hasattr(module, "conv_offset_mask"):
-            module.conv_offset_mask.weight.data.normal_(0, 0.05)
-    return model.eval()
+from tests.models.standins import trained_looking
 
 
 @pytest.fixture(scope="module")
 def tiny_export(tmp_path_factory):
-    model = _trained_looking("dla_tiny")
+    model = _trained_looking_stats("dla_tiny")
     path = export_onnx(model, tmp_path_factory.mktemp("onnx") / "tiny.onnx", input_w=96, input_h=64)
     return model, path
+
+
+def _trained_looking_stats(arch: str) -> torch.nn.Module:
+    return trained_looking(arch, affine=False)
 
 
 def test_export_has_the_four_heads_as_named_outputs_at_the_fixed_size(tiny_export):
@@ -50,7 +43,7 @@ def test_onnx_runtime_matches_pytorch_per_head_within_1e4(tiny_export):
 
 
 def test_dla34_exports_deformconv_and_matches_pytorch(tmp_path):
-    model = _trained_looking("dla34")
+    model = _trained_looking_stats("dla34")
     path = export_onnx(model, tmp_path / "dla34.onnx", input_w=64, input_h=64)
     ops = {node.op_type for node in onnx.load(str(path)).graph.node}
     assert "DeformConv" in ops
@@ -60,7 +53,7 @@ def test_dla34_exports_deformconv_and_matches_pytorch(tmp_path):
 
 
 def test_dynamic_export_runs_at_other_sizes(tmp_path):
-    model = _trained_looking("dla_tiny")
+    model = _trained_looking_stats("dla_tiny")
     path = export_onnx(model, tmp_path / "dyn.onnx", input_w=96, input_h=64, dynamic=True)
     session = onnx_session(path, threads=1)
     rng = np.random.default_rng(2)
@@ -87,7 +80,7 @@ def _detecting_checkpoint(path):
 
     (A random network that fires everywhere has score plateaus on flat backgrounds, where 1e-7 of
     float noise decides which cell is the maximum: no graph can reproduce those tracks exactly.)"""
-    model = _trained_looking("dla_tiny")
+    model = _trained_looking_stats("dla_tiny")
     torch.nn.init.normal_(model.hm[-1].weight, std=2.0)
     with torch.no_grad():
         model.hm[-1].bias.fill_(-1.0)

@@ -36,17 +36,15 @@ def merge(base, extra):
     return base
 
 
-@pytest.fixture(scope="module")
-def project(tmp_path_factory):
-    """A fresh git repo holding the project's tracked files and tiny params, after one `dvc repro`."""
-    root = tmp_path_factory.mktemp("clone")
+def copy_project(root: Path, params: dict) -> tuple[Path, dict]:
+    """A fresh git repo (one commit) holding the project's tracked files with `params` as params.yaml."""
+    root.mkdir(parents=True, exist_ok=True)
     files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=REPO, check=True,
                            capture_output=True, text=True).stdout.split()
     for name in files:
         if (REPO / name).is_file() and not name.startswith(("data/", "reports/")):
             (root / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(REPO / name, root / name)
-    params = merge(yaml.safe_load((REPO / "params.yaml").read_text()), TINY)
     (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
            "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}
@@ -54,6 +52,14 @@ def project(tmp_path_factory):
     (root / "dvc.lock").unlink(missing_ok=True)
     run(["git", "add", "-A"], root, env)
     run(["git", "commit", "-qm", "tiny"], root, env)
+    return root, env
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    """A fresh git repo holding the project's tracked files and tiny params, after one `dvc repro`."""
+    params = merge(yaml.safe_load((REPO / "params.yaml").read_text()), TINY)
+    root, env = copy_project(tmp_path_factory.mktemp("clone"), params)
     log = run(["dvc", "repro"], root, env)
     return root, env, log
 

@@ -7,18 +7,7 @@ from fairmot.config import TrackParams
 from fairmot.tracking.bytetrack import BYTETracker
 from fairmot.tracking.detections import build_tracker, input_threshold
 from fairmot.tracking.tracker import JDETracker
-
-W, H = 40.0, 100.0
-
-
-def box(cx: float, cy: float) -> list[float]:
-    return [cx - W / 2, cy - H / 2, cx + W / 2, cy + H / 2]
-
-
-def unit(i: int, dim: int = 8) -> np.ndarray:
-    e = np.zeros(dim)
-    e[i] = 1.0
-    return e
+from tests.tracking.standins import box, unit
 
 
 def feed(tracker, frames, threshold: float) -> list[dict[int, np.ndarray]]:

@@ -3,18 +3,7 @@
 import numpy as np
 
 from fairmot.tracking.tracker import JDETracker, Track, TrackState, _remove_duplicates
-
-W, H = 40.0, 100.0  # pedestrian-shaped boxes
-
-
-def box(cx: float, cy: float) -> list[float]:
-    return [cx - W / 2, cy - H / 2, cx + W / 2, cy + H / 2]
-
-
-def unit(i: int, dim: int = 8) -> np.ndarray:
-    e = np.zeros(dim)
-    e[i] = 1.0
-    return e
+from tests.tracking.standins import box, unit
 
 
 def run(tracker: JDETracker, frames: list[list[tuple[list[float], float, np.ndarray]]], seed: int = 0):
