@@ -90,6 +90,9 @@ def _load_sequence(seq_dir: Path, split: str) -> EvalSequence:
             f"{gt_path}: frame {int(gt[outside][0, 0])} is outside 1..{info.seq_length} "
             f"(seqLength in {seq_dir / 'seqinfo.ini'})"
         )
+    # Boxes outside any track (id -1, e.g. a CVAT export's trackless boxes) train the detector but
+    # are no trajectory to score; TrackEval would also fold a negative id onto another one.
+    gt = gt[gt[:, 1] >= 0]
     _check_unique_ids(gt, gt_path)
     keep = (gt[:, 0] >= first) & (gt[:, 0] <= last)
     return EvalSequence(seq_dir.name, seq_dir, info, first, last, gt[keep])

@@ -46,13 +46,13 @@ def test_readme_mixed_recipe_trains_on_mot17_crowdhuman_and_a_cvat_export_in_one
                f"{{name:shop,kind:mot,path:{cvat}}}]",
          "-S", "data.train_split=half", "-S", "eval.split=val"], root, env)
     manifest = json.loads((root / "data" / "splits" / "manifest.json").read_text())["datasets"]
-    assert list(manifest) == ["mot17", "crowdhuman", "shop"]
-    assert [manifest[name]["kind"] for name in manifest] == ["mot", "detection", "mot"]
+    assert {name: d["kind"] for name, d in manifest.items()} == {"mot17": "mot", "crowdhuman": "detection", "shop": "mot"}
     assert manifest["crowdhuman"]["identities"] == 0 and manifest["mot17"]["identities"] > 0
+    assert (manifest["mot17"]["ids"], manifest["shop"]["ids"]) == ([1, 13], [14, 14])  # identity spaces kept apart
     train = json.loads((root / "reports" / "train.json").read_text())
-    assert train["nID"] == sum(d["identities"] for d in manifest.values())
+    assert train["nID"] == 1 + sum(d["identities"] for d in manifest.values())  # max id + 1
     metrics = json.loads((root / "reports" / "metrics.json").read_text())
-    assert metrics["frames"] == 12  # the second halves (val) of the two MOT17 sequences, 6 + 6
+    assert metrics["frames"] == 6 + 6 + 2  # val: second halves of MOT17-02, MOT17-04 and the 3-frame CVAT shop
     shown = json.loads(run(["dvc", "exp", "show", "--json"], root, env).strip())
     names = [exp.get("name") for entry in shown for exp in (entry.get("experiments") or [])]
     assert "mixed" in names

@@ -134,6 +134,17 @@ def test_a_sequence_folder_without_seqinfo_is_an_error_not_skipped(tmp_path):
         find_eval_sequences(tmp_path, "train")
 
 
+def test_trackless_ground_truth_boxes_are_not_scored(tmp_path):
+    rows = two_walkers(frames=2) + [gt_row(1, -1, 200, 200), gt_row(2, -1, 220, 200)]
+    make_sequence(tmp_path, "SEQ-01", rows, 2)
+    [seq] = find_eval_sequences(tmp_path, "train")
+    assert (seq.gt[:, 1] >= 0).all() and len(seq.gt) == 8
+    walkers = [(f, i, x, y, 40, 100) for f, i, x, y, *_ in two_walkers(frames=2) if i in (1, 2)]
+    write_result(tmp_path / "res" / "SEQ-01.txt", walkers)
+    overall = evaluate_results_dir(tmp_path / "res", tmp_path, "train").overall
+    assert overall["MOTA"] == pytest.approx(1.0) and overall["HOTA"] == pytest.approx(1.0)
+
+
 def test_bad_inputs_give_clear_errors(tmp_path):
     make_sequence(tmp_path, "SEQ-01", [gt_row(1, 1, 10, 50)], 2)
     res = tmp_path / "res"
