@@ -13,6 +13,7 @@ from fairmot.errors import ConfigError
 from fairmot.export import OUTPUT_NAMES, export_onnx
 from fairmot.inference import OnlineTracker
 from fairmot.models import create_model
+from tests.models.standins import trained_looking
 
 W, H = 128, 96
 
@@ -20,12 +21,7 @@ W, H = 128, 96
 @pytest.fixture(scope="module")
 def model_and_onnx(tmp_path_factory):
     """dla_tiny with batch-norm statistics and a heatmap bias that make it detect plenty."""
-    torch.manual_seed(0)
-    model = create_model("dla_tiny")
-    for module in model.modules():
-        if isinstance(module, torch.nn.BatchNorm2d):
-            module.running_mean.uniform_(-0.5, 0.5)
-            module.running_var.uniform_(0.5, 2.0)
+    model = trained_looking("dla_tiny", affine=False)
     torch.nn.init.normal_(model.hm[-1].weight, std=2.0)
     torch.nn.init.constant_(model.hm[-1].bias, 0.0)
     with torch.no_grad():  # boxes of about 24x48 pixels, which pass the tracker's output filter

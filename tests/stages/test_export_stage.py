@@ -7,8 +7,9 @@ import torch
 import yaml
 from typer.testing import CliRunner
 
-from fairmot.models import create_model, resolve_head_conv
+from fairmot.models import resolve_head_conv
 from stages.app import app
+from tests.models.standins import trained_looking
 
 INPUT_W, INPUT_H = 320, 192
 
@@ -21,12 +22,7 @@ def invoke(*args):
 def peaked_checkpoint(tmp_path_factory):
     """A random dla_tiny whose heatmap has a few clear peaks per frame (no score plateaus, where
     float noise alone would decide the maximum), in the format `fairmot train` writes."""
-    torch.manual_seed(0)
-    model = create_model("dla_tiny")
-    for module in model.modules():
-        if isinstance(module, torch.nn.BatchNorm2d):
-            module.running_mean.uniform_(-0.5, 0.5)
-            module.running_var.uniform_(0.5, 2.0)
+    model = trained_looking("dla_tiny", affine=False)
     torch.nn.init.normal_(model.hm[-1].weight, std=2.0)
     with torch.no_grad():
         model.hm[-1].bias.fill_(-1.0)
