@@ -57,9 +57,11 @@ def test_an_empty_params_file_is_an_error_not_a_run_on_unstated_values(tmp_path)
 
 def test_archs_and_eval_splits_are_derived_from_their_one_definition():
     from fairmot import config
+    from fairmot.architectures import DEFAULT_HEAD_CONV
     from fairmot.models import ARCHITECTURES
 
     assert tuple(ARCHITECTURES) == config.ARCHS
+    assert {arch: head_conv for arch, (_, head_conv) in ARCHITECTURES.items()} == DEFAULT_HEAD_CONV
     assert typing.get_args(typing.get_type_hints(EvalParams)["split"]) == config.EVAL_SPLITS
     assert set(config.EVAL_SPLITS) == {"test", "val", "train"}
 

@@ -19,6 +19,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from fairmot.architectures import DEFAULT_HEAD_CONV
 from fairmot.errors import ConfigError, DataError
 from fairmot.models.dla import dla34, dla_tiny, dlaconv
 from fairmot.models.heads import HEAD_NAMES, FairMOTNet
@@ -38,13 +39,17 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-# arch name -> (builder(reid_dim, head_conv), default head_conv)
+_BUILDERS: dict[str, Callable[[int, int], FairMOTNet]] = {
+    "dla34": dla34,
+    "dlaconv": dlaconv,
+    "dla_tiny": dla_tiny,
+    "hrnet18": hrnet18,
+    "hrnet32": hrnet32,
+}
+
+# arch name -> (builder(reid_dim, head_conv), default head_conv); names and widths from fairmot.architectures
 ARCHITECTURES: dict[str, tuple[Callable[[int, int], FairMOTNet], int]] = {
-    "dla34": (dla34, 256),
-    "dlaconv": (dlaconv, 256),
-    "dla_tiny": (dla_tiny, 64),
-    "hrnet18": (hrnet18, 256),
-    "hrnet32": (hrnet32, 256),
+    name: (_BUILDERS[name], head_conv) for name, head_conv in DEFAULT_HEAD_CONV.items()
 }
 
 
