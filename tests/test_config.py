@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import subprocess
+import sys
 import typing
 from pathlib import Path
 
@@ -64,6 +66,16 @@ def test_archs_and_eval_splits_are_derived_from_their_one_definition():
     assert {arch: head_conv for arch, (_, head_conv) in ARCHITECTURES.items()} == DEFAULT_HEAD_CONV
     assert typing.get_args(typing.get_type_hints(EvalParams)["split"]) == config.EVAL_SPLITS
     assert set(config.EVAL_SPLITS) == {"test", "val", "train"}
+
+
+def test_loading_params_imports_no_network_or_array_library():
+    # Every stage loads params.yaml first; download, labels, validate and report never build a network.
+    heavy = ("torch", "torchvision", "cv2", "pandas", "numpy", "scipy", "PIL")
+    code = (f"import sys; from fairmot.config import load_params; load_params({str(REPO / 'params.yaml')!r}); "
+            f"print(*sorted(m for m in {heavy!r} if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False, cwd=REPO)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == []
 
 
 @pytest.mark.parametrize("value", [0, -2, -10])

@@ -9,9 +9,7 @@ them), so a key left out of the file means the shipped value, and an empty file 
 
 from __future__ import annotations
 
-from typing import Any
-
-from fairmot.config.checks import architectures
+from fairmot.architectures import ARCHS
 from fairmot.config.loader import load_params
 from fairmot.config.schema import (
     EVAL_SPLITS,
@@ -28,13 +26,6 @@ from fairmot.config.schema import (
 )
 
 __all__ = [
-    "EVAL_SPLITS", "MOT17_SDP_SEQUENCES", "DataParams", "DatasetParams", "EvalParams", "EvalSplit", "Params",
-    "SyntheticParams", "TrackParams", "TuneParams", "architectures", "load_params", "parse_gpus",
+    "ARCHS", "EVAL_SPLITS", "MOT17_SDP_SEQUENCES", "DataParams", "DatasetParams", "EvalParams", "EvalSplit", "Params",
+    "SyntheticParams", "TrackParams", "TuneParams", "load_params", "parse_gpus",
 ]
-
-
-def __getattr__(name: str) -> Any:
-    # ARCHS is derived, and lazily, so importing the config (every CLI start) does not import torch.
-    if name == "ARCHS":
-        return architectures()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -5,15 +5,9 @@ from __future__ import annotations
 import difflib
 from collections.abc import Callable
 
+from fairmot.architectures import ARCHS
 from fairmot.config.schema import DatasetParams, Params
 from fairmot.errors import ConfigError
-
-
-def architectures() -> tuple[str, ...]:
-    """The network names, from the one registry (fairmot.models.ARCHITECTURES; imported late: torch)."""
-    from fairmot.models import ARCHITECTURES
-
-    return tuple(ARCHITECTURES)
 
 
 def check_values(p: Params, where: Callable[[str], str]) -> None:
@@ -64,10 +58,9 @@ def _check_datasets(datasets: list[DatasetParams], fail: Callable[[str, str], No
 def _check_training(p: Params, fail: Callable[[str, str], None]) -> None:
     from fairmot.devices import AMP_MODES
 
-    archs = architectures()
-    if p.arch not in archs:
-        close = difflib.get_close_matches(p.arch, archs, n=1)
-        fail("arch", f"= {p.arch!r} is not a known network; choose one of {', '.join(archs)}"
+    if p.arch not in ARCHS:
+        close = difflib.get_close_matches(p.arch, ARCHS, n=1)
+        fail("arch", f"= {p.arch!r} is not a known network; choose one of {', '.join(ARCHS)}"
              + (f" (did you mean {close[0]!r}?)" if close else ""))
     for key in ("input_w", "input_h"):
         value = getattr(p, key)
