@@ -1,19 +1,23 @@
 """Inference engines: one interface from a preprocessed frame to the head maps, per backend.
 
 `engine(blob)` takes one letterboxed CHW float32 frame (numpy, as `OnlineTracker.prepare` makes it)
-and returns {"hm", "wh", "reg", "id"} as tensors on `engine.device`, ready for
-`fairmot.models.decode.decode_detections` (which then decodes on that device).
+and returns the heads {"hm", "wh", "reg", "id"} as a mapping of tensors on `engine.device`, ready
+for `fairmot.models.decode.decode_detections` (which then decodes on that device).
 
 - `torch`: the lean PyTorch path. Batch norm folded into the convolutions, channels_last
   activations, one preallocated input tensor (pinned host memory + device copy on CUDA, copied
   without blocking), inference mode, AMP in the policy's dtype on CUDA, and for batch-1 CUDA
-  inference at a fixed size a captured CUDA graph replayed per frame.
+  inference at a fixed size a captured CUDA graph replayed per frame. Only the backbone and the
+  heatmap run densely: the other heads are evaluated at the cells decoding reads
+  (`fairmot.models.point_heads`). The outputs of a CUDA-graph engine are its static buffers,
+  valid until the next call.
 - `onnx`: ONNX Runtime on an exported graph (`fairmot.export`), CPU provider or CUDA where
   available, intra-op threads from params.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -25,6 +29,7 @@ from fairmot.devices import resolve_amp
 from fairmot.errors import ConfigError
 from fairmot.export import INPUT_NAME, OUTPUT_NAMES, onnx_session
 from fairmot.models.fusion import fold_batchnorm
+from fairmot.models.point_heads import HeadsAtCells
 
 ENGINES = ("torch", "onnx")
 
@@ -33,7 +38,7 @@ class Engine(Protocol):
     name: str
     device: torch.device
 
-    def __call__(self, blob: np.ndarray) -> dict[str, torch.Tensor]: ...
+    def __call__(self, blob: np.ndarray) -> Mapping[str, torch.Tensor]: ...
 
 
 class TorchEngine:
@@ -52,13 +57,15 @@ class TorchEngine:
         self.input = torch.empty((1, 3, input_h, input_w), device=self.device).contiguous(
             memory_format=torch.channels_last)
         self.graph: Any = None
-        self.graph_outputs: dict[str, torch.Tensor] = {}
+        self.graph_outputs: tuple[torch.Tensor, torch.Tensor] | None = None
         if cuda_graph and self.device.type == "cuda":
             self._capture()
 
-    def _forward(self) -> dict[str, torch.Tensor]:
+    def _forward(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """The stride-4 feature map and the heatmap (the one head decoding needs everywhere)."""
         with torch.inference_mode(), self.amp.autocast(self.device):
-            return self.model(self.input)
+            feature = self.model.features(self.input)
+            return feature, self.model.hm(feature)
 
     def _capture(self) -> None:
         """Record one forward into a CUDA graph; later frames copy into `self.input` and replay it."""
@@ -76,7 +83,7 @@ class TorchEngine:
         if blob.shape != (3, self.input_h, self.input_w):
             raise ValueError(f"frame blob {blob.shape} != (3, {self.input_h}, {self.input_w}) this engine was built for")
 
-    def __call__(self, blob: np.ndarray) -> dict[str, torch.Tensor]:
+    def __call__(self, blob: np.ndarray) -> HeadsAtCells:
         self._check(blob)
         with torch.inference_mode():
             if self.host is None:
@@ -86,8 +93,10 @@ class TorchEngine:
                 self.input.copy_(self.host, non_blocking=True)
         if self.graph is not None:
             self.graph.replay()
-            return self.graph_outputs
-        return self._forward()
+            feature, hm = self.graph_outputs
+        else:
+            feature, hm = self._forward()
+        return HeadsAtCells(self.model, feature, hm)
 
 
 class OnnxEngine:

@@ -1,8 +1,9 @@
 """Turn the head maps into detections with embeddings, in original-image pixels.
 
 sigmoid(hm) -> 3x3 max-pool keeps local maxima -> top-K -> centre = integer cell + reg offset ->
-box from ltrb -> undo the letterbox -> keep score > conf_thres. Embeddings are gathered at the K
-candidate centres first and normalised afterwards: normalising the whole (D, H/4, W/4) map, as
+keep score > conf_thres -> box from ltrb -> undo the letterbox. The box, offset and embedding heads
+are read only at the kept centres (the reference gathers them at all K and filters afterwards:
+same values), and embeddings are normalised there: normalising the whole (D, H/4, W/4) map, as
 the reference does, costs far more and gives the same vectors.
 
 The candidates come in the reference's order, ties included (`topk_like_reference`): detection
@@ -63,6 +64,19 @@ def heatmap_nms(heat: torch.Tensor, kernel: int = 3) -> torch.Tensor:
     return heat * (hmax == heat)
 
 
+def head_values(outputs: Mapping[str, torch.Tensor], name: str, image: torch.Tensor, ys: torch.Tensor,
+                xs: torch.Tensor) -> torch.Tensor:
+    """Head `name` at cells (image[i], ys[i], xs[i]) as (N, channels) float32.
+
+    Outputs that can evaluate a head at cells (`fairmot.models.point_heads.HeadsAtCells`) do so;
+    plain head maps are indexed.
+    """
+    at = getattr(outputs, "at", None)
+    if at is not None:
+        return at(name, image, ys, xs)
+    return outputs[name][image, :, ys, xs].float()
+
+
 @torch.no_grad()
 def decode_detections(
     outputs: Mapping[str, torch.Tensor],
@@ -84,29 +98,27 @@ def decode_detections(
     k = min(K, height * width)
     heat = heatmap_nms(torch.sigmoid(hm))
     scores, inds = topk_like_reference(heat.reshape(batch, -1), k)
-    ys = torch.div(inds, width, rounding_mode="floor").float()
-    xs = (inds % width).float()
-    reg = gather_feat(outputs["reg"], inds).float()
-    xs = xs + reg[..., 0]
-    ys = ys + reg[..., 1]
-    ltrb = gather_feat(outputs["wh"], inds).float()
-    boxes = torch.stack(
-        [xs - ltrb[..., 0], ys - ltrb[..., 1], xs + ltrb[..., 2], ys + ltrb[..., 3]], dim=2
-    ) * down_ratio
-    geometry = torch.tensor(letterbox, dtype=torch.float32, device=boxes.device)  # (B, 3)
-    ratio = geometry[:, 0].view(batch, 1, 1)
-    pad = geometry[:, [1, 2, 1, 2]].view(batch, 1, 4)
-    boxes = (boxes - pad) / ratio
-    embeddings = F.normalize(gather_feat(outputs["id"], inds).float(), dim=2)
-    keep = scores > conf_thres
+    # Only candidates above the threshold are kept, so only their cells are read (in top-K order)
+    image, slot = (scores > conf_thres).nonzero(as_tuple=True)
+    scores, inds = scores[image, slot], inds[image, slot]
+    cell_y = torch.div(inds, width, rounding_mode="floor")
+    cell_x = inds % width
+    reg = head_values(outputs, "reg", image, cell_y, cell_x)
+    xs = cell_x.float() + reg[:, 0]
+    ys = cell_y.float() + reg[:, 1]
+    ltrb = head_values(outputs, "wh", image, cell_y, cell_x)
+    boxes = torch.stack([xs - ltrb[:, 0], ys - ltrb[:, 1], xs + ltrb[:, 2], ys + ltrb[:, 3]], dim=1) * down_ratio
+    geometry = torch.tensor(letterbox, dtype=torch.float32, device=boxes.device)[image]  # (N, 3)
+    boxes = (boxes - geometry[:, [1, 2, 1, 2]]) / geometry[:, :1]
+    embeddings = F.normalize(head_values(outputs, "id", image, cell_y, cell_x), dim=1)
 
-    boxes_np, scores_np = boxes.cpu().numpy(), scores.cpu().numpy()
-    emb_np, keep_np = embeddings.cpu().numpy(), keep.cpu().numpy()
+    counts = torch.bincount(image, minlength=batch).tolist()
+    per_image = zip(*(np.split(t.cpu().numpy(), np.cumsum(counts)[:-1]) for t in (boxes, scores, embeddings)))
     return [
         Detections(
-            boxes=np.ascontiguousarray(boxes_np[b][keep_np[b]], dtype=np.float32),
-            scores=np.ascontiguousarray(scores_np[b][keep_np[b]], dtype=np.float32),
-            embeddings=np.ascontiguousarray(emb_np[b][keep_np[b]], dtype=np.float32),
+            boxes=np.ascontiguousarray(b, dtype=np.float32),
+            scores=np.ascontiguousarray(s, dtype=np.float32),
+            embeddings=np.ascontiguousarray(e, dtype=np.float32),
         )
-        for b in range(batch)
+        for b, s, e in per_image
     ]
