@@ -2,9 +2,11 @@
 
 torchvision's `deform_conv2d` on the CPU fills its column buffer with scalar loops and was half of
 DLA-34's CPU time (issue 11). `deform_conv2d_gather` computes the same thing from library kernels:
-one `grid_sample` (vectorised, multi-threaded bilinear sampling with zeros outside the image) builds
-the sampled columns, the mask scales them, and one matrix multiply applies the weight. Everything
-is differentiable by autograd, so training can use it too.
+bilinear sampling builds the sampled columns, the mask scales them, and one matrix multiply applies
+the weight. On the CPU the sampling is one `embedding_bag` over a pixel-major table
+(`deform_conv2d_rows`, 2.5x faster per DLA-34 layer than `grid_sample`, which reads one float per
+channel plane per neighbour); elsewhere `grid_sample` (`deform_conv2d_grid`). Both are
+differentiable by autograd, so training can use them too.
 
 Sampling rule reproduced (torchvision `ops/csrc/ops/cpu/deform_conv2d_kernel.cpp`, `bilinear_interpolate`):
 a sample at (y, x) mixes its four neighbour pixels bilinearly, a neighbour outside the image counts
@@ -83,17 +85,9 @@ def _sampling_grid(offset: torch.Tensor, height: int, width: int, kernel: tuple[
     return (base + shift).reshape(n, k * ho, wo, 2)
 
 
-def deform_conv2d_gather(
-    x: torch.Tensor,
-    offset: torch.Tensor,
-    weight: torch.Tensor,
-    bias: torch.Tensor | None = None,
-    padding: int | tuple[int, int] = 0,
-    mask: torch.Tensor | None = None,
-) -> torch.Tensor:
-    """Same result as `torchvision.ops.deform_conv2d(x, offset, weight, bias, padding=padding, mask=mask)`
-    for stride 1, dilation 1 and one offset group (the DCNv2 configuration FairMOT uses)."""
-    pad = (padding, padding) if isinstance(padding, int) else tuple(padding)
+def _check_shapes(x: torch.Tensor, offset: torch.Tensor, weight: torch.Tensor,
+                  pad: tuple[int, int]) -> tuple[int, int]:
+    """The output size (stride 1, dilation 1), after checking the channel count and offset layout."""
     n, c, height, width = x.shape
     out_c, in_c, kh, kw = weight.shape
     if in_c != c:
@@ -102,6 +96,23 @@ def deform_conv2d_gather(
     k = kh * kw
     if offset.shape != (n, 2 * k, ho, wo):
         raise ValueError(f"offset must be {(n, 2 * k, ho, wo)} (one offset group), got {tuple(offset.shape)}")
+    return ho, wo
+
+
+def deform_conv2d_grid(
+    x: torch.Tensor,
+    offset: torch.Tensor,
+    weight: torch.Tensor,
+    bias: torch.Tensor | None = None,
+    padding: int | tuple[int, int] = 0,
+    mask: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """The gather path with `grid_sample` (any device and dtype, e.g. bf16 on CUDA)."""
+    pad = (padding, padding) if isinstance(padding, int) else tuple(padding)
+    n, c, height, width = x.shape
+    out_c, _, kh, kw = weight.shape
+    ho, wo = _check_shapes(x, offset, weight, pad)
+    k = kh * kw
     grid = _sampling_grid(offset, height, width, (kh, kw), pad, (ho, wo))
     columns = F.grid_sample(x, grid.to(x.dtype), mode="bilinear", padding_mode="zeros", align_corners=False)
     columns = columns.view(n, c, k, ho * wo)
@@ -114,6 +125,73 @@ def deform_conv2d_gather(
     if bias is not None:
         out = out + bias.view(1, out_c, 1)
     return out.view(n, out_c, ho, wo)
+
+
+def deform_conv2d_rows(
+    x: torch.Tensor,
+    offset: torch.Tensor,
+    weight: torch.Tensor,
+    bias: torch.Tensor | None = None,
+    padding: int | tuple[int, int] = 0,
+    mask: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """The gather path on a pixel-major table (the CPU kernel): each sample is a bag of four rows.
+
+    The input becomes a (pixels, channels) table with a zero border (1 pixel before, 2 after), so a
+    sample's four neighbours are four row indices and its bilinear weights (times the mask) four
+    `per_sample_weights` of one `embedding_bag`, which reads whole channel rows instead of one float
+    per channel plane as `grid_sample` does. Coordinates are clamped to [-1, size] first: a sample at
+    or past -1 / size then lands on zero rows, the rule torchvision follows. One matrix multiply
+    (with the bias) applies the weight; the result is channels_last. Differentiable by autograd.
+    """
+    pad = (padding, padding) if isinstance(padding, int) else tuple(padding)
+    n, c, height, width = x.shape
+    out_c, _, kh, kw = weight.shape
+    ho, wo = _check_shapes(x, offset, weight, pad)
+    k = kh * kw
+    dtype, device = offset.dtype, offset.device
+    # Sampling positions (n, ho, wo, k), in input pixels
+    shift = offset.view(n, k, 2, ho, wo).permute(0, 3, 4, 1, 2).contiguous()
+    ky, kx = torch.meshgrid(torch.arange(kh, dtype=dtype, device=device),
+                            torch.arange(kw, dtype=dtype, device=device), indexing="ij")
+    ys = torch.arange(ho, dtype=dtype, device=device).view(ho, 1, 1) - pad[0] + ky.reshape(1, 1, k)
+    xs = torch.arange(wo, dtype=dtype, device=device).view(1, wo, 1) - pad[1] + kx.reshape(1, 1, k)
+    y = (ys + shift[..., 0]).clamp(-1, height)
+    x_pos = (xs + shift[..., 1]).clamp(-1, width)
+    y0, x0 = torch.floor(y), torch.floor(x_pos)
+    ly, lx = y - y0, x_pos - x0
+    # Row of the top-left neighbour in the bordered table, then the other three
+    stride = width + 3
+    image = torch.arange(n, device=device).view(n, 1, 1, 1) * ((height + 3) * stride)
+    top_left = image + (y0.long() + 1) * stride + (x0.long() + 1)
+    corners = torch.tensor([0, 1, stride, stride + 1], device=device)
+    rows = (top_left.unsqueeze(-1) + corners).reshape(-1, 4)
+    wy = torch.stack((1 - ly, ly), dim=-1)
+    wx = torch.stack((1 - lx, lx), dim=-1)
+    if mask is not None:
+        wy = wy * mask.reshape(n, k, ho, wo).permute(0, 2, 3, 1).unsqueeze(-1)
+    weights = (wy.unsqueeze(-1) * wx.unsqueeze(-2)).reshape(-1, 4).to(x.dtype)
+    table = F.pad(x.permute(0, 2, 3, 1), (0, 0, 1, 2, 1, 2)).reshape(-1, c)
+    columns = F.embedding_bag(rows, table, mode="sum", per_sample_weights=weights)  # (n*ho*wo*k, c)
+    kernel = weight.permute(0, 2, 3, 1).reshape(out_c, k * c)  # (out, kh, kw, c): the columns' order
+    columns = columns.view(n * ho * wo, k * c)
+    out = columns @ kernel.T if bias is None else torch.addmm(bias, columns, kernel.T)
+    return out.view(n, ho, wo, out_c).permute(0, 3, 1, 2)
+
+
+def deform_conv2d_gather(
+    x: torch.Tensor,
+    offset: torch.Tensor,
+    weight: torch.Tensor,
+    bias: torch.Tensor | None = None,
+    padding: int | tuple[int, int] = 0,
+    mask: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Same result as `torchvision.ops.deform_conv2d(x, offset, weight, bias, padding=padding, mask=mask)`
+    for stride 1, dilation 1 and one offset group (the DCNv2 configuration FairMOT uses): the row
+    kernel on the CPU, the `grid_sample` kernel elsewhere."""
+    kernel = deform_conv2d_rows if x.device.type == "cpu" else deform_conv2d_grid
+    return kernel(x, offset, weight, bias, padding, mask)
 
 
 def deform_conv2d_autocast(

@@ -6,7 +6,7 @@ import pytest
 import torch
 from torchvision.ops import deform_conv2d
 
-from fairmot.models.dcn import deform_conv2d_gather, modulated_deform_conv
+from fairmot.models.dcn import deform_conv2d_gather, deform_conv2d_grid, deform_conv2d_rows, modulated_deform_conv
 from fairmot.models.dla import DCN
 
 
@@ -21,18 +21,24 @@ def _case(seed: int, n: int, c: int, o: int, h: int, w: int, spread: float, dtyp
     return x, offset, weight, bias, mask
 
 
+# Both gather kernels: the CPU one (embedding_bag rows) and the grid_sample one (CUDA bf16 autocast)
+KERNELS = pytest.mark.parametrize("kernel", [deform_conv2d_rows, deform_conv2d_grid], ids=["rows", "grid"])
+
+
 @pytest.mark.parametrize(("n", "c", "o", "h", "w", "spread"), [
     (2, 5, 7, 6, 9, 3.0), (1, 3, 4, 1, 1, 1.0), (1, 16, 8, 11, 4, 6.0), (3, 4, 4, 8, 8, 0.0),
 ])
-def test_gather_matches_torchvision_within_1e4(n, c, o, h, w, spread):
+@KERNELS
+def test_gather_matches_torchvision_within_1e4(kernel, n, c, o, h, w, spread):
     x, offset, weight, bias, mask = _case(0, n, c, o, h, w, spread)
     expected = deform_conv2d(x, offset, weight, bias, padding=1, mask=mask)
-    got = deform_conv2d_gather(x, offset, weight, bias, padding=1, mask=mask)
+    got = kernel(x, offset, weight, bias, padding=1, mask=mask)
     assert got.shape == expected.shape
     assert (got - expected).abs().max().item() < 1e-4
 
 
-def test_samples_on_or_past_the_border_line_are_exactly_zero():
+@KERNELS
+def test_samples_on_or_past_the_border_line_are_exactly_zero(kernel):
     """torchvision zeroes a sample at y <= -1 or y >= H; the gather path must give exact zeros too."""
     h, w = 4, 5
     x = torch.ones(1, 2, h, w)
@@ -45,23 +51,25 @@ def test_samples_on_or_past_the_border_line_are_exactly_zero():
         offset[0, :, 0] = (target_y - base_y).expand(9, h, w)
         offset = offset.view(1, 18, h, w)
         assert deform_conv2d(x, offset, weight, None, padding=1, mask=mask).abs().max().item() == 0.0
-        assert deform_conv2d_gather(x, offset, weight, None, padding=1, mask=mask).abs().max().item() == 0.0
+        assert kernel(x, offset, weight, None, padding=1, mask=mask).abs().max().item() == 0.0
     # just inside the line the sample is not zero (the guard above is not vacuous)
     offset = torch.zeros(1, 9, 2, h, w)
     offset[0, :, 0] = (-0.75 - base_y).expand(9, h, w)
-    got = deform_conv2d_gather(x, offset.view(1, 18, h, w), weight, None, padding=1, mask=mask)
+    got = kernel(x, offset.view(1, 18, h, w), weight, None, padding=1, mask=mask)
     assert got.min().item() > 0.0
 
 
-def test_zero_offsets_and_unit_mask_equal_a_plain_convolution():
+@KERNELS
+def test_zero_offsets_and_unit_mask_equal_a_plain_convolution(kernel):
     x, _, weight, bias, _ = _case(1, 2, 6, 5, 7, 9, 0.0)
     offset, mask = torch.zeros(2, 18, 7, 9), torch.ones(2, 9, 7, 9)
-    got = deform_conv2d_gather(x, offset, weight, bias, padding=1, mask=mask)
+    got = kernel(x, offset, weight, bias, padding=1, mask=mask)
     expected = torch.nn.functional.conv2d(x, weight, bias, padding=1)
     assert (got - expected).abs().max().item() < 1e-5
 
 
-def test_gradients_match_torchvision_in_double():
+@KERNELS
+def test_gradients_match_torchvision_in_double(kernel):
     # Offsets kept off integer positions, where bilinear interpolation has no derivative
     x, offset, weight, bias, mask = _case(2, 1, 3, 2, 5, 4, 2.0, torch.float64)
     offset = offset.floor() + 0.3 + 0.4 * torch.rand_like(offset)
@@ -75,12 +83,13 @@ def test_gradients_match_torchvision_in_double():
         assert (tv_grad - our_grad).abs().max().item() < 1e-8, name
 
 
-def test_gather_passes_gradcheck():
+@KERNELS
+def test_gather_passes_gradcheck(kernel):
     x, offset, weight, bias, mask = _case(3, 1, 2, 2, 3, 3, 1.5, torch.float64)
     offset = offset.floor() + 0.25 + 0.5 * torch.rand_like(offset)
     inputs = [t.requires_grad_(True) for t in (x, offset, weight, bias, mask)]
     assert torch.autograd.gradcheck(
-        lambda a, b, c, d, e: deform_conv2d_gather(a, b, c, d, padding=1, mask=e), inputs, eps=1e-6, atol=1e-5
+        lambda a, b, c, d, e: kernel(a, b, c, d, padding=1, mask=e), inputs, eps=1e-6, atol=1e-5
     )
 
 
@@ -123,3 +132,12 @@ def test_cuda_autocast_training_step_gives_gradients_close_to_float32(dtype):
         grads.append(layer.weight.grad.clone())
     assert torch.isfinite(grads[1]).all()
     assert ((grads[1] - grads[0]).abs().max() / grads[0].abs().max()).item() < 5e-2
+
+
+def test_row_kernel_reads_channels_last_input_and_is_the_cpu_gather_path():
+    x, offset, weight, bias, mask = _case(5, 2, 8, 6, 7, 10, 2.5)
+    expected = deform_conv2d(x, offset, weight, bias, padding=1, mask=mask)
+    got = deform_conv2d_rows(x.contiguous(memory_format=torch.channels_last), offset, weight, bias, 1, mask)
+    assert (got - expected).abs().max().item() < 1e-4
+    assert torch.equal(deform_conv2d_gather(x, offset, weight, bias, padding=1, mask=mask),
+                       deform_conv2d_rows(x, offset, weight, bias, 1, mask))
