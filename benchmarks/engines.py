@@ -11,7 +11,9 @@ Repeats alternate between the engines, so load on the machine hits all of them a
 is the median, the ratio is baseline median / engine median.
 
 Part 2, end to end (frame -> head maps -> decode -> tracker) with `OnlineTracker`, the embedded
-default network (dla_tiny at 320x192), per engine, frames alternating between the engines.
+default network (dla_tiny at 320x192), per engine, chunks of frames alternating between the
+engines; plus the lean engine with `--batch` frames per network pass, as `fairmot detect` runs
+with `eval.batch` (decode and the tracker still frame by frame).
 Weights: the checkpoint given with --checkpoint (e.g. data/model/model.pt), else random ones.
 
     python benchmarks/engines.py                       # CPU, all of the above
@@ -38,6 +40,7 @@ from fairmot.inference import OnlineTracker
 from fairmot.models import build_from_checkpoint, create_model
 from fairmot.models.dcn import torchvision_kernel
 from fairmot.speed import SpeedMeter
+from fairmot.tracking.detections import input_threshold
 
 
 def parse_args() -> argparse.Namespace:
@@ -52,6 +55,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--frames", type=int, default=60, help="timed end-to-end frames per engine")
     parser.add_argument("--warmup", type=int, default=5, help="untimed end-to-end frames first")
     parser.add_argument("--checkpoint", type=Path, help="a `fairmot train` checkpoint for part 2")
+    parser.add_argument("--batch", type=int, default=4, help="frames per network pass of the batched row of part 2")
     parser.add_argument("--skip-network", action="store_true", help="only part 2")
     return parser.parse_args()
 
@@ -127,6 +131,36 @@ def network_part(args: argparse.Namespace, device: torch.device, tmp: Path) -> N
         print(f"{name:<16} {seconds:>9.3f} {medians['baseline'] / seconds:>11.2f}x")
 
 
+class EndToEnd:
+    """One engine's tracking loop over chunks of frames: `batch` frames per network pass (1 = the
+    online loop of `OnlineTracker.step`), then decode and the tracker, frame by frame."""
+
+    def __init__(self, tracker: OnlineTracker, batch: int) -> None:
+        self.tracker, self.batch = tracker, batch
+        self.seconds = self.model_seconds = 0.0
+        self.frames = 0
+
+    def run(self, chunk: list[np.ndarray], timed: bool) -> None:
+        tracker = self.tracker
+        start = time.perf_counter()
+        if self.batch == 1:
+            model_s = 0.0
+            for frame in chunk:
+                tracker.step(*tracker.prepare(frame))
+                model_s += tracker.meter._model[-1]
+        else:
+            prepared = [tracker.prepare(frame) for frame in chunk]
+            blobs = np.stack([blob for blob, _ in prepared])
+            dets, model_s = tracker.detect(blobs, [geometry for _, geometry in prepared], input_threshold(tracker.settings))
+            for frame_dets in dets:
+                tracker.tracker.update(frame_dets.boxes, frame_dets.scores, frame_dets.embeddings)
+        sync(tracker.device)
+        if timed:
+            self.seconds += time.perf_counter() - start
+            self.model_seconds += model_s
+            self.frames += len(chunk)
+
+
 def end_to_end_part(args: argparse.Namespace, device: torch.device, tmp: Path) -> None:
     if args.checkpoint:
         model, meta = build_from_checkpoint(args.checkpoint)
@@ -135,26 +169,31 @@ def end_to_end_part(args: argparse.Namespace, device: torch.device, tmp: Path) -
         torch.manual_seed(0)
         model, width, height, origin = realistic(create_model("dla_tiny")), 320, 192, "random weights"
     onnx_path = export_onnx(model, tmp / "tiny.onnx", input_w=width, input_h=height)
+    b = args.batch
     engines = {
-        "baseline": None,
-        "torch-lean": TorchEngine(model, input_w=width, input_h=height, device=device),
-        "onnx": OnnxEngine(onnx_path, device=device, threads=args.threads),
+        "baseline": (None, 1),
+        "torch-lean": (TorchEngine(model, input_w=width, input_h=height, device=device), 1),
+        "onnx": (OnnxEngine(onnx_path, device=device, threads=args.threads), 1),
+        f"torch-lean b{b}": (TorchEngine(model, input_w=width, input_h=height, device=device, batch=b), b),
     }
-    trackers = {name: OnlineTracker(model, input_w=width, input_h=height, device=device, engine=engine,
-                                    meter=SpeedMeter(warmup=args.warmup)) for name, engine in engines.items()}
+    loops = {name: EndToEnd(OnlineTracker(model, input_w=width, input_h=height, device=device, engine=engine,
+                                          meter=SpeedMeter(warmup=0)), batch)
+             for name, (engine, batch) in engines.items()}
     rng = np.random.default_rng(0)
     base = rng.integers(0, 256, size=(height, width, 3), dtype=np.uint8)
-    for i in range(args.warmup + args.frames):
-        frame = np.roll(base, 3 * i, axis=1)  # moving content, cheap to make
-        for tracker in trackers.values():
-            tracker.step(*tracker.prepare(frame))
-    print(f"\nend to end: {model.arch} at {width}x{height} ({origin}), {args.frames} frames after "
-          f"{args.warmup} warm-up, frames alternating between engines")
+    frames = [np.roll(base, 3 * i, axis=1) for i in range(args.warmup + args.frames)]  # moving content
+    chunks = [frames[i:i + b] for i in range(0, len(frames), b)]
+    for i, chunk in enumerate(chunks):  # chunks alternate between the engines
+        for loop in loops.values():
+            loop.run(chunk, timed=i * b >= args.warmup)
+    print(f"\nend to end: {model.arch} at {width}x{height} ({origin}), {loops['baseline'].frames} frames after "
+          f"{len(frames) - loops['baseline'].frames} warm-up, chunks of {b} frames alternating between engines; b{b} = {b} frames per "
+          f"network pass (detect's eval.batch), the others one frame at a time")
     print(f"{'engine':<16} {'fps':>8} {'fps_model':>10} {'vs baseline':>12}")
-    baseline_fps = trackers["baseline"].meter.fps
-    for name, tracker in trackers.items():
-        print(f"{name:<16} {tracker.meter.fps:>8.1f} {tracker.meter.fps_model:>10.1f} "
-              f"{tracker.meter.fps / baseline_fps:>11.2f}x")
+    baseline_fps = loops["baseline"].frames / loops["baseline"].seconds
+    for name, loop in loops.items():
+        fps = loop.frames / loop.seconds
+        print(f"{name:<16} {fps:>8.1f} {loop.frames / loop.model_seconds:>10.1f} {fps / baseline_fps:>11.2f}x")
 
 
 def main() -> None:

@@ -1,8 +1,11 @@
 """Inference engines: one interface from a preprocessed frame to the head maps, per backend.
 
-`engine(blob)` takes one letterboxed CHW float32 frame (numpy, as `OnlineTracker.prepare` makes it)
-and returns the heads {"hm", "wh", "reg", "id"} as a mapping of tensors on `engine.device`, ready
-for `fairmot.models.decode.decode_detections` (which then decodes on that device).
+`engine(blob)` takes one letterboxed CHW float32 frame (numpy, as `OnlineTracker.prepare` makes it),
+or a stack of up to `engine.batch` of them (N, 3, H, W), and returns the heads {"hm", "wh", "reg",
+"id"} as a mapping of (N, C, H/4, W/4) tensors on `engine.device`, ready for
+`fairmot.models.decode.decode_detections` (which then decodes on that device). Batches are for
+offline passes (`fairmot detect`, `eval.batch`): frames are independent for the network, and a
+batch of four keeps two CPU cores busier than one frame at a time.
 
 - `torch`: the lean PyTorch path. Batch norm folded into the convolutions, channels_last
   activations, one preallocated input tensor (pinned host memory + device copy on CUDA, copied
@@ -37,6 +40,7 @@ ENGINES = ("torch", "onnx")
 class Engine(Protocol):
     name: str
     device: torch.device
+    batch: int
 
     def __call__(self, blob: np.ndarray) -> Mapping[str, torch.Tensor]: ...
 
@@ -47,24 +51,25 @@ class TorchEngine:
     name = "torch"
 
     def __init__(self, model: nn.Module, *, input_w: int, input_h: int, device: Any = "cpu",
-                 amp: bool | str | None = None, cuda_graph: bool = True) -> None:
+                 amp: bool | str | None = None, cuda_graph: bool = True, batch: int = 1) -> None:
         self.device = torch.device(device)
-        self.input_w, self.input_h = input_w, input_h
+        self.input_w, self.input_h, self.batch = input_w, input_h, batch
         self.amp = resolve_amp(amp, self.device)
         self.model = fold_batchnorm(model).to(self.device).to(memory_format=torch.channels_last).eval()
+        shape = (batch, 3, input_h, input_w)
         # CUDA: frames go through one pinned host buffer so the upload can run asynchronously
-        self.host = torch.empty((1, 3, input_h, input_w), pin_memory=True) if self.device.type == "cuda" else None
-        self.input = torch.empty((1, 3, input_h, input_w), device=self.device).contiguous(
-            memory_format=torch.channels_last)
+        self.host = torch.empty(shape, pin_memory=True) if self.device.type == "cuda" else None
+        self.input = torch.empty(shape, device=self.device).contiguous(memory_format=torch.channels_last)
         self.graph: Any = None
         self.graph_outputs: tuple[torch.Tensor, torch.Tensor] | None = None
         if cuda_graph and self.device.type == "cuda":
             self._capture()
 
-    def _forward(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """The stride-4 feature map and the heatmap (the one head decoding needs everywhere)."""
+    def _forward(self, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """The stride-4 feature map and the heatmap (the one head decoding needs everywhere) of the
+        first n frames of the input buffer."""
         with torch.inference_mode(), self.amp.autocast(self.device):
-            feature = self.model.features(self.input)
+            feature = self.model.features(self.input[:n])
             return feature, self.model.hm(feature)
 
     def _capture(self) -> None:
@@ -73,39 +78,49 @@ class TorchEngine:
         stream.wait_stream(torch.cuda.current_stream(self.device))
         with torch.cuda.stream(stream):
             for _ in range(3):  # warm-up on a side stream, as CUDA graph capture requires
-                self._forward()
+                self._forward(self.batch)
         torch.cuda.current_stream(self.device).wait_stream(stream)
         self.graph = torch.cuda.CUDAGraph()
         with torch.cuda.graph(self.graph):
-            self.graph_outputs = self._forward()
-
-    def _check(self, blob: np.ndarray) -> None:
-        if blob.shape != (3, self.input_h, self.input_w):
-            raise ValueError(f"frame blob {blob.shape} != (3, {self.input_h}, {self.input_w}) this engine was built for")
+            self.graph_outputs = self._forward(self.batch)
 
     def __call__(self, blob: np.ndarray) -> HeadsAtCells:
-        self._check(blob)
+        frames = as_batch(blob, self.input_h, self.input_w, self.batch)
+        n = len(frames)
         with torch.inference_mode():
             if self.host is None:
-                self.input[0].copy_(torch.from_numpy(blob))
+                self.input[:n].copy_(torch.from_numpy(frames))
             else:
-                self.host[0].copy_(torch.from_numpy(blob))
-                self.input.copy_(self.host, non_blocking=True)
-        if self.graph is not None:
+                self.host[:n].copy_(torch.from_numpy(frames))
+                self.input[:n].copy_(self.host[:n], non_blocking=True)
+        if self.graph is not None and n == self.batch:
             self.graph.replay()
             feature, hm = self.graph_outputs
-        else:
-            feature, hm = self._forward()
+        else:  # no graph, or the last, shorter batch of a sequence
+            feature, hm = self._forward(n)
         return HeadsAtCells(self.model, feature, hm)
 
 
+def as_batch(blob: np.ndarray, height: int, width: int, batch: int) -> np.ndarray:
+    """One frame (3, H, W) or a stack (N, 3, H, W) as a stack, checked against the engine's shape."""
+    frames = blob[None] if blob.ndim == 3 else blob
+    if frames.ndim != 4 or frames.shape[1:] != (3, height, width) or not 1 <= len(frames) <= batch:
+        raise ValueError(f"frame blob {blob.shape} != (3, {height}, {width}) or up to {batch} of them, "
+                         f"which this engine was built for")
+    return frames
+
+
 class OnnxEngine:
-    """ONNX Runtime over an exported graph; head maps come back as CPU tensors (zero-copy)."""
+    """ONNX Runtime over an exported graph; head maps come back as CPU tensors (zero-copy).
+
+    The exported graph takes one frame (its batch axis is fixed at 1), so a batch runs frame by frame.
+    """
 
     name = "onnx"
 
-    def __init__(self, path: Path | str, *, device: Any = "cpu", threads: int = 0) -> None:
+    def __init__(self, path: Path | str, *, device: Any = "cpu", threads: int = 0, batch: int = 1) -> None:
         self.path = Path(path)
+        self.batch = batch
         self.session = onnx_session(path, device=device, threads=threads)
         # Results are read back to the host, where decoding then runs
         self.device = torch.device("cpu")
@@ -114,23 +129,27 @@ class OnnxEngine:
         self.shape = tuple(spec.shape)
 
     def __call__(self, blob: np.ndarray) -> dict[str, torch.Tensor]:
-        batch = blob[None] if self.dtype == np.float32 else blob[None].astype(self.dtype)
-        outputs = self.session.run(list(OUTPUT_NAMES), {INPUT_NAME: batch})
-        return {name: torch.from_numpy(value) for name, value in zip(OUTPUT_NAMES, outputs)}
+        frames = blob[None] if blob.ndim == 3 else blob
+        if len(frames) > self.batch:
+            raise ValueError(f"{len(frames)} frames for an engine built for batches of {self.batch}")
+        runs = [self.session.run(list(OUTPUT_NAMES), {INPUT_NAME: frame[None].astype(self.dtype, copy=False)})
+                for frame in frames]
+        return {name: torch.from_numpy(np.concatenate([run[i] for run in runs]) if len(runs) > 1 else runs[0][i])
+                for i, name in enumerate(OUTPUT_NAMES)}
 
 
 def make_engine(kind: str, model: nn.Module | None, *, input_w: int, input_h: int, device: Any = "cpu",
                 amp: bool | str | None = None, onnx_path: Path | str | None = None,
-                threads: int = 0) -> Engine:
+                threads: int = 0, batch: int = 1) -> Engine:
     """The engine `eval.engine` / `--engine` names; `onnx` needs the exported graph's path."""
     if kind == "torch":
         if model is None:
             raise ConfigError("engine torch needs the PyTorch model")
-        return TorchEngine(model, input_w=input_w, input_h=input_h, device=device, amp=amp)
+        return TorchEngine(model, input_w=input_w, input_h=input_h, device=device, amp=amp, batch=batch)
     if kind == "onnx":
         if onnx_path is None:
             raise ConfigError("engine onnx needs the exported model (run `fairmot export`, give its path)")
-        engine = OnnxEngine(onnx_path, device=device, threads=threads)
+        engine = OnnxEngine(onnx_path, device=device, threads=threads, batch=batch)
         fixed = all(isinstance(d, int) for d in engine.shape)
         if fixed and engine.shape != (1, 3, input_h, input_w):
             raise ConfigError(f"{onnx_path}: exported for input {engine.shape[3]}x{engine.shape[2]}, the checkpoint "

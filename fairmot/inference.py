@@ -74,12 +74,13 @@ class OnlineTracker:
     def from_checkpoint(cls, path: Path, settings: TrackParams, *, device: Any = "cpu",
                         amp: bool | str | None = None, warmup: int = 5, arch: str | None = None,
                         input_size: tuple[int, int] = (1088, 608), engine: str | None = None,
-                        onnx_path: Path | None = None, threads: int = 0) -> OnlineTracker:
+                        onnx_path: Path | None = None, threads: int = 0, batch: int = 1) -> OnlineTracker:
         """The network of a checkpoint, ours or a released FairMOT one (fairmot/models/checkpoints.py).
 
         Ours runs at the input size it was trained at; a released one (no size inside) at
         `input_size` (width, height). `arch` overrides the recognised architecture. engine None runs
-        the model as it is; "torch" / "onnx" run it through `fairmot.engines`.
+        the model as it is; "torch" / "onnx" run it through `fairmot.engines`, with up to `batch`
+        frames per pass for `detect_batch`.
         """
         from fairmot.engines import make_engine
         from fairmot.models.checkpoints import load_tracking_model
@@ -88,7 +89,7 @@ class OnlineTracker:
         width, height = int(meta.get("input_w", input_size[0])), int(meta.get("input_h", input_size[1]))
         runner = None if engine is None else make_engine(
             engine, net, input_w=width, input_h=height, device=device, amp=amp, onnx_path=onnx_path,
-            threads=threads)
+            threads=threads, batch=batch)
         return cls(net, input_w=width, input_h=height, device=device, settings=settings, amp=amp,
                    meter=SpeedMeter(warmup=warmup), engine=runner)
 
@@ -111,10 +112,11 @@ class OnlineTracker:
         if self.device.type == "cuda":
             torch.cuda.synchronize(self.device)
 
-    def detect(self, blob: np.ndarray, geometry: tuple[float, float, float], conf_thres: float) -> Any:
-        """Forward + decode one prepared frame: candidates above `conf_thres`, in image pixels.
+    def detect(self, blob: np.ndarray, geometries: list[tuple[float, float, float]], conf_thres: float) -> Any:
+        """Forward + decode prepared frames, one blob (3, H, W) or a stack (N, 3, H, W) with one
+        geometry each: candidates above `conf_thres`, in image pixels.
 
-        Returns (Detections, seconds of the forward pass); the caller times the whole step.
+        Returns (one Detections per frame, seconds of the forward pass); the caller times the whole step.
         """
         import torch
 
@@ -126,14 +128,15 @@ class OnlineTracker:
                 forward_start = time.perf_counter()  # the engine's own upload is part of its forward
                 outputs = self.engine(blob)
             else:
-                x = torch.from_numpy(blob).to(self.device, non_blocking=True).unsqueeze(0)
+                x = torch.from_numpy(blob).to(self.device, non_blocking=True)
+                x = x.unsqueeze(0) if x.dim() == 3 else x
                 self._sync()
                 forward_start = time.perf_counter()
                 with self.amp.autocast(self.device):
                     outputs = self.model(x)
             self._sync()
             model_s = time.perf_counter() - forward_start
-            (dets,) = decode_detections(outputs, K=self.settings.K, conf_thres=conf_thres, letterbox=[geometry])
+            dets = decode_detections(outputs, K=self.settings.K, conf_thres=conf_thres, letterbox=geometries)
         return dets, model_s
 
     def step(self, blob: np.ndarray, geometry: tuple[float, float, float]) -> FrameTracks:
@@ -141,18 +144,22 @@ class OnlineTracker:
         self.frame += 1
         self._sync()
         start = time.perf_counter()
-        dets, model_s = self.detect(blob, geometry, input_threshold(self.settings))
+        (dets,), model_s = self.detect(blob, [geometry], input_threshold(self.settings))
         tracks = self.tracker.update(dets.boxes, dets.scores, dets.embeddings)
         result = FrameTracks(self.frame, *reported(tracks, self.settings))
         self.meter.add(time.perf_counter() - start, model_s)
         return result
 
-    def detect_step(self, blob: np.ndarray, geometry: tuple[float, float, float]) -> Any:
-        """The network pass alone (for the detection cache): candidates above track.det_floor, timed."""
+    def detect_batch(self, prepared: list[tuple[np.ndarray, tuple[float, float, float]]]) -> list[Any]:
+        """The network pass alone (for the detection cache) over prepared frames in one batch:
+        candidates above track.det_floor per frame; each frame is timed as its share of the batch."""
         self._sync()
         start = time.perf_counter()
-        dets, model_s = self.detect(blob, geometry, self.settings.det_floor)
-        self.meter.add(time.perf_counter() - start, model_s)
+        blobs = prepared[0][0][None] if len(prepared) == 1 else np.stack([blob for blob, _ in prepared])
+        dets, model_s = self.detect(blobs, [geometry for _, geometry in prepared], self.settings.det_floor)
+        total_s = time.perf_counter() - start
+        for _ in prepared:
+            self.meter.add(total_s / len(prepared), model_s / len(prepared))
         return dets
 
     def run(self, frames: Iterable[np.ndarray], frame_rate: float = 30) -> Iterator[tuple[np.ndarray, FrameTracks]]:

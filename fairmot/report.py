@@ -157,6 +157,11 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     return "\n".join(lines)
 
 
+def _batching(m: dict) -> str:
+    """How the network pass ran, when it batched frames (eval.batch): its fps is then a throughput."""
+    return f" in batches of {m['batch']} frames" if (m.get("batch") or 1) > 1 else ""
+
+
 def render_markdown(inputs: ReportInputs, figures: Mapping[str, Path | None], frames: Sequence[Path],
                     base_dir: Path) -> str:
     """The report page; figure paths are written relative to `base_dir` (where report.md lives)."""
@@ -214,7 +219,7 @@ def render_markdown(inputs: ReportInputs, figures: Mapping[str, Path | None], fr
     tracker = (f"; the {m['method']} tracker over the cached detections {_fmt('fps', m['tracking_fps'])} FPS"
                if "tracking_fps" in m and "method" in m else "")
     out += [(f"Speed on **{m.get('device', 'n/a')}**: {_fmt('fps', m.get('fps'))} FPS end to end "
-             f"for the network pass (image to device, forward, decode; after warm-up, device synchronised), "
+             f"for the network pass{_batching(m)} (image to device, forward, decode; after warm-up, device synchronised), "
              f"{_fmt('fps', m.get('fps_model'))} FPS for the forward pass alone{tracker}; "
              f"peak memory {_fmt('mb', m.get('peak_memory_mb'))} MB."), ""]
 

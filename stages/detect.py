@@ -42,12 +42,14 @@ def detect(
     amp: AmpOption = None,
     engine: EngineOption = None,
     onnx: OnnxOption = DEFAULT_ONNX,
+    batch: Annotated[int | None, typer.Option(help="Frames per network pass (params: eval.batch).")] = None,
 ) -> None:
     """Run the network over the evaluation split; write data/detections/<seq>.npz and reports/detect.json."""
     from fairmot.evaluation import find_eval_sequences
     from fairmot.io import write_json
 
-    params = read_params(params_file, eval__split=split, track__det_floor=det_floor, eval__engine=engine)
+    params = read_params(params_file, eval__split=split, track__det_floor=det_floor, eval__engine=engine,
+                         eval__batch=batch)
     sequences = find_eval_sequences(dataset, params.eval.split)
     summary = detect_split(params, sequences, model, out, pick_device(device, params.gpu_ids), amp, arch, onnx)
     write_json(reports / "detect.json", summary)
@@ -72,7 +74,7 @@ def detect_split(params, sequences, model_path: Path, out: Path, device: str, am
     runner = OnlineTracker.from_checkpoint(model_path, params.track, arch=arch,
                                            input_size=(params.input_w, params.input_h), device=device, amp=amp,
                                            warmup=params.eval.warmup_frames, engine=params.eval.engine,
-                                           onnx_path=onnx, threads=params.eval.threads)
+                                           onnx_path=onnx, threads=params.eval.threads, batch=params.eval.batch)
     reset_peak_memory(device)
     candidates = 0
     with atomic_dir(out) as tmp:
@@ -80,12 +82,12 @@ def detect_split(params, sequences, model_path: Path, out: Path, device: str, am
             frames = tqdm(iter_images(seq.frame_paths()), total=seq.num_frames, desc=seq.name, unit="frame",
                           disable=None)
             cache = record_sequence(runner, frames, name=seq.name, frame_rate=seq.info.frame_rate,
-                                    first_frame=seq.first_frame)
+                                    first_frame=seq.first_frame, batch=params.eval.batch)
             candidates += len(cache.scores)
             write_detections(tmp / f"{seq.name}.npz", cache)
     frames = sum(s.num_frames for s in sequences)
     return {
-        "engine": params.eval.engine, "device": device_name(device), "frames": frames,
+        "engine": params.eval.engine, "batch": params.eval.batch, "device": device_name(device), "frames": frames,
         "fps": round(runner.meter.fps, 3), "fps_model": round(runner.meter.fps_model, 3),
         "peak_memory_mb": round(peak_memory_mb(device), 1), "det_floor": params.track.det_floor,
         "candidates_per_frame": round(candidates / max(frames, 1), 2),

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from fairmot.evaluation import EvalSequence
 
 PIPELINE_PARAMS, PIPELINE_REPORTS = Path("params.yaml"), Path("reports")
-SPEED_KEYS = ("fps", "fps_model", "peak_memory_mb", "device", "engine")
+SPEED_KEYS = ("fps", "fps_model", "peak_memory_mb", "device", "engine", "batch")
 
 
 @one_line_errors

@@ -85,6 +85,12 @@ def test_num_iters_zero_or_below_minus_one_is_rejected(tmp_path, value):
     assert load_params(params_file(tmp_path, "num_iters: -1\n")).num_iters == -1
 
 
+def test_eval_batch_must_be_a_positive_frame_count(tmp_path):
+    with pytest.raises(ConfigError, match=r"'eval.batch' = 0 must be a positive number of frames per network pass"):
+        load_params(params_file(tmp_path, "eval:\n  batch: 0\n"))
+    assert load_params(params_file(tmp_path, "eval:\n  batch: 4\n")).eval.batch == 4
+
+
 @pytest.mark.parametrize("text, hint", [
     ("lr: 5e-4\n", "write 5.0e-4 or 0.0005"),
     ("lr: 1E-3\n", "write 1.0e-3 or 0.001"),

@@ -146,3 +146,19 @@ def test_onnx_graph_of_another_input_size_is_refused_by_name(model_and_onnx):
     model, path = model_and_onnx
     with pytest.raises(ConfigError, match=r"exported for input 128x96.*re-run `fairmot export`"):
         make_engine("onnx", model, input_w=W + 32, input_h=H, onnx_path=path)
+
+
+@pytest.mark.parametrize("kind", ["torch", "onnx"])
+def test_a_batch_of_frames_gives_each_frame_its_own_heads(model_and_onnx, kind):
+    model, path = model_and_onnx
+    engine = make_engine(kind, model, input_w=W, input_h=H, onnx_path=path, threads=1, batch=3)
+    blobs = np.random.default_rng(6).random((3, 3, H, W), dtype=np.float32)
+    with torch.inference_mode():
+        expected = model(torch.from_numpy(blobs))
+    for n in (3, 2):  # a full batch, then the shorter last batch of a sequence
+        got = engine(blobs[:n])
+        for name in OUTPUT_NAMES:
+            assert got[name].shape[0] == n
+            assert (got[name].float() - expected[name][:n]).abs().max().item() < 1e-4, (n, name)
+    with pytest.raises(ValueError):
+        engine(np.zeros((4, 3, H, W), np.float32))

@@ -69,6 +69,8 @@ def _check_training(p: Params, fail: Callable[[str, str], None]) -> None:
     for key in ("batch_size", "nproc", "num_epochs"):
         if getattr(p, key) <= 0:
             fail(key, f"= {getattr(p, key)} must be positive")
+    if p.eval.batch <= 0:
+        fail("eval.batch", f"= {p.eval.batch} must be a positive number of frames per network pass")
     if p.num_iters == 0 or p.num_iters < -1:
         fail("num_iters", f"= {p.num_iters} must be a positive number of iterations per epoch, "
                           "or -1 for one pass over the data")

@@ -17,6 +17,7 @@ digit, so a near-tie assignment could flip; exactness is what the cache promises
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -86,12 +87,15 @@ class DetectionRecorder:
         )
 
 
-def record_sequence(runner, frames, *, name: str, frame_rate: float, first_frame: int = 1) -> SequenceDetections:
-    """The network pass of an OnlineTracker (`prepare` + `detect_step`) over frames, as a cache."""
+def record_sequence(runner, frames, *, name: str, frame_rate: float, first_frame: int = 1,
+                    batch: int = 1) -> SequenceDetections:
+    """The network pass of an OnlineTracker (`prepare` + `detect_batch`) over frames, as a cache,
+    `batch` frames per pass (the same candidates up to float rounding of the network)."""
     recorder = DetectionRecorder(name, frame_rate, first_frame, runner.settings.det_floor)
-    for img in frames:
-        dets = runner.detect_step(*runner.prepare(img))
-        recorder.add(dets.boxes, dets.scores, dets.embeddings)
+    frames = iter(frames)
+    while chunk := list(itertools.islice(frames, batch)):
+        for dets in runner.detect_batch([runner.prepare(img) for img in chunk]):
+            recorder.add(dets.boxes, dets.scores, dets.embeddings)
     return recorder.result()
 
 

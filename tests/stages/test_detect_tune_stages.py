@@ -27,7 +27,21 @@ def test_detect_caches_every_test_sequence_and_reports_the_network_pass(tiny_dat
     assert (cache.scores > 0.05).all() and len(cache.scores) > 24
     figures = json.loads((reports / "detect.json").read_text())
     assert figures["frames"] == 24 and figures["fps"] > 0 and figures["peak_memory_mb"] > 0
-    assert figures["engine"] == "torch" and figures["device"].startswith("CPU")
+    assert figures["engine"] == "torch" and figures["device"].startswith("CPU") and figures["batch"] == 1
+
+
+def test_detect_in_batches_reports_the_batch_and_caches_the_same_candidates(tiny_dataset, checkpoint, params_file,
+                                                                          tmp_path):
+    caches = {}
+    for batch in (1, 5):
+        out, reports = tmp_path / f"detections{batch}", tmp_path / f"reports{batch}"
+        done = invoke("detect", "--params", params_file, "--model", checkpoint, "--dataset", tiny_dataset,
+                      "--out", out, "--reports", reports, "--device", "cpu", "--batch", batch)
+        assert done.exit_code == 0, done.output
+        assert json.loads((reports / "detect.json").read_text())["batch"] == batch
+        caches[batch] = read_detections(out / "SYN-03.npz")
+    assert np.array_equal(caches[1].counts, caches[5].counts) and caches[5].num_frames == 24
+    assert np.abs(caches[1].boxes - caches[5].boxes).max() < 1e-3
 
 
 def test_evaluate_tracks_from_the_cache_with_the_method_asked_for(tiny_dataset, checkpoint, params_file, tmp_path):

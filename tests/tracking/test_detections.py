@@ -30,7 +30,8 @@ class HeadsFromPixels(torch.nn.Module):
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         f = self.pool(x)
         hm = self.hm(f)
-        hm = (hm - hm.mean()) / hm.std() * 2.0 - 2.0
+        per_image = dict(dim=(1, 2, 3), keepdim=True)  # each frame on its own, as a network sees it
+        hm = (hm - hm.mean(**per_image)) / hm.std(**per_image) * 2.0 - 2.0
         b, _, h, w = f.shape
         return {"hm": hm, "wh": torch.tensor([3.0, 8.0, 3.0, 8.0]).view(1, 4, 1, 1).expand(b, 4, h, w),
                 "reg": torch.zeros(b, 2, h, w), "id": self.id(f)}
@@ -104,3 +105,14 @@ def test_a_file_that_is_not_a_cache_is_refused(tmp_path):
         read_detections(tmp_path / "x.npz")
     with pytest.raises(DataError, match="fairmot detect"):
         read_detections(tmp_path / "missing.npz")
+
+
+def test_recording_in_batches_keeps_every_frames_candidates(network, frames):
+    runner = OnlineTracker(network, input_w=160, input_h=96, settings=TrackParams(det_floor=0.05))
+    single = record_sequence(runner, frames, name="SYN-03", frame_rate=30)
+    batched = record_sequence(runner, iter(frames), name="SYN-03", frame_rate=30, batch=5)  # 16 = 5 + 5 + 5 + 1
+    assert runner.meter.frames == 2 * len(frames) and len(single.scores) > len(frames)
+    assert np.array_equal(single.counts, batched.counts)
+    assert np.abs(single.scores - batched.scores).max() < 1e-5
+    assert np.abs(single.boxes - batched.boxes).max() < 1e-3
+    assert np.abs(single.embeddings - batched.embeddings).max() < 1e-5
