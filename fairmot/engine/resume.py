@@ -2,7 +2,9 @@
 interrupted training resumes instead of starting over.
 
 A run resumes by itself only when the result will be what an uninterrupted run gives: the checkpoint
-recorded the same training params and the same data fingerprint. Otherwise it starts over and says why.
+recorded the same training params and the same data fingerprint, and it is unfinished (a finished
+run's `model_last.pt` stays behind in the persistent data/model; DVC re-runs train after a change of
+its code, which must then train). Otherwise it starts over and says why.
 """
 
 from __future__ import annotations
@@ -63,5 +65,10 @@ def decide_resume(out_dir: Path, params: Params, fingerprint: str) -> ResumeDeci
     if checkpoint.get("data_fingerprint") != fingerprint:
         return ResumeDecision(False, f"{path} was trained on other data (the split index or label files changed)")
     progress = checkpoint.get("progress", {})
+    done = progress.get("epoch", checkpoint.get("epoch", 0))
+    if done >= params.num_epochs and not progress.get("step"):
+        # A finished run: `dvc repro` re-runs train because its code or inputs changed, so train again
+        return ResumeDecision(False, f"{path} is a finished run ({done} of {params.num_epochs} epochs); "
+                                     "training starts over")
     where = f"epoch {progress.get('epoch', checkpoint['epoch']) + 1} step {progress.get('step', 0)}"
     return ResumeDecision(True, f"{path} has the same params and data; continuing at {where}")

@@ -32,6 +32,16 @@ def test_same_params_and_data_resume_at_the_saved_step(tmp_path):
     assert decision.resume and "continuing at epoch 2 step 2" in decision.reason
 
 
+def test_a_finished_run_is_not_resumed_but_trained_again(tmp_path):
+    """dvc repro re-runs train after a code change; the finished run's model_last.pt must not stand in."""
+    p = Params()
+    fake_checkpoint(tmp_path / "model_last.pt", p, "abc", epoch=p.num_epochs, step=0)
+    decision = decide_resume(tmp_path, p, "abc")
+    assert not decision.resume and f"is a finished run ({p.num_epochs} of {p.num_epochs} epochs)" in decision.reason
+    fake_checkpoint(tmp_path / "model_last.pt", p, "abc", epoch=p.num_epochs - 1, step=0)  # one epoch to go
+    assert decide_resume(tmp_path, p, "abc").resume
+
+
 @pytest.mark.parametrize("change, named", [
     ({"lr": 0.001}, "lr=0.0005, this run has lr=0.001"),
     ({"num_epochs": 3}, "num_epochs=12, this run has num_epochs=3"),
