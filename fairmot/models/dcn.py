@@ -85,9 +85,11 @@ def _sampling_grid(offset: torch.Tensor, height: int, width: int, kernel: tuple[
     return (base + shift).reshape(n, k * ho, wo, 2)
 
 
-def _check_shapes(x: torch.Tensor, offset: torch.Tensor, weight: torch.Tensor,
-                  pad: tuple[int, int]) -> tuple[int, int]:
-    """The output size (stride 1, dilation 1), after checking the channel count and offset layout."""
+def _geometry(x: torch.Tensor, offset: torch.Tensor, weight: torch.Tensor,
+              padding: int | tuple[int, int]) -> tuple[tuple[int, int], int, int]:
+    """(padding as a pair, output height, output width) for stride 1, dilation 1, after checking
+    the channel count and the offset layout."""
+    pad = (padding, padding) if isinstance(padding, int) else tuple(padding)
     n, c, height, width = x.shape
     out_c, in_c, kh, kw = weight.shape
     if in_c != c:
@@ -96,7 +98,7 @@ def _check_shapes(x: torch.Tensor, offset: torch.Tensor, weight: torch.Tensor,
     k = kh * kw
     if offset.shape != (n, 2 * k, ho, wo):
         raise ValueError(f"offset must be {(n, 2 * k, ho, wo)} (one offset group), got {tuple(offset.shape)}")
-    return ho, wo
+    return pad, ho, wo
 
 
 def deform_conv2d_grid(
@@ -108,10 +110,9 @@ def deform_conv2d_grid(
     mask: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """The gather path with `grid_sample` (any device and dtype, e.g. bf16 on CUDA)."""
-    pad = (padding, padding) if isinstance(padding, int) else tuple(padding)
+    pad, ho, wo = _geometry(x, offset, weight, padding)
     n, c, height, width = x.shape
     out_c, _, kh, kw = weight.shape
-    ho, wo = _check_shapes(x, offset, weight, pad)
     k = kh * kw
     grid = _sampling_grid(offset, height, width, (kh, kw), pad, (ho, wo))
     columns = F.grid_sample(x, grid.to(x.dtype), mode="bilinear", padding_mode="zeros", align_corners=False)
@@ -144,10 +145,9 @@ def deform_conv2d_rows(
     or past -1 / size then lands on zero rows, the rule torchvision follows. One matrix multiply
     (with the bias) applies the weight; the result is channels_last. Differentiable by autograd.
     """
-    pad = (padding, padding) if isinstance(padding, int) else tuple(padding)
+    pad, ho, wo = _geometry(x, offset, weight, padding)
     n, c, height, width = x.shape
     out_c, _, kh, kw = weight.shape
-    ho, wo = _check_shapes(x, offset, weight, pad)
     k = kh * kw
     dtype, device = offset.dtype, offset.device
     # Sampling positions (n, ho, wo, k), in input pixels
