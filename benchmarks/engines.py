@@ -39,7 +39,6 @@ from fairmot.export import export_onnx
 from fairmot.inference import OnlineTracker
 from fairmot.models import build_from_checkpoint, create_model
 from fairmot.models.dcn import torchvision_kernel
-from fairmot.speed import SpeedMeter
 from fairmot.tracking.detections import input_threshold
 
 
@@ -132,8 +131,8 @@ def network_part(args: argparse.Namespace, device: torch.device, tmp: Path) -> N
 
 
 class EndToEnd:
-    """One engine's tracking loop over chunks of frames: `batch` frames per network pass (1 = the
-    online loop of `OnlineTracker.step`), then decode and the tracker, frame by frame."""
+    """One engine's tracking loop over chunks of frames: prepare, then `batch` frames per network
+    pass (1 = one frame at a time, as `fairmot track` runs), decode, and the tracker frame by frame."""
 
     def __init__(self, tracker: OnlineTracker, batch: int) -> None:
         self.tracker, self.batch = tracker, batch
@@ -141,20 +140,18 @@ class EndToEnd:
         self.frames = 0
 
     def run(self, chunk: list[np.ndarray], timed: bool) -> None:
-        tracker = self.tracker
+        runner = self.tracker
         start = time.perf_counter()
-        if self.batch == 1:
-            model_s = 0.0
-            for frame in chunk:
-                tracker.step(*tracker.prepare(frame))
-                model_s += tracker.meter._model[-1]
-        else:
-            prepared = [tracker.prepare(frame) for frame in chunk]
-            blobs = np.stack([blob for blob, _ in prepared])
-            dets, model_s = tracker.detect(blobs, [geometry for _, geometry in prepared], input_threshold(tracker.settings))
+        prepared = [runner.prepare(frame) for frame in chunk]
+        passes = [prepared] if self.batch > 1 else [[frame] for frame in prepared]
+        model_s = 0.0
+        for frames in passes:
+            blobs = frames[0][0] if len(frames) == 1 else np.stack([blob for blob, _ in frames])
+            dets, seconds = runner.detect(blobs, [geometry for _, geometry in frames], input_threshold(runner.settings))
+            model_s += seconds
             for frame_dets in dets:
-                tracker.tracker.update(frame_dets.boxes, frame_dets.scores, frame_dets.embeddings)
-        sync(tracker.device)
+                runner.tracker.update(frame_dets.boxes, frame_dets.scores, frame_dets.embeddings)
+        sync(runner.device)
         if timed:
             self.seconds += time.perf_counter() - start
             self.model_seconds += model_s
@@ -176,8 +173,7 @@ def end_to_end_part(args: argparse.Namespace, device: torch.device, tmp: Path) -
         "onnx": (OnnxEngine(onnx_path, device=device, threads=args.threads), 1),
         f"torch-lean b{b}": (TorchEngine(model, input_w=width, input_h=height, device=device, batch=b), b),
     }
-    loops = {name: EndToEnd(OnlineTracker(model, input_w=width, input_h=height, device=device, engine=engine,
-                                          meter=SpeedMeter(warmup=0)), batch)
+    loops = {name: EndToEnd(OnlineTracker(model, input_w=width, input_h=height, device=device, engine=engine), batch)
              for name, (engine, batch) in engines.items()}
     rng = np.random.default_rng(0)
     base = rng.integers(0, 256, size=(height, width, 3), dtype=np.uint8)
