@@ -1,0 +1,24 @@
+"""benchmarks/engines.py runs end to end on a tiny size and prints every engine's row (it must not rot)."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+ROW = re.compile(r"^(\S+(?: b\d+)?)\s+(\d+\.\d+)\s+.*\d+\.\d+x$", re.MULTILINE)  # engine, first figure, ratio
+
+
+def test_engine_benchmark_prints_a_figure_for_every_engine():
+    done = subprocess.run(
+        [sys.executable, "benchmarks/engines.py", "--arch", "dla_tiny", "--width", "64", "--height", "64",
+         "--repeats", "1", "--frames", "4", "--warmup", "2", "--batch", "2", "--threads", "1"],
+        capture_output=True, text=True, cwd=REPO, timeout=600, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    network, end_to_end = done.stdout.split("end to end:")
+    network_rows, end_to_end_rows = ROW.findall(network), ROW.findall(end_to_end)
+    assert [name for name, _ in network_rows] == ["baseline", "torch-lean", "onnx"]  # s/img
+    assert [name for name, _ in end_to_end_rows] == ["baseline", "torch-lean", "onnx", "torch-lean b2"]  # fps
+    assert all(float(value) > 0 for _, value in network_rows + end_to_end_rows)
