@@ -4,7 +4,7 @@ torchvision's `deform_conv2d` on the CPU fills its column buffer with scalar loo
 DLA-34's CPU time (issue 11). `deform_conv2d_gather` computes the same thing from library kernels:
 bilinear sampling builds the sampled columns, the mask scales them, and one matrix multiply applies
 the weight. On the CPU the sampling is one `embedding_bag` over a pixel-major table
-(`deform_conv2d_rows`, 2.5x faster per DLA-34 layer than `grid_sample`, which reads one float per
+(`deform_conv2d_rows`, 1.5x to 2x faster per DLA-34 layer than `grid_sample`, which reads one float per
 channel plane per neighbour); elsewhere `grid_sample` (`deform_conv2d_grid`). Both are
 differentiable by autograd, so training can use them too.
 
