@@ -57,7 +57,9 @@ def test_dvc_repro_after_ctrl_c_mid_epoch_resumes_the_training(tmp_path):
     assert "interrupted at epoch 2 step" in first_log
     saved = torch.load(root / "data" / "model" / "model_last.pt", weights_only=True)
     epoch, step = saved["progress"]["epoch"], saved["progress"]["step"]
-    assert epoch == 1 and 1 <= step < 3, (epoch, step)
+    # Mid epoch 2: after its first step, at the latest after its last one (3) before the epoch closed;
+    # which one depends on when the signal lands, and the resume below holds for each
+    assert epoch == 1 and 1 <= step <= 3, (epoch, step)
     assert not (root / "data" / "model" / "model.pt").exists()
 
     # Second run: plain `dvc repro` continues where the first stopped
