@@ -70,5 +70,5 @@ def decide_resume(out_dir: Path, params: Params, fingerprint: str) -> ResumeDeci
         # A finished run: `dvc repro` re-runs train because its code or inputs changed, so train again
         return ResumeDecision(False, f"{path} is a finished run ({done} of {params.num_epochs} epochs); "
                                      "training starts over")
-    where = f"epoch {progress.get('epoch', checkpoint['epoch']) + 1} step {progress.get('step', 0)}"
+    where = f"epoch {done + 1} step {progress.get('step', 0)}"
     return ResumeDecision(True, f"{path} has the same params and data; continuing at {where}")
