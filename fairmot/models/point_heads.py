@@ -43,13 +43,20 @@ def _windows(feature: torch.Tensor, batch: torch.Tensor, ys: torch.Tensor, xs: t
     return window.reshape(len(ys), k * k * feature.shape[1])
 
 
-def _conv_at(conv: nn.Conv2d, feature: torch.Tensor, batch: torch.Tensor, ys: torch.Tensor,
-             xs: torch.Tensor) -> torch.Tensor:
-    """conv(feature) at the cells, as (N, out_channels) in float32."""
-    k = conv.kernel_size[0]
-    weight = conv.weight.float().permute(0, 2, 3, 1).reshape(conv.out_channels, -1)  # (out, k, k, C) order
-    out = _windows(feature, batch, ys, xs, k).float() @ weight.T
+def _apply(conv: nn.Conv2d, columns: torch.Tensor) -> torch.Tensor:
+    """conv on per-cell columns laid out (k, k, C) (a 1x1 conv: just C), as (N, out_channels) float32."""
+    weight = conv.weight.float().permute(0, 2, 3, 1).reshape(conv.out_channels, -1)
+    out = columns.float() @ weight.T
     return out + conv.bias.float() if conv.bias is not None else out
+
+
+def _cell_local(layers: list[nn.Module]) -> bool:
+    """A 'same' window conv, then only ReLUs and 1x1 convs: each cell's output needs only its window."""
+    first, rest = layers[0], layers[1:]
+    return (isinstance(first, nn.Conv2d) and _window_conv(first)
+            and all(isinstance(layer, nn.ReLU)
+                    or (isinstance(layer, nn.Conv2d) and layer.kernel_size == (1, 1) and _window_conv(layer))
+                    for layer in rest))
 
 
 def head_at(head: nn.Module, feature: torch.Tensor, batch: torch.Tensor, ys: torch.Tensor,
@@ -58,20 +65,13 @@ def head_at(head: nn.Module, feature: torch.Tensor, batch: torch.Tensor, ys: tor
 
     Heads of another shape are run densely and read at the cells, so any head gives the right answer.
     """
-    layers = list(head) if isinstance(head, nn.Sequential) else [head]
-    convs_and_relus = [layer for layer in layers if not isinstance(layer, nn.Identity)]
-    plain = (len(convs_and_relus) in (1, 3) and isinstance(convs_and_relus[0], nn.Conv2d)
-             and _window_conv(convs_and_relus[0]))
-    if plain and len(convs_and_relus) == 3:
-        hidden, relu, last = convs_and_relus
-        plain = isinstance(relu, nn.ReLU) and isinstance(last, nn.Conv2d) and last.kernel_size == (1, 1) \
-            and _window_conv(last)
-    if not plain:
+    layers = [layer for layer in (head if isinstance(head, nn.Sequential) else [head])
+              if not isinstance(layer, nn.Identity)]
+    if not layers or not _cell_local(layers):
         return _dense(head, feature)[batch, :, ys, xs].float()
-    out = _conv_at(convs_and_relus[0], feature, batch, ys, xs)
-    if len(convs_and_relus) == 3:
-        last = convs_and_relus[2]
-        out = F.relu(out) @ last.weight.float().reshape(last.out_channels, -1).T + last.bias.float()
+    out = _apply(layers[0], _windows(feature, batch, ys, xs, layers[0].kernel_size[0]))
+    for layer in layers[1:]:
+        out = F.relu(out) if isinstance(layer, nn.ReLU) else _apply(layer, out)
     return out
 
 
