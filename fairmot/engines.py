@@ -85,7 +85,7 @@ class TorchEngine:
             self.graph_outputs = self._forward(self.batch)
 
     def __call__(self, blob: np.ndarray) -> HeadsAtCells:
-        frames = as_batch(blob, self.input_h, self.input_w, self.batch)
+        frames = as_batch(blob, self.batch, (self.input_h, self.input_w))
         n = len(frames)
         with torch.inference_mode():
             if self.host is None:
@@ -101,11 +101,14 @@ class TorchEngine:
         return HeadsAtCells(self.model, feature, hm)
 
 
-def as_batch(blob: np.ndarray, height: int, width: int, batch: int) -> np.ndarray:
-    """One frame (3, H, W) or a stack (N, 3, H, W) as a stack, checked against the engine's shape."""
+def as_batch(blob: np.ndarray, batch: int, size: tuple[int, int] | None) -> np.ndarray:
+    """One frame (3, H, W) or a stack (N, 3, H, W) as a stack, checked against the engine's batch and
+    (height, width) (None: a graph of dynamic size takes any)."""
     frames = blob[None] if blob.ndim == 3 else blob
-    if frames.ndim != 4 or frames.shape[1:] != (3, height, width) or not 1 <= len(frames) <= batch:
-        raise ValueError(f"frame blob {blob.shape} != (3, {height}, {width}) or up to {batch} of them, "
+    shape_ok = frames.ndim == 4 and frames.shape[1] == 3 and (size is None or frames.shape[2:] == size)
+    if not shape_ok or not 1 <= len(frames) <= batch:
+        expected = f"(3, {size[0]}, {size[1]})" if size else "(3, H, W)"
+        raise ValueError(f"frame blob {blob.shape} != {expected} or up to {batch} of them, "
                          f"which this engine was built for")
     return frames
 
@@ -127,11 +130,11 @@ class OnnxEngine:
         spec = self.session.get_inputs()[0]
         self.dtype = np.float16 if "float16" in spec.type else np.float32
         self.shape = tuple(spec.shape)
+        # (height, width) of a fixed-size export; None for a dynamic one (names instead of numbers)
+        self.size = tuple(self.shape[2:]) if all(isinstance(d, int) for d in self.shape) else None
 
     def __call__(self, blob: np.ndarray) -> dict[str, torch.Tensor]:
-        frames = blob[None] if blob.ndim == 3 else blob
-        if len(frames) > self.batch:
-            raise ValueError(f"{len(frames)} frames for an engine built for batches of {self.batch}")
+        frames = as_batch(blob, self.batch, self.size)
         runs = [self.session.run(list(OUTPUT_NAMES), {INPUT_NAME: frame[None].astype(self.dtype, copy=False)})
                 for frame in frames]
         return {name: torch.from_numpy(np.concatenate([run[i] for run in runs]) if len(runs) > 1 else runs[0][i])
@@ -150,8 +153,7 @@ def make_engine(kind: str, model: nn.Module | None, *, input_w: int, input_h: in
         if onnx_path is None:
             raise ConfigError("engine onnx needs the exported model (run `fairmot export`, give its path)")
         engine = OnnxEngine(onnx_path, device=device, threads=threads, batch=batch)
-        fixed = all(isinstance(d, int) for d in engine.shape)
-        if fixed and engine.shape != (1, 3, input_h, input_w):
+        if engine.size is not None and engine.shape != (1, 3, input_h, input_w):
             raise ConfigError(f"{onnx_path}: exported for input {engine.shape[3]}x{engine.shape[2]}, the checkpoint "
                               f"runs at {input_w}x{input_h}; re-run `fairmot export` for this checkpoint")
         return engine
