@@ -36,7 +36,7 @@ import torch
 from fairmot.devices import device_name
 from fairmot.engines import OnnxEngine, TorchEngine
 from fairmot.export import export_onnx
-from fairmot.inference import OnlineTracker
+from fairmot.inference import OnlineTracker, stack_prepared
 from fairmot.models import build_from_checkpoint, create_model
 from fairmot.models.dcn import torchvision_kernel
 from fairmot.tracking.detections import input_threshold
@@ -131,11 +131,12 @@ def network_part(args: argparse.Namespace, device: torch.device, tmp: Path) -> N
 
 
 class EndToEnd:
-    """One engine's tracking loop over chunks of frames: prepare, then `batch` frames per network
-    pass (1 = one frame at a time, as `fairmot track` runs), decode, and the tracker frame by frame."""
+    """One engine's tracking loop over chunks of frames: prepare, then the tracker's `batch` frames
+    per network pass (1 = one frame at a time, as `fairmot track` runs), decode, and the tracker
+    frame by frame."""
 
-    def __init__(self, tracker: OnlineTracker, batch: int) -> None:
-        self.tracker, self.batch = tracker, batch
+    def __init__(self, tracker: OnlineTracker) -> None:
+        self.tracker = tracker
         self.seconds = self.model_seconds = 0.0
         self.frames = 0
 
@@ -143,11 +144,10 @@ class EndToEnd:
         runner = self.tracker
         start = time.perf_counter()
         prepared = [runner.prepare(frame) for frame in chunk]
-        passes = [prepared] if self.batch > 1 else [[frame] for frame in prepared]
+        passes = [prepared[i:i + runner.batch] for i in range(0, len(prepared), runner.batch)]
         model_s = 0.0
         for frames in passes:
-            blobs = frames[0][0] if len(frames) == 1 else np.stack([blob for blob, _ in frames])
-            dets, seconds = runner.detect(blobs, [geometry for _, geometry in frames], input_threshold(runner.settings))
+            dets, seconds = runner.detect(*stack_prepared(frames), input_threshold(runner.settings))
             model_s += seconds
             for frame_dets in dets:
                 runner.tracker.update(frame_dets.boxes, frame_dets.scores, frame_dets.embeddings)
@@ -168,13 +168,13 @@ def end_to_end_part(args: argparse.Namespace, device: torch.device, tmp: Path) -
     onnx_path = export_onnx(model, tmp / "tiny.onnx", input_w=width, input_h=height)
     b = args.batch
     engines = {
-        "baseline": (None, 1),
-        "torch-lean": (TorchEngine(model, input_w=width, input_h=height, device=device), 1),
-        "onnx": (OnnxEngine(onnx_path, device=device, threads=args.threads), 1),
-        f"torch-lean b{b}": (TorchEngine(model, input_w=width, input_h=height, device=device, batch=b), b),
+        "baseline": None,
+        "torch-lean": TorchEngine(model, input_w=width, input_h=height, device=device),
+        "onnx": OnnxEngine(onnx_path, device=device, threads=args.threads),
+        f"torch-lean b{b}": TorchEngine(model, input_w=width, input_h=height, device=device, batch=b),
     }
-    loops = {name: EndToEnd(OnlineTracker(model, input_w=width, input_h=height, device=device, engine=engine), batch)
-             for name, (engine, batch) in engines.items()}
+    loops = {name: EndToEnd(OnlineTracker(model, input_w=width, input_h=height, device=device, engine=engine))
+             for name, engine in engines.items()}
     rng = np.random.default_rng(0)
     base = rng.integers(0, 256, size=(height, width, 3), dtype=np.uint8)
     frames = [np.roll(base, 3 * i, axis=1) for i in range(args.warmup + args.frames)]  # moving content

@@ -168,6 +168,8 @@ def compare_tracks(reference: Iterable[Any], candidate: Iterable[Any]) -> dict[s
 class _Recorder:
     """An engine wrapper keeping the last head maps, so two engines can be compared frame by frame."""
 
+    batch = 1  # frame by frame: the comparison tracks online
+
     def __init__(self, engine: Any, model: nn.Module | None = None) -> None:
         self.engine, self.model = engine, model
         self.device = engine.device if engine is not None else next(model.parameters()).device

@@ -57,6 +57,7 @@ class OnlineTracker:
         amp: bool | str | None = None,
         meter: SpeedMeter | None = None,
         engine: Any = None,
+        batch: int = 1,
     ) -> None:
         import torch
 
@@ -64,6 +65,8 @@ class OnlineTracker:
         self.model = model.to(self.device).eval() if model is not None else None
         # An inference engine (fairmot.engines) replaces the plain model call when given
         self.engine = engine
+        # Frames per network pass of `detect_batch`: an engine's is fixed when it is built
+        self.batch = engine.batch if engine is not None else batch
         self.input_w, self.input_h = input_w, input_h
         self.settings = settings if settings is not None else TrackParams()
         self.amp = resolve_amp(amp, self.device)
@@ -79,8 +82,8 @@ class OnlineTracker:
 
         Ours runs at the input size it was trained at; a released one (no size inside) at
         `input_size` (width, height). `arch` overrides the recognised architecture. engine None runs
-        the model as it is; "torch" / "onnx" run it through `fairmot.engines`, with up to `batch`
-        frames per pass for `detect_batch`.
+        the model as it is; "torch" / "onnx" run it through `fairmot.engines`; either way
+        `detect_batch` takes up to `batch` frames per pass.
         """
         from fairmot.engines import make_engine
         from fairmot.models.checkpoints import load_tracking_model
@@ -91,7 +94,7 @@ class OnlineTracker:
             engine, net, input_w=width, input_h=height, device=device, amp=amp, onnx_path=onnx_path,
             threads=threads, batch=batch)
         return cls(net, input_w=width, input_h=height, device=device, settings=settings, amp=amp,
-                   meter=SpeedMeter(warmup=warmup), engine=runner)
+                   meter=SpeedMeter(warmup=warmup), engine=runner, batch=batch)
 
     def reset(self, frame_rate: float = 30) -> None:
         """Start a new sequence: fresh tracker (ids from 1), buffer scaled by the frame rate."""
@@ -155,8 +158,7 @@ class OnlineTracker:
         candidates above track.det_floor per frame; each frame is timed as its share of the batch."""
         self._sync()
         start = time.perf_counter()
-        blobs = prepared[0][0][None] if len(prepared) == 1 else np.stack([blob for blob, _ in prepared])
-        dets, model_s = self.detect(blobs, [geometry for _, geometry in prepared], self.settings.det_floor)
+        dets, model_s = self.detect(*stack_prepared(prepared), self.settings.det_floor)
         total_s = time.perf_counter() - start
         for _ in prepared:
             self.meter.add(total_s / len(prepared), model_s / len(prepared))
@@ -167,6 +169,12 @@ class OnlineTracker:
         self.reset(frame_rate)
         for img in frames:
             yield img, self.step(*self.prepare(img))
+
+
+def stack_prepared(prepared: list[tuple[np.ndarray, tuple[float, float, float]]]) -> tuple[np.ndarray, list]:
+    """Prepared frames (blob, geometry) as one (N, 3, H, W) stack and the N geometries (one frame: no copy)."""
+    blobs = prepared[0][0][None] if len(prepared) == 1 else np.stack([blob for blob, _ in prepared])
+    return blobs, [geometry for _, geometry in prepared]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -82,7 +82,7 @@ def detect_split(params, sequences, model_path: Path, out: Path, device: str, am
             frames = tqdm(iter_images(seq.frame_paths()), total=seq.num_frames, desc=seq.name, unit="frame",
                           disable=None)
             cache = record_sequence(runner, frames, name=seq.name, frame_rate=seq.info.frame_rate,
-                                    first_frame=seq.first_frame, batch=params.eval.batch)
+                                    first_frame=seq.first_frame)
             candidates += len(cache.scores)
             write_detections(tmp / f"{seq.name}.npz", cache)
     frames = sum(s.num_frames for s in sequences)

@@ -87,13 +87,12 @@ class DetectionRecorder:
         )
 
 
-def record_sequence(runner, frames, *, name: str, frame_rate: float, first_frame: int = 1,
-                    batch: int = 1) -> SequenceDetections:
+def record_sequence(runner, frames, *, name: str, frame_rate: float, first_frame: int = 1) -> SequenceDetections:
     """The network pass of an OnlineTracker (`prepare` + `detect_batch`) over frames, as a cache,
-    `batch` frames per pass (the same candidates up to float rounding of the network)."""
+    `runner.batch` frames per pass (the same candidates up to float rounding of the network)."""
     recorder = DetectionRecorder(name, frame_rate, first_frame, runner.settings.det_floor)
     frames = iter(frames)
-    while chunk := list(itertools.islice(frames, batch)):
+    while chunk := list(itertools.islice(frames, runner.batch)):
         for dets in runner.detect_batch([runner.prepare(img) for img in chunk]):
             recorder.add(dets.boxes, dets.scores, dets.embeddings)
     return recorder.result()
