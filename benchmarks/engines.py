@@ -4,16 +4,19 @@ Part 1, the network alone at one input size (default DLA-34 at 1088x608, batch 1
 - `baseline`: the model as trained, eval mode, no folding, torchvision's deformable conv (the code
   before issue 11);
 - `gather-dcn`: the same model with the CPU deformable conv of `fairmot.models.dcn` (attribution);
-- `torch-lean`: `fairmot.engines.TorchEngine` (batch norm folded, channels_last, preallocated input);
+- `lean-eager` (CPU): `fairmot.engines.TorchEngine` with its dense part in eager PyTorch
+  (`onednn=False`, attribution: the lean engine before its oneDNN graph);
+- `torch-lean`: `fairmot.engines.TorchEngine` (batch norm folded, channels_last, preallocated input,
+  on the CPU the oneDNN graph of `fairmot.models.onednn`);
 - `onnx`: ONNX Runtime on the exported graph (fixed size; `--dynamic` adds a dynamic-size export).
 On CUDA, `torch-lean-amp` is added (AMP in the autocast dtype, CUDA graph replay).
 Repeats alternate between the engines, so load on the machine hits all of them alike; the figure
 is the median, the ratio is baseline median / engine median.
 
 Part 2, end to end (frame -> head maps -> decode -> tracker) with `OnlineTracker`, the embedded
-default network (dla_tiny at 320x192), per engine, chunks of frames alternating between the
-engines; plus the lean engine with `--batch` frames per network pass, as `fairmot detect` runs
-with `eval.batch` (decode and the tracker still frame by frame).
+default network (dla_tiny at 320x192), per engine (`lean-eager` too on the CPU), chunks of frames
+alternating between the engines; plus the lean engine with `--batch` frames per network pass, as
+`fairmot detect` runs with `eval.batch` (decode and the tracker still frame by frame).
 Weights: the checkpoint given with --checkpoint (e.g. data/model/model.pt), else random ones.
 
     python benchmarks/engines.py                       # CPU, all of the above
@@ -107,6 +110,9 @@ def network_part(args: argparse.Namespace, device: torch.device, tmp: Path) -> N
     runners: dict[str, Callable[[], object]] = {"baseline": baseline}
     if args.arch == "dla34" and device.type == "cpu":
         runners["gather-dcn"] = gather_dcn
+    if device.type == "cpu":
+        eager = TorchEngine(model, input_w=args.width, input_h=args.height, device=device, onednn=False)
+        runners["lean-eager"] = lambda: eager(blob)
     lean = TorchEngine(model, input_w=args.width, input_h=args.height, device=device)
     runners["torch-lean"] = lambda: lean(blob)
     if device.type == "cuda":
@@ -169,6 +175,8 @@ def end_to_end_part(args: argparse.Namespace, device: torch.device, tmp: Path) -
     b = args.batch
     engines = {
         "baseline": None,
+        **({"lean-eager": TorchEngine(model, input_w=width, input_h=height, device=device, onednn=False)}
+           if device.type == "cpu" else {}),
         "torch-lean": TorchEngine(model, input_w=width, input_h=height, device=device),
         "onnx": OnnxEngine(onnx_path, device=device, threads=args.threads),
         f"torch-lean b{b}": TorchEngine(model, input_w=width, input_h=height, device=device, batch=b),

@@ -8,8 +8,9 @@ offline passes (`fairmot detect`, `eval.batch`): frames are independent for the 
 batch of four keeps two CPU cores busier than one frame at a time.
 
 - `torch`: the lean PyTorch path. Batch norm folded into the convolutions, channels_last
-  activations, one preallocated input tensor (pinned host memory + device copy on CUDA, copied
-  without blocking), inference mode, AMP in the policy's dtype on CUDA, and for batch-1 CUDA
+  activations, on the CPU the dense part traced onto oneDNN's fused convolutions with prepacked
+  weights (`fairmot.models.onednn`), one preallocated input tensor (pinned host memory + device
+  copy on CUDA, copied without blocking), inference mode, AMP in the policy's dtype on CUDA, and for batch-1 CUDA
   inference at a fixed size a captured CUDA graph replayed per frame. Only the backbone and the
   heatmap run densely: the other heads are evaluated at the cells decoding reads
   (`fairmot.models.point_heads`). The outputs of a CUDA-graph engine are its static buffers,
@@ -32,6 +33,7 @@ from fairmot.devices import resolve_amp
 from fairmot.errors import ConfigError
 from fairmot.export import INPUT_NAME, OUTPUT_NAMES, onnx_session
 from fairmot.models.fusion import fold_batchnorm
+from fairmot.models.onednn import onednn_available, onednn_graph
 from fairmot.models.point_heads import HeadsAtCells
 
 ENGINES = ("torch", "onnx")
@@ -45,13 +47,28 @@ class Engine(Protocol):
     def __call__(self, blob: np.ndarray) -> Mapping[str, torch.Tensor]: ...
 
 
+class DenseOutputs(nn.Module):
+    """What the lean engine runs densely: the stride-4 feature map and the heatmap."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        feature = self.model.features(x)
+        return feature, self.model.hm(feature)
+
+
 class TorchEngine:
-    """The lean PyTorch path over a copy of `model` (the caller's model is left as it is)."""
+    """The lean PyTorch path over a copy of `model` (the caller's model is left as it is).
+
+    `onednn=False` keeps the dense part in eager PyTorch on the CPU too (for benchmarks' attribution).
+    """
 
     name = "torch"
 
     def __init__(self, model: nn.Module, *, input_w: int, input_h: int, device: Any = "cpu",
-                 amp: bool | str | None = None, cuda_graph: bool = True, batch: int = 1) -> None:
+                 amp: bool | str | None = None, cuda_graph: bool = True, batch: int = 1, onednn: bool = True) -> None:
         self.device = torch.device(device)
         self.input_w, self.input_h, self.batch = input_w, input_h, batch
         self.amp = resolve_amp(amp, self.device)
@@ -59,7 +76,10 @@ class TorchEngine:
         shape = (batch, 3, input_h, input_w)
         # CUDA: frames go through one pinned host buffer so the upload can run asynchronously
         self.host = torch.empty(shape, pin_memory=True) if self.device.type == "cuda" else None
-        self.input = torch.empty(shape, device=self.device).contiguous(memory_format=torch.channels_last)
+        self.input = torch.zeros(shape, device=self.device).contiguous(memory_format=torch.channels_last)
+        self.dense: nn.Module = DenseOutputs(self.model)
+        if onednn and self.device.type == "cpu" and onednn_available():
+            self.dense = onednn_graph(self.dense, self.input)
         self.graph: Any = None
         self.graph_outputs: tuple[torch.Tensor, torch.Tensor] | None = None
         if cuda_graph and self.device.type == "cuda":
@@ -69,8 +89,7 @@ class TorchEngine:
         """The stride-4 feature map and the heatmap (the one head decoding needs everywhere) of the
         first n frames of the input buffer."""
         with torch.inference_mode(), self.amp.autocast(self.device):
-            feature = self.model.features(self.input[:n])
-            return feature, self.model.hm(feature)
+            return self.dense(self.input[:n])
 
     def _capture(self) -> None:
         """Record one forward into a CUDA graph; later frames copy into `self.input` and replay it."""

@@ -19,6 +19,7 @@ def test_engine_benchmark_prints_a_figure_for_every_engine():
     assert done.returncode == 0, done.stderr[-2000:]
     network, end_to_end = done.stdout.split("end to end:")
     network_rows, end_to_end_rows = ROW.findall(network), ROW.findall(end_to_end)
-    assert [name for name, _ in network_rows] == ["baseline", "torch-lean", "onnx"]  # s/img
-    assert [name for name, _ in end_to_end_rows] == ["baseline", "torch-lean", "onnx", "torch-lean b2"]  # fps
+    assert [name for name, _ in network_rows] == ["baseline", "lean-eager", "torch-lean", "onnx"]  # s/img
+    assert [name for name, _ in end_to_end_rows] == ["baseline", "lean-eager", "torch-lean", "onnx",
+                                                    "torch-lean b2"]  # fps
     assert all(float(value) > 0 for _, value in network_rows + end_to_end_rows)
