@@ -119,7 +119,7 @@ class EvalParams:
     # CPU threads of the engine (ONNX Runtime intra-op and PyTorch); 0 = the library's default
     threads: int = 0
     # Frames per network pass in `detect` (offline; `track` is online, one frame at a time)
-    batch: int = 1
+    batch: int = 4
 
 
 @dataclass

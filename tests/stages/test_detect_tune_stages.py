@@ -27,7 +27,7 @@ def test_detect_caches_every_test_sequence_and_reports_the_network_pass(tiny_dat
     assert (cache.scores > 0.05).all() and len(cache.scores) > 24
     figures = json.loads((reports / "detect.json").read_text())
     assert figures["frames"] == 24 and figures["fps"] > 0 and figures["peak_memory_mb"] > 0
-    assert figures["engine"] == "torch" and figures["device"].startswith("CPU") and figures["batch"] == 1
+    assert figures["engine"] == "torch" and figures["device"].startswith("CPU") and figures["batch"] == 4  # the default
 
 
 def test_detect_in_batches_reports_the_batch_and_caches_the_same_candidates(tiny_dataset, checkpoint, params_file,
