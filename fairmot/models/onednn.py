@@ -30,6 +30,7 @@ from fairmot.models.dla import DCN
 
 RELUS: tuple[Callable, ...] = (torch.relu, torch.relu_, nn.functional.relu)
 ADDS: tuple[Callable, ...] = (operator.add, torch.add)
+IN_PLACE_OPERATORS: tuple[Callable, ...] = (operator.iadd, operator.isub, operator.imul, operator.itruediv)
 
 
 def onednn_available() -> bool:
@@ -75,13 +76,23 @@ class _Rewriter:
         weight = self.constant("weight", packed, layer)
         return weight, None if bias is None else self.constant("bias", bias.detach(), layer)
 
+    def mutates(self, node: fx.Node) -> bool:
+        """An in-place op (a module with `inplace=True`, `relu_`, `+=`): what it writes changes value."""
+        module = self.module(node)
+        if module is not None:
+            return bool(getattr(module, "inplace", False))
+        name = node.target if isinstance(node.target, str) else getattr(node.target, "__name__", "")
+        return node.op in ("call_function", "call_method") and (
+            (name.endswith("_") and not name.endswith("__")) or node.target in IN_PLACE_OPERATORS)
+
     def single_user(self, node: fx.Node) -> fx.Node | None:
         users = list(node.users)
         return users[0] if len(users) == 1 else None
 
     def residual_relu(self, conv: fx.Node) -> tuple[fx.Node, fx.Node, fx.Node] | None:
-        """(add, other operand, relu) when conv's only consumer is `conv + other` of the same shape and
-        that sum's only consumer is a ReLU."""
+        """(add, other operand, relu) when conv's only consumer is `conv + other` of the same shape,
+        that sum's only consumer is a ReLU, and nothing in between works in place (the fused op runs
+        at the add, so it must read there what the conv read at the conv)."""
         add = self.single_user(conv)
         if add is None or add.op != "call_function" or add.target not in ADDS or len(add.args) != 2 or add.kwargs:
             return None
@@ -90,6 +101,11 @@ class _Rewriter:
         if (not isinstance(other, fx.Node) or other is conv or relu is None or not self.is_relu(relu)
                 or self.shape(other) != self.shape(conv)):
             return None
+        node = conv.next
+        while node is not add:
+            if self.mutates(node):
+                return None
+            node = node.next
         return add, other, relu
 
     def conv(self, node: fx.Node, conv: nn.Conv2d) -> None:
@@ -104,9 +120,9 @@ class _Rewriter:
                 new = self.graph.call_function(torch.ops.mkldnn._convolution_pointwise.binary, (
                     node.args[0], other, w, b, *geometry, "add", None, "relu", [], ""))
             last, dropped = relu, [relu, add]
-        else:
+        else:  # placed at the conv: its ReLU is the only reader of its output
             relu = follower is not None and self.is_relu(follower)
-            with self.graph.inserting_before(follower if relu else node):
+            with self.graph.inserting_before(node):
                 new = self.graph.call_function(torch.ops.mkldnn._convolution_pointwise.default, (
                     node.args[0], w, b, *geometry, "relu" if relu else "none", [], ""))
             last, dropped = (follower, [follower]) if relu else (node, [])

@@ -77,6 +77,7 @@ class _Toy(nn.Module):
         self.b = nn.Conv2d(4, 4, 3, padding=1)
         self.c = nn.Conv2d(4, 4, 1)
         self.d = nn.Conv2d(4, 4, 3, padding=1)
+        self.e = nn.Conv2d(4, 4, 3, padding=1)
         self.relu = nn.ReLU(inplace=True)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
@@ -85,7 +86,11 @@ class _Toy(nn.Module):
         late = self.c(x)  # the add's other operand is computed after conv b
         fused = torch.relu(self.b(x) + late)
         broadcast = torch.relu(self.d(x) + x[:, :1])  # a broadcast add is not a residual add
-        return kept, fused, broadcast
+        y = x - 0.5  # negative values, which relu_ changes
+        e = self.e(y)
+        y.relu_()  # in place between the conv and its add: a conv run at the add would read another y
+        mutated = torch.relu(e + x)
+        return kept, fused, broadcast, mutated
 
 
 def test_toy_patterns_keep_their_values_and_only_safe_fusions_happen():
@@ -94,7 +99,7 @@ def test_toy_patterns_keep_their_values_and_only_safe_fusions_happen():
     x = _channels_last(2, 4, 10, 12)
     graph = onednn_graph(toy, x)
     calls = _calls(graph)
-    assert graph.packed == 4
+    assert graph.packed == 5
     assert calls.count(f"{MKLDNN}_convolution_pointwise.binary") == 1  # b + late -> ReLU only
     assert "ReLU" in calls  # a's
     with torch.inference_mode():
