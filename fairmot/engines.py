@@ -10,9 +10,9 @@ batch of four keeps two CPU cores busier than one frame at a time.
 - `torch`: the lean PyTorch path. Batch norm folded into the convolutions, channels_last
   activations, on the CPU the dense part traced onto oneDNN's fused convolutions with prepacked
   weights (`fairmot.models.onednn`), one preallocated input tensor (pinned host memory + device
-  copy on CUDA, copied without blocking), inference mode, AMP in the policy's dtype on CUDA, and for batch-1 CUDA
-  inference at a fixed size a captured CUDA graph replayed per frame. Only the backbone and the
-  heatmap run densely: the other heads are evaluated at the cells decoding reads
+  copy on CUDA, copied without blocking), inference mode, AMP in the policy's dtype on CUDA, and
+  for batch-1 CUDA inference at a fixed size a captured CUDA graph replayed per frame. Only the
+  backbone and the heatmap run densely: the other heads are evaluated at the cells decoding reads
   (`fairmot.models.point_heads`). The outputs of a CUDA-graph engine are its static buffers,
   valid until the next call.
 - `onnx`: ONNX Runtime on an exported graph (`fairmot.export`), CPU provider or CUDA where

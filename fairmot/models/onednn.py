@@ -34,8 +34,14 @@ IN_PLACE_OPERATORS: tuple[Callable, ...] = (operator.iadd, operator.isub, operat
 
 
 def onednn_available() -> bool:
-    """Whether this PyTorch build has oneDNN and its fused convolution operators."""
-    return torch.backends.mkldnn.is_available() and hasattr(torch.ops.mkldnn, "_convolution_pointwise")
+    """Whether this PyTorch build has oneDNN with its fused convolution operators, and oneDNN is on.
+
+    The same conditions as PyTorch's compiler for these fusions: not with `torch.backends.mkldnn`
+    disabled, and not where oneDNN runs through Arm's Compute Library (AArch64), which lacks them.
+    """
+    mkldnn = torch.backends.mkldnn
+    return (mkldnn.enabled and mkldnn.is_available() and hasattr(torch.ops.mkldnn, "_convolution_pointwise")
+            and not torch.ops.mkldnn._is_mkldnn_acl_supported())
 
 
 class _Tracer(fx.Tracer):

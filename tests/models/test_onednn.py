@@ -124,3 +124,12 @@ def test_lean_engine_runs_the_graph_on_the_cpu_and_matches_its_eager_twin():
     got, expected = lean(blob), eager(blob)
     for name in ("hm", "wh", "reg", "id"):
         assert (got[name] - expected[name]).abs().max().item() < 1e-5, name
+
+
+@pytest.mark.filterwarnings("ignore:TF32 acceleration on top of oneDNN")  # torch's flags() itself warns
+def test_with_onednn_switched_off_the_engine_stays_eager():
+    # torch.backends.mkldnn.flags(enabled=False) is how a user turns oneDNN off; the graph follows
+    with torch.backends.mkldnn.flags(enabled=False):
+        assert not onednn_available()
+        engine = TorchEngine(trained_looking("dla_tiny"), input_w=64, input_h=64)
+    assert isinstance(engine.dense, DenseOutputs)
