@@ -73,6 +73,16 @@ def realistic(model: torch.nn.Module) -> torch.nn.Module:
     return model.eval()
 
 
+def onnx_runs_on(device: torch.device) -> bool:
+    """ONNX rows on CUDA need onnxruntime-gpu's provider; without it they are left out, and said so."""
+    import onnxruntime
+
+    if device.type != "cuda" or "CUDAExecutionProvider" in onnxruntime.get_available_providers():
+        return True
+    print("  onnx rows left out: this onnxruntime has no CUDAExecutionProvider (install onnxruntime-gpu)")
+    return False
+
+
 def sync(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.synchronize(device)
@@ -91,6 +101,22 @@ def interleaved(runners: dict[str, Callable[[], object]], repeats: int, device: 
                 times[name].append(time.perf_counter() - start)
         print(f"  round {i}/{repeats}: " + ", ".join(f"{n} {t[-1]:.3f}s" for n, t in times.items() if t), flush=True)
     return {name: statistics.median(values) for name, values in times.items()}
+
+
+def add_onnx_runners(runners: dict[str, Callable[[], object]], model: torch.nn.Module, blob: np.ndarray,
+                     args: argparse.Namespace, device: torch.device, tmp: Path) -> None:
+    """The `onnx` row (and `onnx-dynamic` with --dynamic): the model exported on the CPU, run on `device`."""
+    start = time.perf_counter()
+    fixed = export_onnx(model.cpu(), tmp / "fixed.onnx", input_w=args.width, input_h=args.height)
+    print(f"  ONNX export (fixed size) took {time.perf_counter() - start:.0f}s")
+    model.to(device)
+    onnx = OnnxEngine(fixed, device=device, threads=args.threads)
+    runners["onnx"] = lambda: onnx(blob)
+    if args.dynamic:
+        dynamic = OnnxEngine(export_onnx(model.cpu(), tmp / "dynamic.onnx", input_w=args.width,
+                                         input_h=args.height, dynamic=True), device=device, threads=args.threads)
+        model.to(device)
+        runners["onnx-dynamic"] = lambda: dynamic(blob)
 
 
 def network_part(args: argparse.Namespace, device: torch.device, tmp: Path) -> None:
@@ -118,17 +144,8 @@ def network_part(args: argparse.Namespace, device: torch.device, tmp: Path) -> N
     if device.type == "cuda":
         amp = TorchEngine(model, input_w=args.width, input_h=args.height, device=device, amp="auto")
         runners["torch-lean-amp"] = lambda: amp(blob)
-    start = time.perf_counter()
-    fixed = export_onnx(model.cpu(), tmp / "fixed.onnx", input_w=args.width, input_h=args.height)
-    print(f"  ONNX export (fixed size) took {time.perf_counter() - start:.0f}s")
-    model.to(device)
-    onnx = OnnxEngine(fixed, device=device, threads=args.threads)
-    runners["onnx"] = lambda: onnx(blob)
-    if args.dynamic:
-        dynamic = OnnxEngine(export_onnx(model.cpu(), tmp / "dynamic.onnx", input_w=args.width,
-                                         input_h=args.height, dynamic=True), device=device, threads=args.threads)
-        model.to(device)
-        runners["onnx-dynamic"] = lambda: dynamic(blob)
+    if onnx_runs_on(device):
+        add_onnx_runners(runners, model, blob, args, device, tmp)
     medians = interleaved(runners, args.repeats, device)
     print(f"\n{args.arch} at {args.width}x{args.height}, batch 1, median of {args.repeats} alternating repeats")
     print(f"{'engine':<16} {'s/img':>9} {'vs baseline':>12}")
@@ -171,14 +188,15 @@ def end_to_end_part(args: argparse.Namespace, device: torch.device, tmp: Path) -
     else:
         torch.manual_seed(0)
         model, width, height, origin = realistic(create_model("dla_tiny")), 320, 192, "random weights"
-    onnx_path = export_onnx(model, tmp / "tiny.onnx", input_w=width, input_h=height)
+    onnx = ({"onnx": OnnxEngine(export_onnx(model, tmp / "tiny.onnx", input_w=width, input_h=height),
+                                device=device, threads=args.threads)} if onnx_runs_on(device) else {})
     b = args.batch
     engines = {
         "baseline": None,
         **({"lean-eager": TorchEngine(model, input_w=width, input_h=height, device=device, onednn=False)}
            if device.type == "cpu" else {}),
         "torch-lean": TorchEngine(model, input_w=width, input_h=height, device=device),
-        "onnx": OnnxEngine(onnx_path, device=device, threads=args.threads),
+        **onnx,
         f"torch-lean b{b}": TorchEngine(model, input_w=width, input_h=height, device=device, batch=b),
     }
     loops = {name: EndToEnd(OnlineTracker(model, input_w=width, input_h=height, device=device, engine=engine))
