@@ -38,6 +38,7 @@ import torch
 
 from fairmot.devices import device_name
 from fairmot.engines import OnnxEngine, TorchEngine
+from fairmot.errors import ConfigError
 from fairmot.export import export_onnx
 from fairmot.inference import OnlineTracker, stack_prepared
 from fairmot.models import build_from_checkpoint, create_model
@@ -73,14 +74,14 @@ def realistic(model: torch.nn.Module) -> torch.nn.Module:
     return model.eval()
 
 
-def onnx_runs_on(device: torch.device) -> bool:
-    """ONNX rows on CUDA need onnxruntime-gpu's provider; without it they are left out, and said so."""
-    import onnxruntime
-
-    if device.type != "cuda" or "CUDAExecutionProvider" in onnxruntime.get_available_providers():
-        return True
-    print("  onnx rows left out: this onnxruntime has no CUDAExecutionProvider (install onnxruntime-gpu)")
-    return False
+def onnx_engine(path: Path, device: torch.device, threads: int) -> OnnxEngine | None:
+    """ONNX Runtime on `device`, or None where it cannot run there (CUDA without onnxruntime-gpu):
+    the ONNX rows are then left out, with the engine's own reason."""
+    try:
+        return OnnxEngine(path, device=device, threads=threads)
+    except ConfigError as error:
+        print(f"  onnx rows left out: {error}")
+        return None
 
 
 def sync(device: torch.device) -> None:
@@ -105,12 +106,15 @@ def interleaved(runners: dict[str, Callable[[], object]], repeats: int, device: 
 
 def add_onnx_runners(runners: dict[str, Callable[[], object]], model: torch.nn.Module, blob: np.ndarray,
                      args: argparse.Namespace, device: torch.device, tmp: Path) -> None:
-    """The `onnx` row (and `onnx-dynamic` with --dynamic): the model exported on the CPU, run on `device`."""
+    """The `onnx` row (and `onnx-dynamic` with --dynamic): the model exported on the CPU, run on `device`
+    (none where ONNX Runtime cannot run there)."""
     start = time.perf_counter()
     fixed = export_onnx(model.cpu(), tmp / "fixed.onnx", input_w=args.width, input_h=args.height)
     print(f"  ONNX export (fixed size) took {time.perf_counter() - start:.0f}s")
     model.to(device)
-    onnx = OnnxEngine(fixed, device=device, threads=args.threads)
+    onnx = onnx_engine(fixed, device, args.threads)
+    if onnx is None:
+        return
     runners["onnx"] = lambda: onnx(blob)
     if args.dynamic:
         dynamic = OnnxEngine(export_onnx(model.cpu(), tmp / "dynamic.onnx", input_w=args.width,
@@ -144,8 +148,7 @@ def network_part(args: argparse.Namespace, device: torch.device, tmp: Path) -> N
     if device.type == "cuda":
         amp = TorchEngine(model, input_w=args.width, input_h=args.height, device=device, amp="auto")
         runners["torch-lean-amp"] = lambda: amp(blob)
-    if onnx_runs_on(device):
-        add_onnx_runners(runners, model, blob, args, device, tmp)
+    add_onnx_runners(runners, model, blob, args, device, tmp)
     medians = interleaved(runners, args.repeats, device)
     print(f"\n{args.arch} at {args.width}x{args.height}, batch 1, median of {args.repeats} alternating repeats")
     print(f"{'engine':<16} {'s/img':>9} {'vs baseline':>12}")
@@ -188,15 +191,14 @@ def end_to_end_part(args: argparse.Namespace, device: torch.device, tmp: Path) -
     else:
         torch.manual_seed(0)
         model, width, height, origin = realistic(create_model("dla_tiny")), 320, 192, "random weights"
-    onnx = ({"onnx": OnnxEngine(export_onnx(model, tmp / "tiny.onnx", input_w=width, input_h=height),
-                                device=device, threads=args.threads)} if onnx_runs_on(device) else {})
+    onnx = onnx_engine(export_onnx(model, tmp / "tiny.onnx", input_w=width, input_h=height), device, args.threads)
     b = args.batch
     engines = {
         "baseline": None,
         **({"lean-eager": TorchEngine(model, input_w=width, input_h=height, device=device, onednn=False)}
            if device.type == "cpu" else {}),
         "torch-lean": TorchEngine(model, input_w=width, input_h=height, device=device),
-        **onnx,
+        **({"onnx": onnx} if onnx is not None else {}),
         f"torch-lean b{b}": TorchEngine(model, input_w=width, input_h=height, device=device, batch=b),
     }
     loops = {name: EndToEnd(OnlineTracker(model, input_w=width, input_h=height, device=device, engine=engine))
