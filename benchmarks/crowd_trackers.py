@@ -22,9 +22,11 @@ import numpy as np
 
 from fairmot.config import TrackParams
 from fairmot.evaluation import find_eval_sequences
-from fairmot.inference import OnlineTracker, iter_images
-from fairmot.tracking.detections import read_detections, record_sequence, track_cached, write_detections
-from fairmot.tuning import score_track_params, tune
+from fairmot.inference.detect import record_sequence
+from fairmot.inference.runner import OnlineTracker
+from fairmot.inference.sources import iter_images
+from fairmot.tracking.cache import read_detections, track_cached, write_detections
+from fairmot.tuning.search import score_track_params, tune
 
 
 def parse_args() -> argparse.Namespace:

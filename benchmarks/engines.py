@@ -36,14 +36,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from fairmot.devices import device_name
-from fairmot.engines import OnnxEngine, TorchEngine
+from fairmot.devices import benchmark_device, device_name
 from fairmot.errors import ConfigError
-from fairmot.export import export_onnx
-from fairmot.inference import OnlineTracker, stack_prepared
+from fairmot.export.onnx_graph import export_onnx
+from fairmot.inference.engines.onnx_engine import OnnxEngine
+from fairmot.inference.engines.torch_engine import TorchEngine
+from fairmot.inference.runner import OnlineTracker, stack_prepared
 from fairmot.models import build_from_checkpoint, create_model
 from fairmot.models.dcn import torchvision_kernel
-from fairmot.tracking.detections import input_threshold
+from fairmot.tracking import input_threshold
 
 
 def parse_args() -> argparse.Namespace:
@@ -222,12 +223,7 @@ def end_to_end_part(args: argparse.Namespace, device: torch.device, tmp: Path) -
 
 def main() -> None:
     args = parse_args()
-    if args.device == "cuda" and not torch.cuda.is_available():
-        raise SystemExit("--device cuda: no CUDA device here")
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    device = torch.device(args.device)
-    torch.backends.cudnn.benchmark = True
+    device = benchmark_device(args.device, args.threads)
     print(f"device: {device_name(args.device)}; torch threads {torch.get_num_threads()}; "
           f"onnxruntime threads {args.threads or 'default'}")
     with tempfile.TemporaryDirectory() as tmp:

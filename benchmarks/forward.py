@@ -17,6 +17,7 @@ from pathlib import Path
 
 import torch
 
+from fairmot.devices import benchmark_device
 from fairmot.models import ARCHITECTURES, count_parameters, create_model
 
 SIZES = ((1088, 608), (320, 192))
@@ -54,12 +55,7 @@ def time_forward(model: torch.nn.Module, x: torch.Tensor, repeats: int, warmup: 
 
 def main() -> None:
     args = parse_args()
-    if args.device == "cuda" and not torch.cuda.is_available():
-        raise SystemExit("--device cuda: no CUDA device here")
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    device = torch.device(args.device)
-    torch.backends.cudnn.benchmark = True
+    device = benchmark_device(args.device, args.threads)
     name = torch.cuda.get_device_name(device) if args.device == "cuda" else f"cpu x{torch.get_num_threads()} threads"
     print(f"device: {name}; amp: {args.amp}; batch 1; median of {args.repeats} after {args.warmup} warm-up")
     header = f"{'arch':<10} {'params':>12} " + " ".join(f"{f'{w}x{h} ms/img':>17}" for w, h in SIZES)

@@ -17,9 +17,9 @@ import numpy as np
 import torch
 
 from fairmot.devices import device_name, peak_memory_mb, reset_peak_memory
-from fairmot.inference import OnlineTracker
+from fairmot.inference.runner import OnlineTracker
+from fairmot.inference.speed import SpeedMeter
 from fairmot.models import count_parameters, create_model
-from fairmot.speed import SpeedMeter
 
 
 def main() -> None:

@@ -19,8 +19,8 @@ $PY -c "import torch, torchvision; print('torch', torch.__version__, 'torchvisio
 echo "== CUDA tests"
 # the files whose tests need CUDA (they skip on the CPU), plus the models they build on
 $PY -m pytest -q -p no:cacheprovider tests/test_engines.py tests/models/test_dcn.py tests/models/test_decode.py \
-    tests/models/test_models.py tests/models/test_losses.py tests/engine/test_train_ddp.py \
-    tests/engine/test_train_errors.py 2>&1 | tail -3
+    tests/models/test_models.py tests/models/test_losses.py tests/training/test_train_ddp.py \
+    tests/training/test_train_errors.py 2>&1 | tail -3
 
 echo "== forward, 1088x608 and 320x192"
 $PY benchmarks/forward.py --archs dla34 dlaconv hrnet18 hrnet32 dla_tiny --device cuda --repeats 20 --json "$OUT/forward_fp32.json" | tail -8
@@ -45,7 +45,7 @@ from pathlib import Path
 from fairmot.config import load_params
 from fairmot.data.synthetic import generate_synthetic
 from fairmot.data.labels import generate_labels
-from fairmot.engine import config_from_params, run_worker
+from fairmot.training import config_from_params, run_worker
 import dataclasses, time
 d = Path(sys.argv[1])
 p = load_params("params.yaml", {"gpus": 0, "amp": True, "num_workers": 6})

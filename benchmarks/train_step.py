@@ -81,20 +81,41 @@ def random_batches(args: argparse.Namespace, device: torch.device, objects: int 
         yield batch
 
 
+def timed_steps(net, optimizer, scaler, batches, device: torch.device, warmup: int,
+                total_steps: int) -> tuple[list[float], list[float], torch.Tensor]:
+    """(seconds loading, seconds computing) of each step after `warmup`, and the last loss."""
+    from fairmot.training.parts import move_batch, optimizer_step
+
+    on_cuda = device.type == "cuda"
+    net.train()
+    data_s, compute_s = [], []
+    for step in range(total_steps):
+        tick = time.perf_counter()
+        batch = move_batch(next(batches), device)
+        if on_cuda:
+            torch.cuda.synchronize(device)
+        loaded = time.perf_counter()
+        loss, _stats = net(batch)
+        optimizer_step(loss, optimizer, scaler)
+        if on_cuda:
+            torch.cuda.synchronize(device)
+        done = time.perf_counter()
+        if step == warmup - 1 and on_cuda:
+            torch.cuda.reset_peak_memory_stats(device)
+        if step >= warmup:
+            data_s.append(loaded - tick)
+            compute_s.append(done - loaded)
+    return data_s, compute_s, loss
+
+
 def main() -> None:
     args = parse_args()
-    from fairmot.devices import device_name, peak_memory_mb
-    from fairmot.engine.parts import move_batch, optimizer_step, setup_training
+    from fairmot.devices import benchmark_device, device_name, peak_memory_mb
     from fairmot.models import count_parameters, create_model
     from fairmot.models.losses import FairMOTLoss
+    from fairmot.training.parts import setup_training
 
-    device = torch.device(args.device)
-    on_cuda = device.type == "cuda"
-    if on_cuda:
-        if device.index is None:
-            device = torch.device("cuda", torch.cuda.current_device())
-        torch.cuda.set_device(device)
-        torch.backends.cudnn.benchmark = True
+    device = benchmark_device(args.device)
     total_steps = args.warmup + args.steps
     with tempfile.TemporaryDirectory(prefix="fairmot-bench-") as tmp:
         if args.data == "synthetic":
@@ -106,24 +127,7 @@ def main() -> None:
         torch.manual_seed(317)
         model = create_model(args.arch)
         net, optimizer, scaler = setup_training(model, FairMOTLoss(nid), device, amp=args.amp, lr=1e-4)
-        net.train()
-        data_s, compute_s = [], []
-        for step in range(total_steps):
-            tick = time.perf_counter()
-            batch = move_batch(next(batches), device)
-            if on_cuda:
-                torch.cuda.synchronize(device)
-            loaded = time.perf_counter()
-            loss, _stats = net(batch)
-            optimizer_step(loss, optimizer, scaler)
-            if on_cuda:
-                torch.cuda.synchronize(device)
-            done = time.perf_counter()
-            if step == args.warmup - 1 and on_cuda:
-                torch.cuda.reset_peak_memory_stats(device)
-            if step >= args.warmup:
-                data_s.append(loaded - tick)
-                compute_s.append(done - loaded)
+        data_s, compute_s, loss = timed_steps(net, optimizer, scaler, batches, device, args.warmup, total_steps)
         del batches
 
     data, compute = statistics.mean(data_s), statistics.mean(compute_s)

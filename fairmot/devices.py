@@ -103,3 +103,28 @@ def resolve_amp(amp: bool | str | None, device: Any) -> AmpPolicy:
     if mode == "bf16":
         return AmpPolicy(torch.bfloat16, use_scaler=False)
     return AmpPolicy(torch.float16, use_scaler=True)
+
+
+def apply_threads(threads: int) -> None:
+    """eval.threads > 0 also sets PyTorch's CPU threads (ONNX Runtime takes it per session)."""
+    if threads > 0:
+        import torch
+
+        torch.set_num_threads(threads)
+
+
+def benchmark_device(name: str, threads: int = 0) -> Any:
+    """The device a benchmark measures on: CUDA refused where absent, a bare `cuda` pinned to the current
+    GPU, `threads` > 0 set as PyTorch's CPU threads, cudnn.benchmark on (fixed input sizes)."""
+    import torch
+
+    device = torch.device(name)
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise SystemExit(f"--device {name}: no CUDA device here")
+        if device.index is None:
+            device = torch.device("cuda", torch.cuda.current_device())
+        torch.cuda.set_device(device)
+    apply_threads(threads)
+    torch.backends.cudnn.benchmark = True
+    return device

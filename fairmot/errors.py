@@ -14,3 +14,9 @@ class ConfigError(FairMOTError):
 
 class DataError(FairMOTError):
     """A dataset, label or result file that is missing or malformed."""
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message (its type name when it has none), for one-line errors."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

@@ -165,3 +165,31 @@ def write_text(target: Path, text: str) -> None:
 def write_json(target: Path, data: Any) -> None:
     """Stable JSON (sorted keys, fixed indent, trailing newline) so reruns are byte-identical."""
     write_text(target, json.dumps(data, indent=2, sort_keys=True) + "\n")
+
+
+def file_sha256(path: Path | str) -> str:
+    """The sha256 of a file's bytes, read in chunks (checkpoints record what they came from by it)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def pyplot() -> Any:
+    """matplotlib.pyplot on the Agg backend (no display needed), imported on first use (it is slow)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def save_figure(fig: Any, path: Path | str, *, dpi: int = 110) -> Path:
+    """Write a matplotlib figure atomically (format from the suffix) and release it."""
+    path = Path(path)
+    with atomic_file(path, "wb") as handle:
+        fig.savefig(handle, dpi=dpi, format=path.suffix.lstrip(".") or "png")
+    pyplot().close(fig)
+    return path

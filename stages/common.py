@@ -15,7 +15,7 @@ from typing import Annotated, Any
 import typer
 
 from fairmot.config import Params, load_params
-from fairmot.errors import FairMOTError
+from fairmot.errors import ConfigError, FairMOTError
 
 ParamsFile = Annotated[
     Path,
@@ -35,6 +35,12 @@ EngineOption = Annotated[
 ]
 OnnxOption = Annotated[Path, typer.Option("--onnx", help="The `fairmot export` graph the onnx engine runs.")]
 DEFAULT_ONNX = Path("data/export/model.onnx")
+DatasetOption = Annotated[Path, typer.Option("--dataset", help="Dataset root in MOT17 layout.")]
+LabelsOption = Annotated[Path, typer.Option("--labels", help="labels_with_ids root.")]
+SplitsOption = Annotated[Path, typer.Option("--splits", help="Folder of the split indexes (train/half/val/test.txt) "
+                                            "and manifest.json.")]
+ArchOption = Annotated[str | None, typer.Option(help="Network of --model (default: from the checkpoint or its tensors).")]
+DeviceOption = Annotated[str | None, typer.Option(help="cpu | cuda | cuda:N (default: CUDA when gpus != -1 and available).")]
 # Libraries that log their plumbing at INFO (motmetrics even on the root logger).
 THIRD_PARTY_LOGGERS = ("motmetrics", "trackeval", "great_expectations", "dvc", "dvclive", "matplotlib", "PIL")
 
@@ -63,8 +69,6 @@ def read_params(params_file: Path | None, **overrides: Any) -> Params:
 def pick_device(requested: str | None, gpu_ids: list[int]) -> str:
     """--device wins; otherwise the first listed GPU when CUDA is available and gpus != -1, else CPU."""
     import torch
-
-    from fairmot.errors import ConfigError
 
     if requested:
         if requested.startswith("cuda") and not torch.cuda.is_available():
@@ -95,11 +99,3 @@ def setup_logging(verbose: bool) -> None:
                         handlers=[handler], force=True)
     for name in THIRD_PARTY_LOGGERS:
         logging.getLogger(name).setLevel(logging.NOTSET if verbose else logging.WARNING)
-
-
-def apply_threads(threads: int) -> None:
-    """eval.threads > 0 also sets PyTorch's CPU threads (ONNX Runtime takes it per session)."""
-    if threads > 0:
-        import torch
-
-        torch.set_num_threads(threads)

@@ -34,7 +34,7 @@ def compare(
 ) -> None:
     """Show the metric diff against REV (Markdown) and fail if MOTA, IDF1 or HOTA dropped too far."""
     from fairmot.errors import FairMOTError
-    from fairmot.gate import check_gate
+    from fairmot.reporting.gate import check_gate
 
     params = read_params(params_file, eval__gate_tolerance=tolerance)
     table = _dvc("metrics", "diff", rev, "--md", "--all")

@@ -56,8 +56,8 @@ def _describe_synthetic(s) -> str:
 
 def dataset_summary(root: Path) -> str:
     """'N sequences (train: .., test: ..), F frames, B boxes, S MB' for the closing log line."""
+    from fairmot.data.formats.mot import list_sequences, read_gt, read_seqinfo
     from fairmot.data.labels import kept_rows
-    from fairmot.data.mot import list_sequences, read_gt, read_seqinfo
 
     names, frames, boxes = {}, 0, 0
     for split in ("train", "test"):

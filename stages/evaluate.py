@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from stages.common import one_line_errors, read_params
+from stages.common import DatasetOption, one_line_errors, read_params
 
 if TYPE_CHECKING:
     from fairmot.config import Params
@@ -30,7 +30,7 @@ SPEED_KEYS = ("fps", "fps_model", "peak_memory_mb", "device", "engine", "batch")
 def evaluate(
     params_file: Annotated[Path | None, typer.Option("--params", help=(
         "Params file (default params.yaml; with --gt the code's defaults unless given)."))] = None,
-    dataset: Annotated[Path, typer.Option(help="Dataset root in MOT17 layout.")] = Path("data/dataset"),
+    dataset: DatasetOption = Path("data/dataset"),
     detections: Annotated[Path, typer.Option(help="Detection cache written by `fairmot detect`.")] = Path(
         "data/detections"),
     results: Annotated[Path, typer.Option(help="Result files folder (written, or scored with --gt).")] = Path("data/results"),
@@ -75,7 +75,7 @@ def _score_only(params: Params, results: Path, gt: Path, reports: Path | None) -
 def _load_caches(detections: Path, sequences: list[EvalSequence]) -> list:
     """The cache of every evaluated sequence, checked to cover exactly its evaluated frames."""
     from fairmot.errors import DataError
-    from fairmot.tracking.detections import read_detections
+    from fairmot.tracking.cache import read_detections
 
     caches = []
     for seq in sequences:
@@ -94,11 +94,11 @@ def _track_and_score(params: Params, sequences: list[EvalSequence], detections: 
     import json
     import time
 
-    from fairmot.data.mot import write_results
+    from fairmot.data.formats.mot import write_results
     from fairmot.errors import DataError
     from fairmot.evaluation import format_table, load_results, score_results, tracking_metrics, write_reports
     from fairmot.io import atomic_dir
-    from fairmot.tracking.detections import track_cached
+    from fairmot.tracking.cache import track_cached
 
     speed_path = reports / "detect.json"
     if not speed_path.is_file():

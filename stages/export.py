@@ -4,7 +4,7 @@
 fixed input size from the checkpoint) and then tracks the held-out sequences (eval.split) with the
 PyTorch model and with ONNX Runtime in lockstep (JDE tracker, default settings). reports/export.json holds the per-head max
 difference and whether the tracks are identical; the command fails (exit 1) when a head differs by
-more than fairmot.export.HEAD_TOLERANCE or any track differs (BOX_TOLERANCE_PX).
+more than fairmot.export.parity.HEAD_TOLERANCE or any track differs (BOX_TOLERANCE_PX).
 """
 
 from __future__ import annotations
@@ -14,14 +14,14 @@ from typing import Annotated
 
 import typer
 
-from stages.common import ParamsFile, one_line_errors, read_params
+from stages.common import DatasetOption, ParamsFile, one_line_errors, read_params
 
 
 @one_line_errors
 def export(
     params_file: ParamsFile = Path("params.yaml"),
     model: Annotated[Path, typer.Option(help="Checkpoint written by `fairmot train`.")] = Path("data/model/model.pt"),
-    dataset: Annotated[Path, typer.Option(help="Dataset root in MOT17 layout (held-out frames for the check).")] = Path("data/dataset"),
+    dataset: DatasetOption = Path("data/dataset"),
     out: Annotated[Path, typer.Option(help="The ONNX file to write.")] = Path("data/export/model.onnx"),
     metrics: Annotated[Path, typer.Option(help="Parity report (JSON).")] = Path("reports/export.json"),
     fp16: Annotated[bool, typer.Option(help="Half-precision graph for ONNX Runtime's CUDA provider (checked on heads only).")] = False,

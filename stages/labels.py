@@ -5,11 +5,8 @@ from __future__ import annotations
 import logging
 import time
 from pathlib import Path
-from typing import Annotated
 
-import typer
-
-from stages.common import ParamsFile, one_line_errors, read_params
+from stages.common import DatasetOption, LabelsOption, ParamsFile, SplitsOption, one_line_errors, read_params
 
 log = logging.getLogger("fairmot.labels")
 
@@ -17,9 +14,9 @@ log = logging.getLogger("fairmot.labels")
 @one_line_errors
 def labels(
     params_file: ParamsFile = Path("params.yaml"),
-    dataset: Annotated[Path, typer.Option(help="Dataset root (MOT17 layout).")] = Path("data/dataset"),
-    labels: Annotated[Path, typer.Option(help="labels_with_ids root to write (replaced when complete).")] = Path("data/labels_with_ids"),
-    splits: Annotated[Path, typer.Option(help="Folder for train/half/val/test.txt and manifest.json.")] = Path("data/splits"),
+    dataset: DatasetOption = Path("data/dataset"),
+    labels: LabelsOption = Path("data/labels_with_ids"),
+    splits: SplitsOption = Path("data/splits"),
 ) -> None:
     """Write one label file per frame (`0 id cx cy w h`, normalised) with ids unique across sequences."""
     from fairmot.data.labels import generate_labels

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from stages.common import ParamsFile, one_line_errors, read_params
+from stages.common import DatasetOption, ParamsFile, SplitsOption, one_line_errors, read_params
 
 
 def _read_json(path: Path) -> dict:
@@ -24,9 +24,9 @@ def _read_json(path: Path) -> dict:
 def report(
     params_file: ParamsFile = Path("params.yaml"),
     reports: Annotated[Path, typer.Option(help="Folder holding the stages' metrics; the report is written here.")] = Path("reports"),
-    dataset: Annotated[Path, typer.Option(help="Dataset root (for annotated frames).")] = Path("data/dataset"),
+    dataset: DatasetOption = Path("data/dataset"),
     results: Annotated[Path, typer.Option(help="Tracker result files (one <seq>.txt each).")] = Path("data/results"),
-    splits: Annotated[Path, typer.Option(help="Labels stage's split folder (for the data summary).")] = Path("data/splits"),
+    splits: SplitsOption = Path("data/splits"),
     frames: Annotated[int | None, typer.Option(help="Annotated frames to include (params: eval.report_frames).")] = None,
 ) -> None:
     """Write reports/report.md, reports/report.html and reports/figures/ from the pipeline's outputs."""
@@ -34,15 +34,8 @@ def report(
 
     from fairmot.evaluation.sequences import split_image_folder
     from fairmot.io import atomic_dir, write_text
-    from fairmot.report import (
-        ReportInputs,
-        annotate_frames,
-        markdown_to_html,
-        plot_per_sequence,
-        plot_training_curves,
-        read_history,
-        render_markdown,
-    )
+    from fairmot.reporting.figures import annotate_frames, plot_per_sequence, plot_training_curves, read_history
+    from fairmot.reporting.report import ReportInputs, markdown_to_html, render_markdown
 
     params = read_params(params_file, eval__report_frames=frames)
     per_sequence_csv = reports / "per_sequence.csv"

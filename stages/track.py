@@ -15,11 +15,12 @@ import typer
 from stages.common import (
     DEFAULT_ONNX,
     AmpOption,
+    ArchOption,
+    DeviceOption,
     EngineOption,
     ModelOption,
     OnnxOption,
     ParamsFile,
-    apply_threads,
     one_line_errors,
     pick_device,
     read_params,
@@ -30,13 +31,13 @@ from stages.common import (
 def track(
     source: Annotated[Path, typer.Argument(help="A video file or a folder of frames (or a MOT sequence folder).")],
     model: ModelOption = Path("data/model/model.pt"),
-    arch: Annotated[str | None, typer.Option(help="Network of --model (default: from the checkpoint or its tensors).")] = None,
+    arch: ArchOption = None,
     out: Annotated[Path, typer.Option(help="Output folder for <name>.txt and <name>.mp4.")] = Path("outputs"),
     params_file: ParamsFile = Path("params.yaml"),
     conf_thres: Annotated[float | None, typer.Option(help="Detection threshold (params: track.conf_thres).")] = None,
     method: Annotated[str | None, typer.Option(help="Tracker: jde | bytetrack (params: track.method).")] = None,
     frame_rate: Annotated[float | None, typer.Option(help="Override the source's frame rate (sets the lost-track buffer).")] = None,
-    device: Annotated[str | None, typer.Option(help="cpu | cuda | cuda:N (default: CUDA when gpus != -1 and available).")] = None,
+    device: DeviceOption = None,
     amp: AmpOption = None,
     video: Annotated[bool, typer.Option(help="Write the annotated mp4.")] = True,
     engine: EngineOption = None,
@@ -47,15 +48,13 @@ def track(
 
     from tqdm import tqdm
 
-    from fairmot.data.mot import write_results
+    from fairmot.data.formats.mot import write_results
+    from fairmot.devices import apply_threads
     from fairmot.errors import DataError
-    from fairmot.inference import (
-        OnlineTracker,
-        check_outputs_spare_source,
-        open_source,
-        output_name,
-    )
-    from fairmot.video import AnnotatedVideo
+    from fairmot.inference.runner import OnlineTracker
+    from fairmot.inference.settings import InferenceSettings
+    from fairmot.inference.sources import check_outputs_spare_source, open_source, output_name
+    from fairmot.inference.video import AnnotatedVideo
 
     params = read_params(params_file, track__conf_thres=conf_thres, track__method=method, eval__engine=engine)
     name = output_name(source)
@@ -65,10 +64,9 @@ def track(
     rate = frame_rate or source_rate
     dev = pick_device(device, params.gpu_ids)
     apply_threads(params.eval.threads)
-    runner = OnlineTracker.from_checkpoint(model, params.track, arch=arch,
-                                           input_size=(params.input_w, params.input_h), device=dev, amp=amp,
-                                           warmup=params.eval.warmup_frames, engine=params.eval.engine,
-                                           onnx_path=onnx, threads=params.eval.threads)
+    # online: one frame at a time, whatever eval.batch says for the offline detect pass
+    settings = InferenceSettings.from_params(params, device=dev, amp=amp, onnx_path=onnx, arch=arch, batch=1)
+    runner = OnlineTracker.from_checkpoint(model, params.track, settings)
     rows: list = []
     with AnnotatedVideo(video_path, rate) if video else nullcontext() as writer, \
             tqdm(desc=name, unit="frame", disable=None) as progress:

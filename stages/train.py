@@ -2,7 +2,7 @@
 
 The story: params -> how to launch (this process, one process per GPU, N CPU processes, or the
 torchrun group already running) -> resume or start over -> train in every process -> rank 0's figures
-to reports/train.json. The loop itself lives in fairmot.engine.
+to reports/train.json. The loop itself lives in fairmot.training.
 
 Resuming: `--resume` continues from OUT/model_last.pt whatever changed (the network must match).
 Without it, a model_last.pt left by an interrupted run is continued only when it recorded the same
@@ -18,7 +18,7 @@ from typing import Annotated
 
 import typer
 
-from stages.common import ParamsFile, one_line_errors, read_params
+from stages.common import DatasetOption, LabelsOption, ParamsFile, SplitsOption, one_line_errors, read_params
 
 log = logging.getLogger("fairmot.train")
 
@@ -66,22 +66,22 @@ def train(
     load_model: Annotated[str | None, typer.Option(help="Local checkpoint to start from ('' = from scratch).")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue from OUT/model_last.pt even if params changed "
                                          "(without it, it is continued only when params and data are the same).")] = False,
-    dataset: Annotated[Path, typer.Option(help="Dataset root (MOT17 layout).")] = Path("data/dataset"),
-    labels: Annotated[Path, typer.Option(help="labels_with_ids root.")] = Path("data/labels_with_ids"),
-    splits: Annotated[Path, typer.Option(help="Folder of split index files.")] = Path("data/splits"),
+    dataset: DatasetOption = Path("data/dataset"),
+    labels: LabelsOption = Path("data/labels_with_ids"),
+    splits: SplitsOption = Path("data/splits"),
     out: Annotated[Path, typer.Option(help="Checkpoint folder (model_last.pt, model.pt).")] = Path("data/model"),
     reports: Annotated[Path, typer.Option(help="Reports folder (train.json and the dvclive dir train/).")] = Path("reports"),
 ) -> None:
     """Train FairMOT (Adam, step schedule, DDP over GPUs or CPU processes) and record the figures."""
-    from fairmot.engine import (
+    from fairmot.errors import FairMOTError
+    from fairmot.io import write_json
+    from fairmot.training import (
         config_from_params,
         launch,
         per_process_batch,
         plan_launch,
         run_worker,
     )
-    from fairmot.errors import FairMOTError
-    from fairmot.io import write_json
 
     params = read_params(params_file, arch=arch, batch_size=batch_size, gpus=gpus, nproc=nproc,
                          num_epochs=num_epochs, num_iters=num_iters, num_workers=num_workers, lr=lr, amp=amp,
@@ -111,8 +111,8 @@ def train(
 
 
 def _fingerprint(split_file: Path, labels: Path) -> str:
-    from fairmot.engine import data_fingerprint
     from fairmot.errors import DataError
+    from fairmot.training import data_fingerprint
 
     if not split_file.is_file():
         raise DataError(f"{split_file}: split index not found; run `fairmot labels` (or dvc repro labels) first")
@@ -121,7 +121,7 @@ def _fingerprint(split_file: Path, labels: Path) -> str:
 
 def _may_resume(out: Path, params: object, fingerprint: str, *, log_it: bool) -> bool:
     """Continue an interrupted run left in `out` when its params and data are this run's (and say so)."""
-    from fairmot.engine import decide_resume
+    from fairmot.training import decide_resume
 
     decision = decide_resume(out, params, fingerprint)
     if log_it and (out / "model_last.pt").exists():

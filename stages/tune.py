@@ -14,7 +14,7 @@ from typing import Annotated
 
 import typer
 
-from stages.common import AmpOption, ModelOption, one_line_errors, pick_device, read_params
+from stages.common import AmpOption, DatasetOption, DeviceOption, ModelOption, one_line_errors, pick_device, read_params
 
 
 @one_line_errors
@@ -22,7 +22,7 @@ def tune(
     params_file: Annotated[Path, typer.Option("--params", help="Params file to read (and, with --apply, update).")] = Path(
         "params.yaml"),
     model: ModelOption = Path("data/model/model.pt"),
-    dataset: Annotated[Path, typer.Option(help="Dataset root in MOT17 layout.")] = Path("data/dataset"),
+    dataset: DatasetOption = Path("data/dataset"),
     detections: Annotated[Path, typer.Option(help="Detection cache of the tune split (made when missing).")] = Path(
         "data/tune/detections"),
     out: Annotated[Path, typer.Option(help="Folder for best.yaml/json, trials.csv and the plots.")] = Path("reports/tune"),
@@ -31,7 +31,7 @@ def tune(
     method: Annotated[str | None, typer.Option(help="Search one tracker only: jde | bytetrack (params: tune.methods).")] = None,
     jobs: Annotated[int | None, typer.Option(help="Parallel trials (params: tune.n_jobs).")] = None,
     apply: Annotated[bool, typer.Option("--apply", help="Write the best params into the params file's track section.")] = False,
-    device: Annotated[str | None, typer.Option(help="cpu | cuda | cuda:N, for the network pass when the cache is missing.")] = None,
+    device: DeviceOption = None,
     amp: AmpOption = None,
 ) -> None:
     """Tune track.* on the tune split; write reports/tune/ (params.yaml only with --apply)."""
@@ -39,13 +39,18 @@ def tune(
 
     import yaml
 
+    from fairmot.evaluation import find_eval_sequences
+    from fairmot.inference.detect import cached_detections
+    from fairmot.inference.settings import InferenceSettings
     from fairmot.io import atomic_file, write_json, write_text
     from fairmot.tuning import apply_track_params, plot_history, plot_importances
     from fairmot.tuning import tune as run_tune
 
     params = read_params(params_file, tune__n_trials=trials, tune__objective=objective, tune__n_jobs=jobs,
                          tune__methods=[method] if method else None)
-    sequences, caches = _tune_split_caches(params, model, dataset, detections, device, amp)
+    sequences = find_eval_sequences(dataset, params.tune.split)
+    settings = InferenceSettings.from_params(params, device=pick_device(device, params.gpu_ids), amp=amp)
+    caches = cached_detections(sequences, model, params.track, settings, detections, seed=params.seed)
     started = time.perf_counter()
     t = params.tune
     result = run_tune(caches, sequences, params.track, n_trials=t.n_trials, objective=t.objective, seed=t.seed,
@@ -73,33 +78,3 @@ def tune(
 
 def _set_args(best: dict) -> str:
     return " ".join(f"-S track.{k}={v:.4g}" if isinstance(v, float) else f"-S track.{k}={v}" for k, v in best.items())
-
-
-def _tune_split_caches(params, model: Path, dataset: Path, detections: Path, device: str | None, amp: str | None):
-    """(sequences, caches) of tune.split: read from `detections` when complete and made by this very
-    checkpoint (its sha256 is kept beside the caches), else one network pass."""
-    import dataclasses
-    import hashlib
-
-    from fairmot.errors import DataError
-    from fairmot.evaluation import find_eval_sequences
-    from fairmot.io import write_text
-    from fairmot.tracking.detections import read_detections
-    from stages.detect import detect_split
-
-    if not model.is_file():
-        raise DataError(f"{model}: checkpoint not found; run `fairmot train` (or `dvc repro train`) first")
-    sequences = find_eval_sequences(dataset, params.tune.split)
-    digest = hashlib.sha256(model.read_bytes()).hexdigest()
-    stamp = detections / "model.sha256"
-    paths = [detections / f"{s.name}.npz" for s in sequences]
-    same_model = stamp.exists() and stamp.read_text().strip() == digest
-    caches = [read_detections(p) for p in paths] if same_model and all(p.exists() for p in paths) else []
-    fresh = all(c.det_floor <= params.track.det_floor and c.first_frame == s.first_frame
-                for c, s in zip(caches, sequences))
-    if not caches or not fresh:
-        split_params = dataclasses.replace(params, eval=dataclasses.replace(params.eval, split=params.tune.split))
-        detect_split(split_params, sequences, model, detections, pick_device(device, params.gpu_ids), amp)
-        write_text(stamp, digest + "\n")
-        caches = [read_detections(p) for p in paths]
-    return sequences, caches

@@ -16,7 +16,7 @@ from typing import Annotated
 
 import typer
 
-from stages.common import ParamsFile, one_line_errors, read_params
+from stages.common import DatasetOption, LabelsOption, ParamsFile, SplitsOption, one_line_errors, read_params
 
 log = logging.getLogger("fairmot.validate")
 
@@ -24,9 +24,9 @@ log = logging.getLogger("fairmot.validate")
 @one_line_errors
 def validate(
     params_file: ParamsFile = Path("params.yaml"),
-    dataset: Annotated[Path, typer.Option(help="Dataset root (MOT17 layout).")] = Path("data/dataset"),
-    labels: Annotated[Path, typer.Option(help="labels_with_ids root.")] = Path("data/labels_with_ids"),
-    splits: Annotated[Path, typer.Option(help="Folder of the split indexes and manifest.json.")] = Path("data/splits"),
+    dataset: DatasetOption = Path("data/dataset"),
+    labels: LabelsOption = Path("data/labels_with_ids"),
+    splits: SplitsOption = Path("data/splits"),
     docs: Annotated[Path, typer.Option(help="Folder for Data Docs (index.html) and results.json.")] = Path("reports/validation"),
     metrics: Annotated[Path, typer.Option(help="Summary JSON that DVC tracks as a metric.")] = Path("reports/validation.json"),
 ) -> None:

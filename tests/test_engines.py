@@ -8,10 +8,12 @@ import numpy as np
 import pytest
 import torch
 
-from fairmot.engines import OnnxEngine, TorchEngine, make_engine
 from fairmot.errors import ConfigError
-from fairmot.export import OUTPUT_NAMES, export_onnx
-from fairmot.inference import OnlineTracker
+from fairmot.export.onnx_graph import export_onnx
+from fairmot.inference.engines import make_engine
+from fairmot.inference.engines.onnx_engine import OUTPUT_NAMES, OnnxEngine
+from fairmot.inference.engines.torch_engine import TorchEngine
+from fairmot.inference.runner import OnlineTracker
 from fairmot.models import create_model
 from tests.models.standins import trained_looking
 
@@ -120,7 +122,7 @@ def test_lean_engine_on_dla34_keeps_the_deformable_neck_exact():
 
 def test_check_engine_passes_the_exported_graph_and_fails_a_drifted_one(model_and_onnx, tmp_path):
     from fairmot.config import TrackParams
-    from fairmot.export import check_engine
+    from fairmot.export.parity import check_engine
 
     model, path = model_and_onnx
     def sequences():

@@ -8,7 +8,9 @@ import pytest
 import torch
 
 from fairmot.errors import ConfigError, DataError
-from fairmot.export import OUTPUT_NAMES, export_onnx, head_differences, onnx_session
+from fairmot.export.onnx_graph import export_onnx
+from fairmot.export.parity import head_differences
+from fairmot.inference.engines.onnx_engine import OUTPUT_NAMES, onnx_session
 from fairmot.models import create_model
 from tests.models.standins import trained_looking
 
@@ -95,7 +97,7 @@ def test_export_stage_writes_the_graph_and_a_passing_parity_report(tiny_dataset,
 
     from fairmot.config import TrackParams
     from fairmot.evaluation import find_eval_sequences
-    from fairmot.export import HEAD_TOLERANCE, export_and_check
+    from fairmot.export.parity import HEAD_TOLERANCE, export_and_check
 
     checkpoint = _detecting_checkpoint(tmp_path / "model.pt")
     sequences = find_eval_sequences(tiny_dataset, "test")
@@ -113,11 +115,12 @@ def test_export_stage_writes_the_graph_and_a_passing_parity_report(tiny_dataset,
 def test_export_stage_fails_and_says_so_when_the_graph_drifts(tiny_dataset, tmp_path, monkeypatch):
     import json
 
-    import fairmot.export as export_module
+    import fairmot.export.onnx_graph as graph_module
     from fairmot.config import TrackParams
+    from fairmot.export import export_and_check
     from fairmot.evaluation import find_eval_sequences
 
-    real_fold = export_module.fold_batchnorm
+    real_fold = graph_module.fold_batchnorm
 
     def drifting_fold(model):  # what a broken exporter would do: the graph's boxes grow
         fused = real_fold(model)
@@ -125,11 +128,66 @@ def test_export_stage_fails_and_says_so_when_the_graph_drifts(tiny_dataset, tmp_
             fused.wh[-1].bias.add_(0.5)
         return fused
 
-    monkeypatch.setattr(export_module, "fold_batchnorm", drifting_fold)
+    monkeypatch.setattr(graph_module, "fold_batchnorm", drifting_fold)
     checkpoint = _detecting_checkpoint(tmp_path / "model.pt")
     with pytest.raises(DataError, match="drifted from PyTorch"):
-        export_module.export_and_check(checkpoint, tmp_path / "model.onnx", find_eval_sequences(tiny_dataset, "test"),
+        export_and_check(checkpoint, tmp_path / "model.onnx", find_eval_sequences(tiny_dataset, "test"),
                                        TrackParams(), tmp_path / "export.json", threads=1)
     written = json.loads((tmp_path / "export.json").read_text())
     assert not written["passed"] and not written["tracks_identical"]
+    # the drifted graph is not left in place, nor its temporary (it used to be written before the check)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["export.json", "model.pt"]
     assert abs(written["head_max_abs_diff"]["wh"] - 0.5) < 1e-3
+
+
+def test_the_graph_holds_no_absolute_path_of_this_checkout(tiny_export):
+    """The exporter's stack traces put ~730 absolute source paths into the graph, so two clones exported
+    the same checkpoint to files of different sizes (and dvc.lock hashes)."""
+    from pathlib import Path
+
+    import fairmot
+
+    _, path = tiny_export
+    checkout = str(Path(fairmot.__file__).resolve().parents[1]).encode()
+    data = path.read_bytes()
+    assert checkout not in data and b"site-packages" not in data
+    assert all(not node.metadata_props for node in onnx.load(str(path)).graph.node)
+
+
+def test_two_exports_of_one_model_are_byte_identical(tmp_path):
+    model = _trained_looking_stats("dla_tiny")
+    first = export_onnx(model, tmp_path / "a" / "m.onnx", input_w=96, input_h=64, source_sha256="ab" * 32)
+    second = export_onnx(model, tmp_path / "b" / "m.onnx", input_w=96, input_h=64, source_sha256="ab" * 32)
+    assert first.read_bytes() == second.read_bytes()
+
+
+def test_the_onnx_engine_refuses_a_graph_of_another_checkpoint(tmp_path):
+    """A graph exported from another (or an older) checkpoint ran without notice: '0 identities', exit 0."""
+    from fairmot.inference.engines import make_engine
+    from fairmot.io import file_sha256
+
+    checkpoint = _detecting_checkpoint(tmp_path / "model.pt")
+    model = _trained_looking_stats("dla_tiny")
+    ours = export_onnx(model, tmp_path / "ours.onnx", input_w=96, input_h=64, source_sha256=file_sha256(checkpoint))
+    other = export_onnx(model, tmp_path / "other.onnx", input_w=96, input_h=64, source_sha256="0" * 64)
+    unrecorded = export_onnx(model, tmp_path / "unrecorded.onnx", input_w=96, input_h=64)
+    kwargs = dict(input_w=96, input_h=64, onnx_path=None, checkpoint=checkpoint, threads=1)
+    assert make_engine("onnx", None, **{**kwargs, "onnx_path": ours}).source == file_sha256(checkpoint)
+    with pytest.raises(DataError, match=r"other.onnx: exported from checkpoint sha256 000000000000, not from .*model.pt"):
+        make_engine("onnx", None, **{**kwargs, "onnx_path": other})
+    with pytest.raises(DataError, match="exported from no recorded checkpoint"):
+        make_engine("onnx", None, **{**kwargs, "onnx_path": unrecorded})
+
+
+def test_a_graph_without_the_head_outputs_is_refused_by_name(tmp_path):
+    from onnx import TensorProto, helper
+
+    from fairmot.inference.engines import OnnxEngine
+
+    graph = helper.make_graph([helper.make_node("Identity", ["input"], ["hm"])], "g",
+                              [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 3, 64, 96])],
+                              [helper.make_tensor_value_info("hm", TensorProto.FLOAT, [1, 3, 64, 96])])
+    path = tmp_path / "partial.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 19)]), str(path))
+    with pytest.raises(DataError, match=r"partial.onnx: not a graph of `fairmot export` .*missing outputs wh, reg, id"):
+        OnnxEngine(path, threads=1)

@@ -6,8 +6,9 @@ import pytest
 from fairmot.config import TrackParams
 from fairmot.errors import ConfigError
 from fairmot.evaluation import find_eval_sequences
-from fairmot.tracking.detections import DetectionRecorder
-from fairmot.tuning import plot_history, plot_importances, score_track_params, tune
+from fairmot.tracking.cache import DetectionRecorder
+from fairmot.tuning.plots import plot_history, plot_importances
+from fairmot.tuning.search import score_track_params, tune
 
 
 def faint_caches(sequences, seed: int = 0):
@@ -80,7 +81,7 @@ def test_apply_sets_the_track_keys_and_keeps_comments_and_other_sections(tmp_pat
     import yaml
 
     from fairmot.config import load_params
-    from fairmot.tuning import apply_track_params
+    from fairmot.tuning.params_file import apply_track_params
 
     path = tmp_path / "params.yaml"
     path.write_text("lr: 0.001\ntrack:\n  # threshold\n  conf_thres: 0.4\n  track_buffer: 30\neval:\n  warmup_frames: 1\n")
@@ -90,3 +91,32 @@ def test_apply_sets_the_track_keys_and_keeps_comments_and_other_sections(tmp_pat
     assert yaml.safe_load(text)["eval"] == {"warmup_frames": 1} and yaml.safe_load(text)["lr"] == 0.001
     track = load_params(path).track
     assert (track.method, track.conf_thres, track.track_buffer) == ("bytetrack", 0.3123, 45)
+
+
+@pytest.mark.parametrize("header, indent", [("track:", "    "), ("track:  # tuned by hand", "  "), ("track:   ", "   ")])
+def test_apply_keeps_the_file_valid_whatever_its_indentation_and_header_comment(tmp_path, header, indent):
+    """Four-space indentation gave YAML that no longer parsed; a commented header was not a track section."""
+    import yaml
+
+    from fairmot.tuning.params_file import apply_track_params
+
+    path = tmp_path / "params.yaml"
+    original = f"lr: 0.001\n{header}\n{indent}conf_thres: 0.4\n{indent}# buffer\n{indent}track_buffer: 30\neval:\n  batch: 4\n"
+    path.write_text(original)
+    apply_track_params(path, {"conf_thres": 0.35, "method": "bytetrack"})
+    loaded = yaml.safe_load(path.read_text())
+    assert loaded["track"] == {"conf_thres": 0.35, "track_buffer": 30, "method": "bytetrack"}
+    assert loaded["eval"] == {"batch": 4} and loaded["lr"] == 0.001
+    assert f"{indent}# buffer\n" in path.read_text() and header in path.read_text()
+
+
+def test_apply_refuses_a_track_section_it_cannot_edit_and_leaves_the_file(tmp_path):
+    from fairmot.tuning.params_file import apply_track_params
+
+    path = tmp_path / "params.yaml"
+    original = "track: {conf_thres: 0.4, track_buffer: 30}\neval:\n  batch: 4\n"
+    path.write_text(original)
+    with pytest.raises(ConfigError, match="cannot be edited safely; the file is unchanged. Set these by hand: "
+                                          "track.conf_thres: 0.35"):
+        apply_track_params(path, {"conf_thres": 0.35})
+    assert path.read_text() == original

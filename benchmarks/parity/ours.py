@@ -13,7 +13,7 @@ from benchmarks.parity.scenes import HEIGHT, WIDTH, frames_of
 def run_ours(dets: np.ndarray, frame_rate: float = 30) -> tuple[list[tuple], np.ndarray]:
     """Rows (frame, id, x, y, w, h) and per-frame seconds of decode + association (network excluded)."""
     from fairmot.config import TrackParams
-    from fairmot.inference import OnlineTracker
+    from fairmot.inference.runner import OnlineTracker
 
     net = ReplayNet()
     runner = OnlineTracker(net, input_w=WIDTH, input_h=HEIGHT, device="cpu", settings=TrackParams())

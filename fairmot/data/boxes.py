@@ -1,6 +1,10 @@
-"""Label lines and clipping shared by every dataset kind (FAIRMOT_SPEC section 1 line format)."""
+"""Box geometry shared by every dataset kind and by scoring: label lines (FAIRMOT_SPEC section 1 line
+format), clipping, and plain IoU (the MOTChallenge devkit's; the tracker's +1-pixel IoU stays in
+fairmot.tracking.matching, apart from it on purpose)."""
 
 from __future__ import annotations
+
+import numpy as np
 
 
 def clip_xywh(x: float, y: float, w: float, h: float, width: float, height: float
@@ -20,3 +24,20 @@ def label_line(gid: int, x: float, y: float, w: float, h: float, width: float, h
     """`0 gid cx cy w h`, normalised by the image size, 6 decimals."""
     cx, cy = x + w / 2.0, y + h / 2.0
     return f"0 {gid} {cx / width:.6f} {cy / height:.6f} {w / width:.6f} {h / height:.6f}"
+
+
+def iou_matrix(boxes_a: np.ndarray, boxes_b: np.ndarray) -> np.ndarray:
+    """Pairwise IoU of (N, 4) and (M, 4) xyxy boxes -> (N, M); 0 where the union is empty."""
+    a = np.asarray(boxes_a, dtype=np.float64).reshape(-1, 4)
+    b = np.asarray(boxes_b, dtype=np.float64).reshape(-1, 4)
+    if len(a) == 0 or len(b) == 0:
+        return np.zeros((len(a), len(b)), dtype=np.float64)
+    iw = np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0])
+    ih = np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1])
+    inter = np.clip(iw, 0, None) * np.clip(ih, 0, None)
+    area_a = np.clip(a[:, 2] - a[:, 0], 0, None) * np.clip(a[:, 3] - a[:, 1], 0, None)
+    area_b = np.clip(b[:, 2] - b[:, 0], 0, None) * np.clip(b[:, 3] - b[:, 1], 0, None)
+    union = area_a[:, None] + area_b[None, :] - inter
+    out = np.zeros_like(inter)
+    np.divide(inter, union, out=out, where=union > 0)
+    return out

@@ -28,7 +28,7 @@ from fairmot.data.download import (
     open_zip,
     prepare_mot17,
 )
-from fairmot.data.mot import read_seqinfo
+from fairmot.data.formats.mot import read_seqinfo
 from fairmot.data.record import RECORD
 from fairmot.errors import DataError
 from fairmot.io import atomic_dir
@@ -92,16 +92,16 @@ def _prepare_kind(spec: DatasetParams, source: Path, tmp: Path, single: bool) ->
         return _merge_sequences(part, tmp, spec.name)
     with _unpacked(source, tmp / f".src-{spec.name}") as root:
         if spec.kind == "mot":
-            from fairmot.data.cvat import prepare_cvat
+            from fairmot.data.formats.cvat import prepare_cvat
 
             return prepare_cvat(root, tmp, spec)
         target = tmp / "sets" / spec.name
         if spec.kind == "detection":
-            from fairmot.data.crowdhuman import prepare_crowdhuman
+            from fairmot.data.formats.crowdhuman import prepare_crowdhuman
 
             prepare_crowdhuman(root, target, spec.name)
         else:
-            from fairmot.data.jde import prepare_jde
+            from fairmot.data.formats.jde import prepare_jde
 
             prepare_jde(root, target, spec)
     return None

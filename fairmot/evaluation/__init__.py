@@ -20,7 +20,6 @@ from fairmot.evaluation.summary import (
     EvalReport,
     evaluate_results_dir,
     format_table,
-    metrics_summary,
     score_results,
     tracking_metrics,
     write_reports,
@@ -29,7 +28,7 @@ from fairmot.evaluation.summary import (
 __all__ = [
     "COUNT_COLUMNS", "EVAL_IMAGE_FOLDER", "EVAL_SPLITS", "IOU_THRESHOLD", "METRIC_COLUMNS", "OVERALL",
     "EvalReport", "EvalSequence", "check_result_rows", "clear_table", "evaluate_results_dir",
-    "find_eval_sequences", "format_table", "hota_table", "load_results", "metrics_summary",
+    "find_eval_sequences", "format_table", "hota_table", "load_results",
     "preprocess_frame", "score_results", "split_frame_range", "split_image_folder", "tracking_metrics",
     "write_reports",
 ]

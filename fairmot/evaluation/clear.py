@@ -24,9 +24,9 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import linear_sum_assignment
 
-from fairmot.data.mot import BENCHMARKS, PEDESTRIAN, Benchmark
+from fairmot.data.boxes import iou_matrix
+from fairmot.data.formats.mot import BENCHMARKS, PEDESTRIAN, Benchmark
 from fairmot.evaluation.sequences import OVERALL, EvalSequence
-from fairmot.tracking.matching import iou_matrix
 
 IOU_THRESHOLD = 0.5
 _EPS = np.finfo(float).eps

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from fairmot.data.mot import BENCHMARKS, SeqInfo, write_seqinfo
+from fairmot.data.formats.mot import BENCHMARKS, SeqInfo, write_seqinfo
 from fairmot.errors import DataError
 from fairmot.evaluation.sequences import OVERALL, EvalSequence
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from fairmot.config import EVAL_SPLITS
-from fairmot.data.mot import SeqInfo, read_gt, read_results, read_seqinfo, sequence_folders
+from fairmot.data.formats.mot import SeqInfo, read_gt, read_results, read_seqinfo, sequence_folders
 from fairmot.errors import DataError
 
 # The images/<folder> each split reads: val is the second half of every train sequence.

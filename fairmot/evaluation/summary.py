@@ -9,7 +9,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -23,9 +23,7 @@ from fairmot.evaluation.sequences import (
     find_eval_sequences,
     load_results,
 )
-
-if TYPE_CHECKING:
-    from fairmot.speed import SpeedMeter
+from fairmot.io import atomic_file, write_json
 
 # Column order of the per-sequence table (after "sequence")
 METRIC_COLUMNS = (
@@ -90,20 +88,8 @@ def tracking_metrics(report: EvalReport) -> dict[str, Any]:
     return out
 
 
-def metrics_summary(report: EvalReport, meter: SpeedMeter | None, memory_mb: float, device: str) -> dict[str, Any]:
-    """The flat metrics.json dict: tracking figures, fps, memory and device."""
-    out = tracking_metrics(report)
-    out["fps"] = round(meter.fps, 3) if meter else 0.0
-    out["fps_model"] = round(meter.fps_model, 3) if meter else 0.0
-    out["peak_memory_mb"] = round(memory_mb, 1)
-    out["device"] = device
-    return out
-
-
 def write_reports(report: EvalReport, metrics: Mapping[str, Any], reports_dir: Path) -> None:
     """reports_dir/per_sequence.csv and reports_dir/metrics.json, each written atomically."""
-    from fairmot.io import atomic_file, write_json
-
     reports_dir = Path(reports_dir)
     reports_dir.mkdir(parents=True, exist_ok=True)
     with atomic_file(reports_dir / "per_sequence.csv") as handle:

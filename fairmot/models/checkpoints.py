@@ -25,13 +25,10 @@ from typing import Any
 import torch
 
 from fairmot.errors import DataError
-from fairmot.models import (
-    ARCHITECTURES,
-    FairMOTNet,
-    _extract_state_dict,
-    _read_checkpoint,
-    create_model,
-)
+from fairmot.models.factory import ARCHITECTURES, create_model
+from fairmot.models.heads import FairMOTNet
+from fairmot.models.loading import extract_state_dict
+from fairmot.weights import read_weights_only
 
 HRNET_KEY = "stage2.0.branches.0.0.conv1.weight"
 DLA_KEY = "base.base_layer.0.weight"
@@ -86,9 +83,9 @@ def load_tracking_model(path: Path | str, *, arch: str | None = None,
     epoch, nID, ...; the reference's: epoch).
     """
     path = Path(path)
-    checkpoint = _read_checkpoint(path, "cpu")
+    checkpoint = read_weights_only(path, "cpu")
     ours = isinstance(checkpoint, Mapping) and "arch" in checkpoint and "model" in checkpoint
-    state = _extract_state_dict(checkpoint["model"] if ours else checkpoint, path)
+    state = extract_state_dict(checkpoint["model"] if ours else checkpoint, path)
     reid_dim, head_conv = head_sizes(state, path)
     if arch is None:
         arch = str(checkpoint["arch"]) if ours else recognise_arch(state)
@@ -105,4 +102,31 @@ def load_tracking_model(path: Path | str, *, arch: str | None = None,
     elif isinstance(checkpoint, Mapping) and "state_dict" in checkpoint:
         meta = {k: v for k, v in checkpoint.items() if k not in ("state_dict", "optimizer")}
     meta.update(arch=arch, reid_dim=reid_dim, head_conv=head_conv, format="fairmot" if ours else REFERENCE_FORMAT)
+    _check_input_size(meta, path)
     return model.eval(), meta
+
+
+# The largest input side a checkpoint may ask for (8K video is 7680 wide); beyond it a corrupt
+# value would have the tracker allocate hundreds of GB before anything else fails
+MAX_INPUT_SIDE = 8192
+
+
+def _check_input_size(meta: dict[str, Any], path: Path) -> None:
+    """A stored input size must be whole multiples of 32 (the network's stride) within MAX_INPUT_SIDE."""
+    for key in ("input_w", "input_h"):
+        if key not in meta:
+            continue
+        value = meta[key]
+        if isinstance(value, torch.Tensor) and value.numel() == 1:
+            value = value.item()
+        if isinstance(value, bool) or not isinstance(value, int) or not 32 <= value <= MAX_INPUT_SIDE or value % 32:
+            raise DataError(f"{path}: stored {key} = {value!r} is not a multiple of 32 between 32 and "
+                            f"{MAX_INPUT_SIDE}; the checkpoint is damaged or not from `fairmot train`")
+        meta[key] = value
+
+
+def build_from_checkpoint(path: Path | str, map_location: Any = "cpu",
+                          arch: str | None = None) -> tuple[FairMOTNet, dict[str, Any]]:
+    """The network of a checkpoint for tracking, loaded whole: `load_tracking_model` under the name
+    the training side and the tests know."""
+    return load_tracking_model(path, arch=arch, map_location=map_location)

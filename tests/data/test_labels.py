@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from fairmot.data.formats.mot import SeqInfo, write_seqinfo
 from fairmot.data.labels import generate_labels, label_path, read_split
-from fairmot.data.mot import SeqInfo, write_seqinfo
 from fairmot.errors import DataError
 
 REPO = Path(__file__).resolve().parents[2]

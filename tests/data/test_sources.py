@@ -198,7 +198,7 @@ def test_download_and_labels_commands_build_a_mixed_dataset_from_params(tmp_path
 
 
 def test_report_lists_every_dataset_with_its_counts_and_id_block(tmp_path, three_kinds):
-    from fairmot.report import ReportInputs, render_markdown
+    from fairmot.reporting.report import ReportInputs, render_markdown
 
     manifest = build(tmp_path, three_kinds)
     inputs = ReportInputs(params={"data": {"datasets": []}}, validation={}, train={}, metrics={},

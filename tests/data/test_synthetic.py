@@ -11,7 +11,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from fairmot.data.mot import IGNORE_CLASSES, read_gt, read_seqinfo
+from fairmot.data.formats.mot import IGNORE_CLASSES, read_gt, read_seqinfo
 from fairmot.data.synthetic import (
     Figure,
     Scene,

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from fairmot.data.mot import read_gt
+from fairmot.data.formats.mot import read_gt
 from fairmot.data.validation import _decodes, _image_size, _parse_label, build_tables
 from fairmot.errors import DataError
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fairmot.data.mot import BENCHMARKS, SeqInfo, write_seqinfo
+from fairmot.data.formats.mot import BENCHMARKS, SeqInfo, write_seqinfo
 
 W, H, FRAMES = 640, 480, 6
 
@@ -121,7 +121,7 @@ def test_evaluate_command_scores_with_the_benchmark_option(tmp_path, benchmark, 
 
     from typer.testing import CliRunner
 
-    from fairmot.data.mot import write_gt
+    from fairmot.data.formats.mot import write_gt
     from stages.app import app
 
     gt, pred = fixture_rows()

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from fairmot.data.mot import SeqInfo, write_gt, write_seqinfo
+from fairmot.data.formats.mot import SeqInfo, write_gt, write_seqinfo
 from fairmot.errors import DataError
 from fairmot.evaluation import (
     evaluate_results_dir,
@@ -14,7 +14,7 @@ from fairmot.evaluation import (
     score_results,
     split_frame_range,
 )
-from fairmot.speed import SpeedMeter
+from fairmot.inference.speed import SpeedMeter
 
 
 def make_sequence(root, name, gt_rows, frames, split="train"):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from fairmot.config import EvalParams
-from fairmot.data.mot import SeqInfo, write_gt, write_seqinfo
+from fairmot.data.formats.mot import SeqInfo, write_gt, write_seqinfo
 from fairmot.errors import DataError
 from fairmot.evaluation import (
     EVAL_SPLITS,

@@ -89,3 +89,23 @@ def test_training_load_model_stays_lenient(tmp_path, caplog):
     torch.save({"epoch": 1, "state_dict": state}, tmp_path / "m.pth")
     report = load_model(create_model("dla_tiny"), tmp_path / "m.pth")
     assert report.missing == ["id.2.bias"] and len(report.loaded) == len(state)
+
+
+@pytest.mark.parametrize("value", [1000, -32, "abc", 128000, 0, 320.5])
+def test_a_stored_input_size_that_cannot_be_right_is_refused_by_name(tmp_path, value):
+    """input_w 128000 had the tracker try to allocate 196 GB; "abc" was a ValueError deep in the runner."""
+    model = create_model("dla_tiny")
+    path = tmp_path / "model.pt"
+    torch.save({"model": model.state_dict(), "arch": "dla_tiny", "reid_dim": 128, "head_conv": 64,
+                "input_w": value, "input_h": 192}, path)
+    with pytest.raises(DataError, match=rf"model.pt: stored input_w = {value!r} is not a multiple of 32 between 32 "
+                                        r"and 8192; the checkpoint is damaged"):
+        load_tracking_model(path)
+
+
+def test_a_stored_input_size_of_multiples_of_32_loads(tmp_path):
+    path = tmp_path / "model.pt"
+    torch.save({"model": create_model("dla_tiny").state_dict(), "arch": "dla_tiny", "reid_dim": 128, "head_conv": 64,
+                "input_w": 320, "input_h": 192}, path)
+    _, meta = load_tracking_model(path)
+    assert (meta["input_w"], meta["input_h"]) == (320, 192)

@@ -45,7 +45,7 @@ def _expected(width: int, height: int, reid_dim: int = 128) -> dict[str, tuple[i
 
 def test_factory_builds_exactly_the_configurable_archs():
     # ARCHITECTURES is keyed by the torch-free names; a builder no name reaches would be dead code.
-    from fairmot.models import _BUILDERS
+    from fairmot.models.factory import _BUILDERS
 
     assert tuple(ARCHITECTURES) == ARCHS
     assert set(_BUILDERS) == set(ARCHS)

@@ -7,7 +7,7 @@ import pytest
 import torch
 from torch import nn
 
-from fairmot.engines import DenseOutputs, TorchEngine
+from fairmot.inference.engines.torch_engine import DenseOutputs, TorchEngine
 from fairmot.models.fusion import fold_batchnorm
 from fairmot.models.onednn import onednn_available, onednn_graph
 from tests.models.standins import trained_looking

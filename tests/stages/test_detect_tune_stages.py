@@ -7,7 +7,7 @@ import pandas as pd
 import yaml
 from typer.testing import CliRunner
 
-from fairmot.tracking.detections import read_detections
+from fairmot.tracking.cache import read_detections
 from stages.app import app
 
 

@@ -79,11 +79,12 @@ def test_track_runs_through_the_onnx_engine_and_a_missing_graph_is_one_line(tiny
                  tmp_path / "out", "--engine", "tensorrt", "--no-video")
     assert bad.exit_code == 1 and "'torch', 'onnx'" in bad.output
 
-    from fairmot.export import export_onnx
+    from fairmot.export.onnx_graph import export_onnx
+    from fairmot.io import file_sha256
     from fairmot.models import build_from_checkpoint
 
     onnx = export_onnx(build_from_checkpoint(peaked_checkpoint)[0], tmp_path / "m.onnx", input_w=INPUT_W,
-                       input_h=INPUT_H)
+                       input_h=INPUT_H, source_sha256=file_sha256(peaked_checkpoint))
     done = invoke("track", source, "--params", params_file, "--model", peaked_checkpoint, "--out",
                   tmp_path / "out", "--engine", "onnx", "--onnx", onnx, "--no-video")
     assert done.exit_code == 0, done.output

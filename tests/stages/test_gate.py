@@ -1,6 +1,6 @@
 import math
 
-from fairmot.gate import check_gate
+from fairmot.reporting.gate import check_gate
 
 
 def by_metric(results):

@@ -4,14 +4,9 @@ import cv2
 import numpy as np
 import pandas as pd
 
-from fairmot.data.mot import SeqInfo, write_results, write_seqinfo
-from fairmot.report import (
-    ReportInputs,
-    annotate_frames,
-    markdown_to_html,
-    plot_per_sequence,
-    render_markdown,
-)
+from fairmot.data.formats.mot import SeqInfo, write_results, write_seqinfo
+from fairmot.reporting.figures import annotate_frames, plot_per_sequence
+from fairmot.reporting.report import ReportInputs, markdown_to_html, render_markdown
 
 
 def make_inputs():

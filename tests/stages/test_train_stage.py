@@ -12,7 +12,7 @@ import torch
 from typer.testing import CliRunner
 
 import stages.train  # noqa: F401 -- registers the command
-from fairmot.engine import CHECKPOINT_KEYS
+from fairmot.training import CHECKPOINT_KEYS
 from stages.app import app
 
 TRAIN_JSON_KEYS = {"loss", "hm_loss", "wh_loss", "off_loss", "id_loss", "s_det", "s_id", "samples_per_s", "wall_s",
@@ -88,8 +88,8 @@ def test_fairmot_train_nproc_2_runs_gloo_ddp_on_the_real_network(tmp_path, monke
 
 
 def test_long_runs_log_the_mean_of_each_window_of_steps(tmp_path):
-    from fairmot.engine.distributed import DistContext
-    from fairmot.engine.runlog import RunLog
+    from fairmot.training.distributed import DistContext
+    from fairmot.training.runlog import RunLog
     from stages.train import DvcLiveLog
 
     run_log = RunLog(DistContext(), DvcLiveLog(tmp_path / "live"), resume=False, total_epochs=1, log_every=2)

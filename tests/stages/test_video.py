@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from fairmot.errors import DataError
-from fairmot.video import AnnotatedVideo, Trails
+from fairmot.inference.video import AnnotatedVideo, Trails
 
 
 def test_an_interrupted_video_leaves_no_file_behind(tmp_path):

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from fairmot.config import TrackParams
+from fairmot.tracking import build_tracker, input_threshold
 from fairmot.tracking.bytetrack import BYTETracker
-from fairmot.tracking.detections import build_tracker, input_threshold
 from fairmot.tracking.tracker import JDETracker
 from tests.tracking.standins import box, unit
 

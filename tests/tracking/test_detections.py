@@ -6,14 +6,10 @@ import torch
 
 from fairmot.config import TrackParams
 from fairmot.errors import DataError
-from fairmot.inference import OnlineTracker, image_files, iter_images
-from fairmot.tracking.detections import (
-    DetectionRecorder,
-    read_detections,
-    record_sequence,
-    track_cached,
-    write_detections,
-)
+from fairmot.inference.detect import record_sequence
+from fairmot.inference.runner import OnlineTracker
+from fairmot.inference.sources import image_files, iter_images
+from fairmot.tracking.cache import DetectionRecorder, read_detections, track_cached, write_detections
 
 
 class HeadsFromPixels(torch.nn.Module):

@@ -18,7 +18,7 @@ from benchmarks.parity.fixtures import (
     tie_logits,
 )
 from fairmot.data.dataset import letterbox
-from fairmot.inference import OnlineTracker
+from fairmot.inference.runner import OnlineTracker
 from fairmot.models.decode import decode_detections, heatmap_nms, topk_like_reference
 
 

@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from fairmot.data.mot import SeqInfo, write_gt, write_seqinfo
+from fairmot.data.formats.mot import SeqInfo, write_gt, write_seqinfo
 from fairmot.data.synthetic.appearance import _background, _random_look
 from fairmot.data.synthetic.drawing import _draw_figure, _visibility
 from fairmot.data.synthetic.figures import Figure, Look, Scene

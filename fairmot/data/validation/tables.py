@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 
 from fairmot.data.boxes import clip_xywh
+from fairmot.data.formats.mot import read_gt
 from fairmot.data.labels import kept_rows, labelled_sequences
-from fairmot.data.mot import read_gt
 from fairmot.data.record import read_record
 from fairmot.data.validation.images import _image_table
 from fairmot.errors import DataError
@@ -188,7 +188,7 @@ def _mixed_tables(dataset_root: Path, labels_root: Path, splits_dir: Path, manif
     import pandas as pd
 
     from fairmot.data.index import label_path
-    from fairmot.data.mixed_checks import (
+    from fairmot.data.validation.mixed import (
         DATASETS_COLUMNS,
         DATASETS_EXPECTATIONS,
         datasets_rows,

@@ -1,0 +1,164 @@
+"""Run a FairMOT network + decoding + a tracker (track.method) over a stream of frames, with timing.
+
+What the timers cover (per frame, after the image has been read and letterboxed on the CPU, as
+the reference's data loader does it):
+- `fps`: tensor to device + forward + decode (incl. copying detections to the host) + tracker
+  update + the output box filter;
+- `fps_model`: the forward pass alone.
+On CUDA the device is synchronised before each clock read, so queued kernels are not missed.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from fairmot.config import TrackParams
+from fairmot.data.dataset import letterbox
+from fairmot.devices import resolve_amp
+from fairmot.inference.engines import make_engine
+from fairmot.inference.settings import InferenceSettings
+from fairmot.inference.speed import SpeedMeter
+from fairmot.models.checkpoints import load_tracking_model
+from fairmot.models.decode import decode_detections
+from fairmot.tracking import build_tracker, input_threshold, reported
+
+Prepared = tuple[np.ndarray, tuple[float, float, float]]  # a letterboxed CHW blob and its geometry
+
+
+@dataclass
+class FrameTracks:
+    """One frame's reported tracks (after the output filter): boxes as top-left x, y, w, h."""
+
+    frame: int
+    tlwhs: np.ndarray  # (N, 4)
+    ids: np.ndarray  # (N,)
+    scores: np.ndarray  # (N,)
+
+    def rows(self) -> list[tuple[int, int, float, float, float, float, float]]:
+        """Result-file rows: frame, id, x, y, w, h, score."""
+        return [(self.frame, int(i), *map(float, box), float(s)) for box, i, s in zip(self.tlwhs, self.ids, self.scores)]
+
+
+class OnlineTracker:
+    """A model and a per-sequence tracker (track.method): `reset` per sequence, `step` per frame."""
+
+    def __init__(
+        self,
+        model: Any,
+        *,
+        input_w: int,
+        input_h: int,
+        device: Any = "cpu",
+        settings: TrackParams | None = None,
+        amp: bool | str | None = None,
+        meter: SpeedMeter | None = None,
+        engine: Any = None,
+        batch: int = 1,
+    ) -> None:
+        self.device = torch.device(device)
+        self.model = model.to(self.device).eval() if model is not None else None
+        # An inference engine (fairmot.inference.engines) replaces the plain model call when given
+        self.engine = engine
+        # Frames per network pass of `detect_batch`: an engine's is fixed when it is built
+        self.batch = engine.batch if engine is not None else batch
+        self.input_w, self.input_h = input_w, input_h
+        self.settings = settings if settings is not None else TrackParams()
+        self.amp = resolve_amp(amp, self.device)
+        self.meter = meter if meter is not None else SpeedMeter()
+        self.reset()
+
+    @classmethod
+    def from_checkpoint(cls, path: Path, track: TrackParams, settings: InferenceSettings) -> OnlineTracker:
+        """The network of a checkpoint, ours or a released FairMOT one (fairmot/models/checkpoints.py).
+
+        Ours runs at the input size it was trained at; a released one (no size inside) at the
+        settings' input size. `settings.arch` overrides the recognised architecture; engine None runs
+        the model as it is, "torch" / "onnx" through `fairmot.inference.engines`; either way
+        `detect_batch` takes up to `settings.batch` frames per pass.
+        """
+        net, meta = load_tracking_model(path, arch=settings.arch, map_location=settings.device)
+        width, height = int(meta.get("input_w", settings.input_w)), int(meta.get("input_h", settings.input_h))
+        engine = None if settings.engine is None else make_engine(
+            settings.engine, net, input_w=width, input_h=height, device=settings.device, amp=settings.amp,
+            onnx_path=settings.onnx_path, threads=settings.threads, batch=settings.batch, checkpoint=path)
+        return cls(net, input_w=width, input_h=height, device=settings.device, settings=track, amp=settings.amp,
+                   meter=SpeedMeter(warmup=settings.warmup), engine=engine, batch=settings.batch)
+
+    def reset(self, frame_rate: float = 30) -> None:
+        """Start a new sequence: fresh tracker (ids from 1), buffer scaled by the frame rate."""
+        self.tracker = build_tracker(self.settings, frame_rate)
+        self.frame = 0
+
+    def prepare(self, img_bgr: np.ndarray) -> Prepared:
+        """Letterbox to the network size, BGR -> RGB, CHW float32 in [0, 1] (the loader's work)."""
+        img, ratio, pad_w, pad_h = letterbox(img_bgr, self.input_w, self.input_h)
+        blob = np.ascontiguousarray(img[:, :, ::-1].transpose(2, 0, 1), dtype=np.float32) / 255.0
+        return blob, (ratio, pad_w, pad_h)
+
+    def _sync(self) -> None:
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+
+    def detect(self, blob: np.ndarray, geometries: list[tuple[float, float, float]], conf_thres: float) -> Any:
+        """Forward + decode prepared frames, one blob (3, H, W) or a stack (N, 3, H, W) with one
+        geometry each: candidates above `conf_thres`, in image pixels.
+
+        Returns (one Detections per frame, seconds of the forward pass); the caller times the whole step.
+        """
+        self._sync()
+        with torch.inference_mode():
+            if self.engine is not None:
+                forward_start = time.perf_counter()  # the engine's own upload is part of its forward
+                outputs = self.engine(blob)
+            else:
+                x = torch.from_numpy(blob).to(self.device, non_blocking=True)
+                x = x.unsqueeze(0) if x.dim() == 3 else x
+                self._sync()
+                forward_start = time.perf_counter()
+                with self.amp.autocast(self.device):
+                    outputs = self.model(x)
+            self._sync()
+            model_s = time.perf_counter() - forward_start
+            dets = decode_detections(outputs, K=self.settings.K, conf_thres=conf_thres, letterbox=geometries)
+        return dets, model_s
+
+    def step(self, blob: np.ndarray, geometry: tuple[float, float, float]) -> FrameTracks:
+        """Track one prepared frame; records its timings in the meter."""
+        self.frame += 1
+        self._sync()
+        start = time.perf_counter()
+        (dets,), model_s = self.detect(blob, [geometry], input_threshold(self.settings))
+        tracks = self.tracker.update(dets.boxes, dets.scores, dets.embeddings)
+        result = FrameTracks(self.frame, *reported(tracks, self.settings))
+        self.meter.add(time.perf_counter() - start, model_s)
+        return result
+
+    def detect_batch(self, prepared: list[Prepared]) -> list[Any]:
+        """The network pass alone (for the detection cache) over prepared frames in one batch:
+        candidates above track.det_floor per frame; each frame is timed as its share of the batch."""
+        self._sync()
+        start = time.perf_counter()
+        dets, model_s = self.detect(*stack_prepared(prepared), self.settings.det_floor)
+        total_s = time.perf_counter() - start
+        for _ in prepared:
+            self.meter.add(total_s / len(prepared), model_s / len(prepared))
+        return dets
+
+    def run(self, frames: Iterable[np.ndarray], frame_rate: float = 30) -> Iterator[tuple[np.ndarray, FrameTracks]]:
+        """Reset, then yield (frame image, its tracks) for every frame of one sequence."""
+        self.reset(frame_rate)
+        for img in frames:
+            yield img, self.step(*self.prepare(img))
+
+
+def stack_prepared(prepared: list[Prepared]) -> tuple[np.ndarray, list]:
+    """Prepared frames (blob, geometry) as one (N, 3, H, W) stack and the N geometries (one frame: no copy)."""
+    blobs = prepared[0][0][None] if len(prepared) == 1 else np.stack([blob for blob, _ in prepared])
+    return blobs, [geometry for _, geometry in prepared]

@@ -1,0 +1,89 @@
+"""The demo's annotated video: boxes, ids, short trails and a caption on every frame.
+
+The mp4 is encoded into a private temporary folder beside the target and committed through
+`fairmot.io.atomic_file` only when the whole stream was written, so an interrupted run never
+leaves a truncated video under the final name.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections import deque
+from collections.abc import Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+import numpy as np
+
+from fairmot.errors import DataError
+from fairmot.inference.draw import draw_tracks
+from fairmot.io import atomic_file
+
+TRAIL_LENGTH = 20  # frames of centre history drawn behind each box
+
+
+class Trails:
+    """The last TRAIL_LENGTH bottom-centre points of every currently visible track."""
+
+    def __init__(self, length: int = TRAIL_LENGTH) -> None:
+        self.length = length
+        self.points: dict[int, deque] = {}
+
+    def update(self, tlwhs: Sequence[Sequence[float]], ids: Sequence[int]) -> dict[int, deque]:
+        for (x, y, w, h), tid in zip(tlwhs, ids):
+            self.points.setdefault(int(tid), deque(maxlen=self.length)).append((x + w / 2, y + h))
+        visible = {int(t) for t in ids}
+        self.points = {tid: pts for tid, pts in self.points.items() if tid in visible}
+        return self.points
+
+
+class AnnotatedVideo:
+    """`with AnnotatedVideo(path, fps) as video: video.write(img, tlwhs, ids, caption)`.
+
+    On a clean exit with at least one frame, `path` is replaced; otherwise nothing is written.
+    """
+
+    def __init__(self, path: Path, frame_rate: float) -> None:
+        self.path = Path(path)
+        self.frame_rate = float(frame_rate)
+        self.trails = Trails()
+        self.frames = 0
+        self._writer: Any = None
+        self._tmp_dir: Path | None = None
+
+    def __enter__(self) -> Self:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._tmp_dir = Path(tempfile.mkdtemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent))
+        return self
+
+    @property
+    def _tmp_video(self) -> Path:
+        assert self._tmp_dir is not None, "use AnnotatedVideo as a context manager"
+        return self._tmp_dir / f"video{self.path.suffix}"
+
+    def write(self, image: np.ndarray, tlwhs: np.ndarray, ids: np.ndarray, caption: str | None = None) -> None:
+        """Draw one frame's tracks (and their trails) on `image` (BGR) and append it."""
+        import cv2
+
+        if self._writer is None:
+            self._writer = cv2.VideoWriter(str(self._tmp_video), cv2.VideoWriter_fourcc(*"mp4v"),
+                                           self.frame_rate, (image.shape[1], image.shape[0]))
+            if not self._writer.isOpened():
+                raise DataError(f"{self.path}: OpenCV cannot write an mp4v video here; pass --no-video")
+        trails = self.trails.update(tlwhs, ids)
+        self._writer.write(draw_tracks(image, tlwhs, ids, trails=trails, caption=caption))
+        self.frames += 1
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        try:
+            if self._writer is not None:
+                self._writer.release()
+            if exc_type is None and self.frames:
+                with self._tmp_video.open("rb") as src, atomic_file(self.path, "wb") as dst:
+                    shutil.copyfileobj(src, dst)
+        finally:
+            if self._tmp_dir is not None:
+                shutil.rmtree(self._tmp_dir, ignore_errors=True)

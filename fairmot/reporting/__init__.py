@@ -1,0 +1,1 @@
+"""Reporting: the pipeline report (report, figures) and the CI metric gate (gate)."""

@@ -1,0 +1,137 @@
+"""Tune the tracker's params with Optuna on cached detections: seconds per trial, no network.
+
+The search runs on a validation split (by default `val`: the second halves of the training
+sequences), never on the test split, so the tuned figures reported on test are not fitted to it.
+Every trial tracks all cached sequences with one candidate TrackParams and scores them (HOTA by
+default); the sampler is seeded (TPE), so `n_jobs: 1` repeats exactly. With n_jobs > 1 trials run
+in threads (the trackers and the scorers share no state), faster but in an order that varies.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from fairmot.config import TrackParams
+from fairmot.errors import ConfigError
+from fairmot.evaluation import EvalReport, EvalSequence, score_results
+from fairmot.tracking.cache import SequenceDetections, track_cached
+
+OBJECTIVES = ("HOTA", "MOTA", "IDF1", "AssA", "DetA")
+# Search space: (low, high) per tuned param; the low band and its gate apply to bytetrack only
+SPACE = {
+    "conf_thres": (0.2, 0.7),
+    "track_buffer": (10, 90),
+    "low_thres": (0.05, 0.3),
+    "low_iou_gate": (0.2, 0.8),
+}
+TUNED_KEYS = ("method", *SPACE)
+
+
+@dataclass
+class TuneResult:
+    """The best params, the defaults' score for comparison, and one row per trial."""
+
+    objective: str
+    best: TrackParams
+    best_value: float
+    baseline_value: float
+    trials: pd.DataFrame
+    importances: dict[str, float]
+
+    def best_track_params(self) -> dict[str, Any]:
+        """The tuned keys of `best`, ready for params.yaml's track section."""
+        return {k: getattr(self.best, k) for k in TUNED_KEYS}
+
+
+def score_track_params(caches: Sequence[SequenceDetections], sequences: Sequence[EvalSequence],
+                       settings: TrackParams) -> EvalReport:
+    """Track every cached sequence with `settings` and score it against its gt."""
+    by_name = {c.name: c for c in caches}
+    missing = [s.name for s in sequences if s.name not in by_name]
+    if missing:
+        raise ConfigError(f"no cached detections for {', '.join(missing)}; run the detection pass on this split")
+    results = {s.name: np.asarray(track_cached(by_name[s.name], settings), dtype=np.float64).reshape(-1, 7)
+               for s in sequences}
+    return score_results(sequences, results)
+
+
+def suggest(trial: Any, base: TrackParams, methods: Sequence[str]) -> TrackParams:
+    """One candidate: `base` with the tuned keys drawn from SPACE (the low band only for bytetrack)."""
+    method = trial.suggest_categorical("method", list(methods))
+    values: dict[str, Any] = {
+        "method": method,
+        "conf_thres": trial.suggest_float("conf_thres", *SPACE["conf_thres"]),
+        "track_buffer": trial.suggest_int("track_buffer", *SPACE["track_buffer"]),
+    }
+    if method == "bytetrack":
+        low, high = SPACE["low_thres"]
+        low = max(low, base.det_floor)
+        values["low_thres"] = min(trial.suggest_float("low_thres", low, high), values["conf_thres"])
+        values["low_iou_gate"] = trial.suggest_float("low_iou_gate", *SPACE["low_iou_gate"])
+    return dataclasses.replace(base, **values)
+
+
+def tune(caches: Sequence[SequenceDetections], sequences: Sequence[EvalSequence], base: TrackParams, *,
+         n_trials: int, objective: str = "HOTA", seed: int = 0, n_jobs: int = 1,
+         methods: Sequence[str] = ("jde", "bytetrack")) -> TuneResult:
+    """Search TrackParams maximising `objective` over the sequences; the first trial is `base` itself."""
+    import optuna
+
+    if objective not in OBJECTIVES:
+        raise ConfigError(f"tune.objective = {objective!r} must be one of {', '.join(OBJECTIVES)}")
+    if n_trials < 1:
+        raise ConfigError(f"tune.n_trials = {n_trials} must be at least 1")
+    if base.det_floor > SPACE["low_thres"][1] or base.det_floor > SPACE["conf_thres"][0]:
+        raise ConfigError(f"track.det_floor = {base.det_floor} is above the searched thresholds; lower it")
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+    def evaluate(trial: Any) -> float:
+        settings = suggest(trial, base, methods)
+        overall = score_track_params(caches, sequences, settings).overall
+        for key in ("MOTA", "IDF1", "HOTA", "IDs"):
+            trial.set_user_attr(key, overall[key])
+        value = overall[objective]
+        return value if math.isfinite(value) else -1.0
+
+    study = optuna.create_study(direction="maximize", sampler=optuna.samplers.TPESampler(seed=seed))
+    start = {"method": base.method, "conf_thres": base.conf_thres, "track_buffer": base.track_buffer}
+    if base.method == "bytetrack":
+        start.update(low_thres=base.low_thres, low_iou_gate=base.low_iou_gate)
+    if base.method in methods:
+        study.enqueue_trial(start)
+    study.optimize(evaluate, n_trials=n_trials, n_jobs=n_jobs)
+    baseline = score_track_params(caches, sequences, base).overall[objective]
+    best = suggest(optuna.trial.FixedTrial(study.best_params), base, methods)
+    return TuneResult(objective, best, study.best_value, float(baseline), _trials_table(study),
+                      _importances(study))
+
+
+def _trials_table(study: Any) -> pd.DataFrame:
+    df = study.trials_dataframe(attrs=("number", "value", "params", "user_attrs", "duration"))
+    df = df.rename(columns=lambda c: c.removeprefix("params_").removeprefix("user_attrs_"))
+    if "duration" in df:
+        df["seconds"] = df.pop("duration").dt.total_seconds().round(3)
+    return df
+
+
+def _importances(study: Any) -> dict[str, float]:
+    """PED-ANOVA importances (numpy only, unlike fANOVA's scikit-learn); empty when too few trials."""
+    import warnings
+
+    import optuna
+
+    try:
+        with warnings.catch_warnings():  # "few trials in some regimes": expected for conditional params
+            warnings.simplefilter("ignore")
+            evaluator = optuna.importance.PedAnovaImportanceEvaluator()
+            found = optuna.importance.get_param_importances(study, evaluator=evaluator)
+        return {k: float(v) for k, v in found.items()}
+    except (RuntimeError, ValueError, ZeroDivisionError):
+        return {}
