@@ -85,6 +85,61 @@ def _sampling_grid(offset: torch.Tensor, height: int, width: int, kernel: tuple[
     return (base + shift).reshape(n, k * ho, wo, 2)
 
 
+def _sampling_positions(offset: torch.Tensor, kernel: tuple[int, int], padding: tuple[int, int],
+                        out_size: tuple[int, int]) -> torch.Tensor:
+    """Every sampling point in input pixels, (N, K*Ho, Wo, 2) (y, x), kernel position k-major, in at
+    least float32 (a bf16 position would be rounded to whole pixels past 128)."""
+    n = offset.shape[0]
+    ho, wo = out_size
+    kh, kw = kernel
+    dtype = torch.promote_types(offset.dtype, torch.float32)
+    ky, kx = torch.meshgrid(torch.arange(kh, dtype=dtype, device=offset.device),
+                            torch.arange(kw, dtype=dtype, device=offset.device), indexing="ij")
+    y = torch.arange(ho, dtype=dtype, device=offset.device).view(1, ho, 1) - padding[0] + ky.reshape(-1, 1, 1)
+    x = torch.arange(wo, dtype=dtype, device=offset.device).view(1, 1, wo) - padding[1] + kx.reshape(-1, 1, 1)
+    base = torch.stack(torch.broadcast_tensors(y, x), dim=-1)  # (K, Ho, Wo, 2)
+    shift = offset.view(n, kh * kw, 2, ho, wo).permute(0, 1, 3, 4, 2).to(dtype)
+    return (base + shift).reshape(n, kh * kw * ho, wo, 2)
+
+
+class _BilinearColumns(torch.autograd.Function):
+    """`grid_sample`'s bilinear columns with torchvision's gradient for the sampling positions.
+
+    `grid_sample` differentiates on the cell its own floor picks from the normalised coordinate,
+    which rounding puts just below an integer about as often as not (and on the line -1 it gives
+    no gradient); torchvision differentiates on the floor cell of the pixel position. The backward
+    here does that: d/dy is the sample on the cell's lower edge row minus the one on its upper edge
+    row, d/dx the same with columns, each a bilinear sample on a line of pixel centres, which
+    rounding moves by a rounding error only.
+    """
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, grid: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(x, grid, positions)
+        return F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor | None, None, torch.Tensor | None]:
+        x, grid, positions = ctx.saved_tensors
+        grad_x = grad_positions = None
+        if ctx.needs_input_grad[0]:
+            # bilinear (0), zeros padding (0), align_corners False; the input's gradient only
+            grad_x = torch.ops.aten.grid_sampler_2d_backward(grad, x, grid, 0, 0, False, [True, False])[0]
+        if ctx.needs_input_grad[2]:
+            height, width = x.shape[-2:]
+
+            def sample(y: torch.Tensor, x_pos: torch.Tensor) -> torch.Tensor:
+                points = torch.stack(((2 * x_pos + 1) / width - 1, (2 * y + 1) / height - 1), dim=-1)
+                return F.grid_sample(x, points.to(x.dtype), mode="bilinear", padding_mode="zeros", align_corners=False)
+
+            y, x_pos = positions.unbind(-1)
+            y0, x0 = torch.floor(y), torch.floor(x_pos)
+            grad_y = (grad * (sample(y0 + 1, x_pos) - sample(y0, x_pos))).sum(1)
+            grad_x_pos = (grad * (sample(y, x0 + 1) - sample(y, x0))).sum(1)
+            grad_positions = torch.stack((grad_y, grad_x_pos), dim=-1).to(positions.dtype)
+        return grad_x, None, grad_positions
+
+
 def _geometry(x: torch.Tensor, offset: torch.Tensor, weight: torch.Tensor,
               padding: int | tuple[int, int]) -> tuple[tuple[int, int], int, int]:
     """(padding as a pair, output height, output width) for stride 1, dilation 1, after checking
@@ -109,13 +164,18 @@ def deform_conv2d_grid(
     padding: int | tuple[int, int] = 0,
     mask: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """The gather path with `grid_sample` (any device and dtype, e.g. bf16 on CUDA)."""
+    """The gather path with `grid_sample` (any device and dtype, e.g. bf16 on CUDA); its offset
+    gradient is torchvision's (`_BilinearColumns`)."""
     pad, ho, wo = _geometry(x, offset, weight, padding)
     n, c, height, width = x.shape
     out_c, _, kh, kw = weight.shape
     k = kh * kw
-    grid = _sampling_grid(offset, height, width, (kh, kw), pad, (ho, wo))
-    columns = F.grid_sample(x, grid.to(x.dtype), mode="bilinear", padding_mode="zeros", align_corners=False)
+    grid = _sampling_grid(offset, height, width, (kh, kw), pad, (ho, wo)).to(x.dtype)
+    if torch.is_grad_enabled() and (x.requires_grad or offset.requires_grad):
+        positions = _sampling_positions(offset, (kh, kw), pad, (ho, wo))
+        columns = _BilinearColumns.apply(x, grid.detach(), positions)
+    else:
+        columns = F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
     columns = columns.view(n, c, k, ho * wo)
     if mask is not None:
         mask = mask.reshape(n, 1, k, ho * wo)
@@ -138,12 +198,13 @@ def deform_conv2d_rows(
 ) -> torch.Tensor:
     """The gather path on a pixel-major table (the CPU kernel): each sample is a bag of four rows.
 
-    The input becomes a (pixels, channels) table with a zero border (1 pixel before, 2 after), so a
-    sample's four neighbours are four row indices and its bilinear weights (times the mask) four
+    The input becomes a (pixels, channels) table with a zero border of 2 pixels, so a sample's four
+    neighbours are four row indices and its bilinear weights (times the mask) four
     `per_sample_weights` of one `embedding_bag`, which reads whole channel rows instead of one float
-    per channel plane as `grid_sample` does. Coordinates are clamped to [-1, size] first: a sample at
-    or past -1 / size then lands on zero rows, the rule torchvision follows. One matrix multiply
-    (with the bias) applies the weight; the result is channels_last. Differentiable by autograd.
+    per channel plane as `grid_sample` does. The weights come from the floor cell of the unclamped
+    position and only the cell index is clamped (to [-2, size], all-zero rows), so values and
+    autograd gradients are torchvision's, at integer positions and on the lines -1 / size too. One
+    matrix multiply (with the bias) applies the weight; the result is channels_last.
     """
     pad, ho, wo = _geometry(x, offset, weight, padding)
     n, c, height, width = x.shape
@@ -156,14 +217,17 @@ def deform_conv2d_rows(
                             torch.arange(kw, dtype=dtype, device=device), indexing="ij")
     ys = torch.arange(ho, dtype=dtype, device=device).view(ho, 1, 1) - pad[0] + ky.reshape(1, 1, k)
     xs = torch.arange(wo, dtype=dtype, device=device).view(1, wo, 1) - pad[1] + kx.reshape(1, 1, k)
-    y = (ys + shift[..., 0]).clamp(-1, height)
-    x_pos = (xs + shift[..., 1]).clamp(-1, width)
+    y = ys + shift[..., 0]
+    x_pos = xs + shift[..., 1]
+    # Bilinear weights on the floor cell, never clamped: their autograd gradient is torchvision's
+    # offset gradient, also on an integer (the cell above/right) and on the line -1 (towards row 0)
     y0, x0 = torch.floor(y), torch.floor(x_pos)
     ly, lx = y - y0, x_pos - x0
-    # Row of the top-left neighbour in the bordered table, then the other three
-    stride = width + 3
-    image = torch.arange(n, device=device).view(n, 1, 1, 1) * ((height + 3) * stride)
-    top_left = image + (y0.long() + 1) * stride + (x0.long() + 1)
+    # Row of the top-left neighbour in the bordered table, then the other three; a cell from -2 or
+    # from size on has only zero rows, so further out clamps to those
+    stride = width + 4
+    image = torch.arange(n, device=device).view(n, 1, 1, 1) * ((height + 4) * stride)
+    top_left = image + (y0.clamp(-2, height).long() + 2) * stride + (x0.clamp(-2, width).long() + 2)
     corners = torch.tensor([0, 1, stride, stride + 1], device=device)
     rows = (top_left.unsqueeze(-1) + corners).reshape(-1, 4)
     wy = torch.stack((1 - ly, ly), dim=-1)
@@ -171,7 +235,7 @@ def deform_conv2d_rows(
     if mask is not None:
         wy = wy * mask.reshape(n, k, ho, wo).permute(0, 2, 3, 1).unsqueeze(-1)
     weights = (wy.unsqueeze(-1) * wx.unsqueeze(-2)).reshape(-1, 4).to(x.dtype)
-    table = F.pad(x.permute(0, 2, 3, 1), (0, 0, 1, 2, 1, 2)).reshape(-1, c)
+    table = F.pad(x.permute(0, 2, 3, 1), (0, 0, 2, 2, 2, 2)).reshape(-1, c)
     columns = F.embedding_bag(rows, table, mode="sum", per_sample_weights=weights)  # (n*ho*wo*k, c)
     kernel = weight.permute(0, 2, 3, 1).reshape(out_c, k * c)  # (out, kh, kw, c): the columns' order
     columns = columns.view(n * ho * wo, k * c)
