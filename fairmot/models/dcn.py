@@ -106,11 +106,11 @@ class _BilinearColumns(torch.autograd.Function):
     """`grid_sample`'s bilinear columns with torchvision's gradient for the sampling positions.
 
     `grid_sample` differentiates on the cell its own floor picks from the normalised coordinate,
-    which rounding puts just below an integer about as often as not (and on the line -1 it gives
-    no gradient); torchvision differentiates on the floor cell of the pixel position. The backward
-    here does that: d/dy is the sample on the cell's lower edge row minus the one on its upper edge
-    row, d/dx the same with columns, each a bilinear sample on a line of pixel centres, which
-    rounding moves by a rounding error only.
+    which rounding puts just below an integer about as often as not; torchvision differentiates on
+    the floor cell of the pixel position. Within a cell d/dy does not depend on the row fraction
+    and d/dx not on the column fraction, so `grid_sample`'s own position gradient taken at the
+    cell's middle row (for d/dy) and middle column (for d/dx), where rounding cannot change the
+    cell, is torchvision's.
     """
 
     @staticmethod
@@ -121,21 +121,21 @@ class _BilinearColumns(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor | None, None, torch.Tensor | None]:
         x, grid, positions = ctx.saved_tensors
+        # grid_sampler_2d_backward(grad, input, grid, bilinear=0, zeros padding=0, align_corners, output_mask)
+        backward = torch.ops.aten.grid_sampler_2d_backward
         grad_x = grad_positions = None
         if ctx.needs_input_grad[0]:
-            # bilinear (0), zeros padding (0), align_corners False; the input's gradient only
-            grad_x = torch.ops.aten.grid_sampler_2d_backward(grad, x, grid, 0, 0, False, [True, False])[0]
+            grad_x = backward(grad, x, grid, 0, 0, False, [True, False])[0]
         if ctx.needs_input_grad[2]:
             height, width = x.shape[-2:]
 
-            def sample(y: torch.Tensor, x_pos: torch.Tensor) -> torch.Tensor:
-                points = torch.stack(((2 * x_pos + 1) / width - 1, (2 * y + 1) / height - 1), dim=-1)
-                return F.grid_sample(x, points.to(x.dtype), mode="bilinear", padding_mode="zeros", align_corners=False)
+            def position_grad(y: torch.Tensor, x_pos: torch.Tensor) -> torch.Tensor:
+                points = torch.stack(((2 * x_pos + 1) / width - 1, (2 * y + 1) / height - 1), dim=-1).to(x.dtype)
+                return backward(grad, x, points, 0, 0, False, [False, True])[1]
 
             y, x_pos = positions.unbind(-1)
-            y0, x0 = torch.floor(y), torch.floor(x_pos)
-            grad_y = (grad * (sample(y0 + 1, x_pos) - sample(y0, x_pos))).sum(1)
-            grad_x_pos = (grad * (sample(y, x0 + 1) - sample(y, x0))).sum(1)
+            grad_y = position_grad(torch.floor(y) + 0.5, x_pos)[..., 1] * (2 / height)
+            grad_x_pos = position_grad(y, torch.floor(x_pos) + 0.5)[..., 0] * (2 / width)
             grad_positions = torch.stack((grad_y, grad_x_pos), dim=-1).to(positions.dtype)
         return grad_x, None, grad_positions
 
