@@ -5,8 +5,10 @@ DLA-34's CPU time (issue 11). `deform_conv2d_gather` computes the same thing fro
 bilinear sampling builds the sampled columns, the mask scales them, and one matrix multiply applies
 the weight. On the CPU the sampling is one `embedding_bag` over a pixel-major table
 (`deform_conv2d_rows`, 1.5x to 2x faster per DLA-34 layer than `grid_sample`, which reads one float per
-channel plane per neighbour); elsewhere `grid_sample` (`deform_conv2d_grid`). Both are
-differentiable by autograd, so training can use them too.
+channel plane per neighbour); elsewhere `grid_sample` (`deform_conv2d_grid`). Both give
+torchvision's gradients, so training can use them too: its offset gradient is the derivative of the
+bilinear weights on the floor cell, also where a sample sits exactly on an integer (as all do with
+the zero offsets of a fresh DCN) or on the line -1 (zero value, gradient towards row/column 0).
 
 Sampling rule reproduced (torchvision `ops/csrc/ops/cpu/deform_conv2d_kernel.cpp`, `bilinear_interpolate`):
 a sample at (y, x) mixes its four neighbour pixels bilinearly, a neighbour outside the image counts
