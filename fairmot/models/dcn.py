@@ -5,8 +5,10 @@ DLA-34's CPU time (issue 11). `deform_conv2d_gather` computes the same thing fro
 bilinear sampling builds the sampled columns, the mask scales them, and one matrix multiply applies
 the weight. On the CPU the sampling is one `embedding_bag` over a pixel-major table
 (`deform_conv2d_rows`, 1.5x to 2x faster per DLA-34 layer than `grid_sample`, which reads one float per
-channel plane per neighbour); elsewhere `grid_sample` (`deform_conv2d_grid`). Both are
-differentiable by autograd, so training can use them too.
+channel plane per neighbour); elsewhere `grid_sample` (`deform_conv2d_grid`). Both give
+torchvision's gradients, so training can use them too: its offset gradient is the derivative of the
+bilinear weights on the floor cell, also where a sample sits exactly on an integer (as all do with
+the zero offsets of a fresh DCN) or on the line -1 (zero value, gradient towards row/column 0).
 
 Sampling rule reproduced (torchvision `ops/csrc/ops/cpu/deform_conv2d_kernel.cpp`, `bilinear_interpolate`):
 a sample at (y, x) mixes its four neighbour pixels bilinearly, a neighbour outside the image counts
@@ -85,6 +87,61 @@ def _sampling_grid(offset: torch.Tensor, height: int, width: int, kernel: tuple[
     return (base + shift).reshape(n, k * ho, wo, 2)
 
 
+def _sampling_positions(offset: torch.Tensor, kernel: tuple[int, int], padding: tuple[int, int],
+                        out_size: tuple[int, int]) -> torch.Tensor:
+    """Every sampling point in input pixels, (N, K*Ho, Wo, 2) (y, x), kernel position k-major, in at
+    least float32 (a bf16 position would be rounded to whole pixels past 128)."""
+    n = offset.shape[0]
+    ho, wo = out_size
+    kh, kw = kernel
+    dtype = torch.promote_types(offset.dtype, torch.float32)
+    ky, kx = torch.meshgrid(torch.arange(kh, dtype=dtype, device=offset.device),
+                            torch.arange(kw, dtype=dtype, device=offset.device), indexing="ij")
+    y = torch.arange(ho, dtype=dtype, device=offset.device).view(1, ho, 1) - padding[0] + ky.reshape(-1, 1, 1)
+    x = torch.arange(wo, dtype=dtype, device=offset.device).view(1, 1, wo) - padding[1] + kx.reshape(-1, 1, 1)
+    base = torch.stack(torch.broadcast_tensors(y, x), dim=-1)  # (K, Ho, Wo, 2)
+    shift = offset.view(n, kh * kw, 2, ho, wo).permute(0, 1, 3, 4, 2).to(dtype)
+    return (base + shift).reshape(n, kh * kw * ho, wo, 2)
+
+
+class _BilinearColumns(torch.autograd.Function):
+    """`grid_sample`'s bilinear columns with torchvision's gradient for the sampling positions.
+
+    `grid_sample` differentiates on the cell its own floor picks from the normalised coordinate,
+    which rounding puts just below an integer about as often as not; torchvision differentiates on
+    the floor cell of the pixel position. Within a cell d/dy does not depend on the row fraction
+    and d/dx not on the column fraction, so `grid_sample`'s own position gradient taken at the
+    cell's middle row (for d/dy) and middle column (for d/dx), where rounding cannot change the
+    cell, is torchvision's.
+    """
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, grid: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(x, grid, positions)
+        return F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor | None, None, torch.Tensor | None]:
+        x, grid, positions = ctx.saved_tensors
+        # grid_sampler_2d_backward(grad, input, grid, bilinear=0, zeros padding=0, align_corners, output_mask)
+        backward = torch.ops.aten.grid_sampler_2d_backward
+        grad_x = grad_positions = None
+        if ctx.needs_input_grad[0]:
+            grad_x = backward(grad, x, grid, 0, 0, False, [True, False])[0]
+        if ctx.needs_input_grad[2]:
+            height, width = x.shape[-2:]
+
+            def position_grad(y: torch.Tensor, x_pos: torch.Tensor) -> torch.Tensor:
+                points = torch.stack(((2 * x_pos + 1) / width - 1, (2 * y + 1) / height - 1), dim=-1).to(x.dtype)
+                return backward(grad, x, points, 0, 0, False, [False, True])[1]
+
+            y, x_pos = positions.unbind(-1)
+            grad_y = position_grad(torch.floor(y) + 0.5, x_pos)[..., 1] * (2 / height)
+            grad_x_pos = position_grad(y, torch.floor(x_pos) + 0.5)[..., 0] * (2 / width)
+            grad_positions = torch.stack((grad_y, grad_x_pos), dim=-1).to(positions.dtype)
+        return grad_x, None, grad_positions
+
+
 def _geometry(x: torch.Tensor, offset: torch.Tensor, weight: torch.Tensor,
               padding: int | tuple[int, int]) -> tuple[tuple[int, int], int, int]:
     """(padding as a pair, output height, output width) for stride 1, dilation 1, after checking
@@ -109,13 +166,18 @@ def deform_conv2d_grid(
     padding: int | tuple[int, int] = 0,
     mask: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """The gather path with `grid_sample` (any device and dtype, e.g. bf16 on CUDA)."""
+    """The gather path with `grid_sample` (any device and dtype, e.g. bf16 on CUDA); its offset
+    gradient is torchvision's (`_BilinearColumns`)."""
     pad, ho, wo = _geometry(x, offset, weight, padding)
     n, c, height, width = x.shape
     out_c, _, kh, kw = weight.shape
     k = kh * kw
-    grid = _sampling_grid(offset, height, width, (kh, kw), pad, (ho, wo))
-    columns = F.grid_sample(x, grid.to(x.dtype), mode="bilinear", padding_mode="zeros", align_corners=False)
+    grid = _sampling_grid(offset, height, width, (kh, kw), pad, (ho, wo)).to(x.dtype)
+    if torch.is_grad_enabled() and (x.requires_grad or offset.requires_grad):
+        positions = _sampling_positions(offset, (kh, kw), pad, (ho, wo))
+        columns = _BilinearColumns.apply(x, grid.detach(), positions)
+    else:
+        columns = F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
     columns = columns.view(n, c, k, ho * wo)
     if mask is not None:
         mask = mask.reshape(n, 1, k, ho * wo)
@@ -138,12 +200,13 @@ def deform_conv2d_rows(
 ) -> torch.Tensor:
     """The gather path on a pixel-major table (the CPU kernel): each sample is a bag of four rows.
 
-    The input becomes a (pixels, channels) table with a zero border (1 pixel before, 2 after), so a
-    sample's four neighbours are four row indices and its bilinear weights (times the mask) four
+    The input becomes a (pixels, channels) table with a zero border of 2 pixels, so a sample's four
+    neighbours are four row indices and its bilinear weights (times the mask) four
     `per_sample_weights` of one `embedding_bag`, which reads whole channel rows instead of one float
-    per channel plane as `grid_sample` does. Coordinates are clamped to [-1, size] first: a sample at
-    or past -1 / size then lands on zero rows, the rule torchvision follows. One matrix multiply
-    (with the bias) applies the weight; the result is channels_last. Differentiable by autograd.
+    per channel plane as `grid_sample` does. The weights come from the floor cell of the unclamped
+    position and only the cell index is clamped (to [-2, size], all-zero rows), so values and
+    autograd gradients are torchvision's, at integer positions and on the lines -1 / size too. One
+    matrix multiply (with the bias) applies the weight; the result is channels_last.
     """
     pad, ho, wo = _geometry(x, offset, weight, padding)
     n, c, height, width = x.shape
@@ -156,14 +219,17 @@ def deform_conv2d_rows(
                             torch.arange(kw, dtype=dtype, device=device), indexing="ij")
     ys = torch.arange(ho, dtype=dtype, device=device).view(ho, 1, 1) - pad[0] + ky.reshape(1, 1, k)
     xs = torch.arange(wo, dtype=dtype, device=device).view(1, wo, 1) - pad[1] + kx.reshape(1, 1, k)
-    y = (ys + shift[..., 0]).clamp(-1, height)
-    x_pos = (xs + shift[..., 1]).clamp(-1, width)
+    y = ys + shift[..., 0]
+    x_pos = xs + shift[..., 1]
+    # Bilinear weights on the floor cell, never clamped: their autograd gradient is torchvision's
+    # offset gradient, also on an integer (the cell above/right) and on the line -1 (towards row 0)
     y0, x0 = torch.floor(y), torch.floor(x_pos)
     ly, lx = y - y0, x_pos - x0
-    # Row of the top-left neighbour in the bordered table, then the other three
-    stride = width + 3
-    image = torch.arange(n, device=device).view(n, 1, 1, 1) * ((height + 3) * stride)
-    top_left = image + (y0.long() + 1) * stride + (x0.long() + 1)
+    # Row of the top-left neighbour in the bordered table, then the other three; a cell from -2 or
+    # from size on has only zero rows, so further out clamps to those
+    stride = width + 4
+    image = torch.arange(n, device=device).view(n, 1, 1, 1) * ((height + 4) * stride)
+    top_left = image + (y0.clamp(-2, height).long() + 2) * stride + (x0.clamp(-2, width).long() + 2)
     corners = torch.tensor([0, 1, stride, stride + 1], device=device)
     rows = (top_left.unsqueeze(-1) + corners).reshape(-1, 4)
     wy = torch.stack((1 - ly, ly), dim=-1)
@@ -171,7 +237,7 @@ def deform_conv2d_rows(
     if mask is not None:
         wy = wy * mask.reshape(n, k, ho, wo).permute(0, 2, 3, 1).unsqueeze(-1)
     weights = (wy.unsqueeze(-1) * wx.unsqueeze(-2)).reshape(-1, 4).to(x.dtype)
-    table = F.pad(x.permute(0, 2, 3, 1), (0, 0, 1, 2, 1, 2)).reshape(-1, c)
+    table = F.pad(x.permute(0, 2, 3, 1), (0, 0, 2, 2, 2, 2)).reshape(-1, c)
     columns = F.embedding_bag(rows, table, mode="sum", per_sample_weights=weights)  # (n*ho*wo*k, c)
     kernel = weight.permute(0, 2, 3, 1).reshape(out_c, k * c)  # (out, kh, kw, c): the columns' order
     columns = columns.view(n * ho * wo, k * c)

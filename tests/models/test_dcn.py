@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 import torch
 from torchvision.ops import deform_conv2d
 
-from fairmot.models.dcn import deform_conv2d_gather, deform_conv2d_grid, deform_conv2d_rows, modulated_deform_conv
+from fairmot.models.dcn import (
+    deform_conv2d_gather,
+    deform_conv2d_grid,
+    deform_conv2d_rows,
+    modulated_deform_conv,
+    torchvision_kernel,
+)
 from fairmot.models.dla import DCN
 
 
@@ -141,3 +149,75 @@ def test_row_kernel_reads_channels_last_input_and_is_the_cpu_gather_path():
     assert (got - expected).abs().max().item() < 1e-4
     assert torch.equal(deform_conv2d_gather(x, offset, weight, bias, padding=1, mask=mask),
                        deform_conv2d_rows(x, offset, weight, bias, 1, mask))
+
+
+def _boundary_offsets(n: int, h: int, w: int, dtype) -> torch.Tensor:
+    """Offsets that put every sample on an integer: a mix of -3..3 steps and points exactly on the
+    lines -1, H (rows) and -1, W (columns), where torchvision's value is zero but its offset
+    gradient (taken on the floor cell) is not always."""
+    g = torch.Generator().manual_seed(7)
+    # undeformed position of kernel position k at output (i, j) with padding 1: (i - 1 + k // 3, j - 1 + k % 3)
+    k = torch.arange(9).view(1, 9, 1, 1)
+    base_y = (torch.arange(h).view(1, 1, h, 1) - 1 + k // 3).expand(n, 9, h, w)
+    base_x = (torch.arange(w).view(1, 1, 1, w) - 1 + k % 3).expand(n, 9, h, w)
+    choice = torch.randint(0, 3, (2, n, 9, h, w), generator=g)
+    steps = torch.randint(-3, 4, (2, n, 9, h, w), generator=g)
+    dy = torch.where(choice[0] == 0, -1 - base_y, torch.where(choice[0] == 1, h - base_y, steps[0]))
+    dx = torch.where(choice[1] == 0, -1 - base_x, torch.where(choice[1] == 1, w - base_x, steps[1]))
+    return torch.stack((dy, dx), dim=2).reshape(n, 18, h, w).to(dtype)
+
+
+def _mismatches(kernel, x, offset, weight, bias, mask, rtol: float) -> dict[str, int]:
+    """Entries of the output and of each gradient that differ from torchvision's by more than rtol
+    times that tensor's largest magnitude."""
+    results = []
+    for fn in (deform_conv2d, kernel):
+        leaves = [t.clone().requires_grad_(True) for t in (x, offset, weight, bias, mask)]
+        out = fn(leaves[0], leaves[1], leaves[2], leaves[3], padding=1, mask=leaves[4])
+        seed = torch.linspace(-1, 1, out.numel(), dtype=out.dtype).view(out.shape)
+        results.append([out.detach(), *torch.autograd.grad(out, leaves, seed)])
+    names = ("output", "input", "offset", "weight", "bias", "mask")
+    return {name: int(((ours - ref).abs() > rtol * ref.abs().max().clamp(min=1)).sum())
+            for name, ref, ours in zip(names, *results)}
+
+
+@pytest.mark.parametrize("offsets", ["zero", "integer_and_border", "fractional", "mixed"])
+@pytest.mark.parametrize(("dtype", "rtol"), [(torch.float64, 1e-10), (torch.float32, 1e-5)], ids=["f64", "f32"])
+@KERNELS
+def test_values_and_all_gradients_equal_torchvision_at_integer_and_border_points(kernel, dtype, rtol, offsets):
+    """torchvision takes the offset gradient on the floor cell, also at a point exactly on an integer
+    (a fresh DCN's zero offsets put every sample there) and on the line -1 (zero value, non-zero
+    gradient towards row/column 0). The kernels used to give 0 there (rows: 35 of 756 offset
+    gradient entries at zero offsets; grid: 89, grid_sample's normalised coordinates falling into the
+    cell below)."""
+    n, h, w = 2, 5, 6
+    x, _, weight, bias, mask = _case(8, n, 3, 4, h, w, 0.0, dtype)
+    fractional = torch.randn(n, 18, h, w, generator=torch.Generator().manual_seed(9), dtype=dtype) * 2.5
+    offset = {
+        "zero": torch.zeros(n, 18, h, w, dtype=dtype),
+        "integer_and_border": _boundary_offsets(n, h, w, dtype),
+        "fractional": fractional,
+        # y on integers and border lines, x fractional (and the other way round in the second image)
+        "mixed": torch.where(torch.arange(18).view(1, 18, 1, 1) % 2 == torch.arange(n).view(n, 1, 1, 1),
+                             _boundary_offsets(n, h, w, dtype), fractional),
+    }[offsets]
+    assert _mismatches(kernel, x, offset, weight, bias, mask, rtol) == dict.fromkeys(
+        ("output", "input", "offset", "weight", "bias", "mask"), 0)
+
+
+def test_a_fresh_dcn_layer_trains_its_offset_conv_as_with_torchvision():
+    """A fresh DCN predicts zero offsets, so every sample sits on an integer and the first row and
+    column of samples on the line -1: conv_offset_mask's gradient used to differ from torchvision's
+    by up to 37% there."""
+    torch.manual_seed(0)
+    layer = DCN(4, 6).double()
+    x = torch.randn(2, 4, 7, 9, dtype=torch.float64)
+    grads = []
+    for use_torchvision in (False, True):
+        layer.zero_grad()
+        with torchvision_kernel() if use_torchvision else contextlib.nullcontext():
+            out = layer(x)
+        (out * torch.linspace(-1, 1, out.numel(), dtype=out.dtype).view(out.shape)).sum().backward()
+        grads.append({name: p.grad.clone() for name, p in layer.named_parameters()})
+    for name, ours in grads[0].items():
+        assert (ours - grads[1][name]).abs().max().item() <= 1e-10 * grads[1][name].abs().max().item(), name
