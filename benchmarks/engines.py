@@ -4,9 +4,9 @@ Part 1, the network alone at one input size (default DLA-34 at 1088x608, batch 1
 - `baseline`: the model as trained, eval mode, no folding, torchvision's deformable conv (the code
   before issue 11);
 - `gather-dcn`: the same model with the CPU deformable conv of `fairmot.models.dcn` (attribution);
-- `lean-eager` (CPU): `fairmot.engines.TorchEngine` with its dense part in eager PyTorch
+- `lean-eager` (CPU): `fairmot.inference.engines.TorchEngine` with its dense part in eager PyTorch
   (`onednn=False`, attribution: the lean engine before its oneDNN graph);
-- `torch-lean`: `fairmot.engines.TorchEngine` (batch norm folded, channels_last, preallocated input,
+- `torch-lean`: `fairmot.inference.engines.TorchEngine` (batch norm folded, channels_last, preallocated input,
   on the CPU the oneDNN graph of `fairmot.models.onednn`);
 - `onnx`: ONNX Runtime on the exported graph (fixed size; `--dynamic` adds a dynamic-size export).
 On CUDA, `torch-lean-amp` is added (AMP in the autocast dtype, CUDA graph replay).

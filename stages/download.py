@@ -33,6 +33,7 @@ def download(
     """Build the dataset: images/{train,test}/<seq>/{seqinfo.ini,img1/,gt/gt.txt} (+ sets/ when mixed)."""
     import dataclasses
 
+    from fairmot.data.archives import ExtractLimits
     from fairmot.data.sources import describe, prepare_datasets, resolve_datasets
     from fairmot.errors import ConfigError
 
@@ -45,7 +46,8 @@ def download(
     for spec in datasets:
         log.info("%s", describe(spec) if spec.kind != "synthetic" else
                  f"generating the synthetic dataset ({_describe_synthetic(params.synthetic)})")
-    prepare_datasets(datasets, out, cache, dataclasses.asdict(params.synthetic), record=bool(params.data.datasets))
+    prepare_datasets(datasets, out, cache, dataclasses.asdict(params.synthetic), record=bool(params.data.datasets),
+                     limits=ExtractLimits.of(params.data))
     log.info("%s in %.1f s", dataset_summary(out), time.perf_counter() - started)
 
 

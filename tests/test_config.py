@@ -217,6 +217,8 @@ def test_override_of_an_unknown_or_badly_typed_key_is_named(tmp_path):
     ("track:\n  conf_thres: 1.5\n", r"'track.conf_thres' = 1.5 must be between 0 and 1"),
     ("data:\n  source: local\n", r"'data.path' must name a MOT17-layout folder or zip"),
     ("synthetic:\n  width: 300\n", r"'synthetic.width' and synthetic.height must be multiples of 32"),
+    ("data:\n  max_extract_gb: 0\n", r"'data.max_extract_gb' = 0.0 must be a positive number of GB"),
+    ("data:\n  max_compression_ratio: 0.5\n", r"'data.max_compression_ratio' = 0.5 must be at least 1"),
 ])
 def test_out_of_range_values_name_the_key_and_the_fix(tmp_path, text, message):
     with pytest.raises(ConfigError, match=message):

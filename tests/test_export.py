@@ -117,8 +117,8 @@ def test_export_stage_fails_and_says_so_when_the_graph_drifts(tiny_dataset, tmp_
 
     import fairmot.export.onnx_graph as graph_module
     from fairmot.config import TrackParams
-    from fairmot.export import export_and_check
     from fairmot.evaluation import find_eval_sequences
+    from fairmot.export import export_and_check
 
     real_fold = graph_module.fold_batchnorm
 

@@ -1,4 +1,4 @@
-"""This project's side: the scene through `fairmot.inference.OnlineTracker.step` (decode + tracker + filter)."""
+"""This project's side: the scene through `fairmot.inference.runner.OnlineTracker.step` (decode + tracker + filter)."""
 
 from __future__ import annotations
 

@@ -21,6 +21,10 @@ def check_values(p: Params, where: Callable[[str], str]) -> None:
     if p.data.source == "local" and not p.data.path:
         fail("data.path", "must name a MOT17-layout folder or zip when data.source is 'local'")
     _check_datasets(p.data.datasets, fail)
+    if not p.data.max_extract_gb > 0:
+        fail("data.max_extract_gb", f"= {p.data.max_extract_gb} must be a positive number of GB")
+    if not p.data.max_compression_ratio >= 1:
+        fail("data.max_compression_ratio", f"= {p.data.max_compression_ratio} must be at least 1 (uncompressed / compressed)")
     if not 0 < p.track.conf_thres < 1:
         fail("track.conf_thres", f"= {p.track.conf_thres} must be between 0 and 1")
     if not 0 <= p.track.det_floor <= p.track.conf_thres:

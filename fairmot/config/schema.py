@@ -55,6 +55,10 @@ class DataParams:
     train_split: Literal["train", "half"] = "train"
     # Several sources mixed for training; when set, source/url/path/sequences above are not used
     datasets: list[DatasetParams] = field(default_factory=list)
+    # Archives: refuse one whose members to extract declare more than this many GB in all
+    max_extract_gb: float = 200.0
+    # Archives: refuse a member of 1 MiB or more that inflates more than this (a zip bomb)
+    max_compression_ratio: float = 200.0
 
 
 @dataclass

@@ -1,13 +1,12 @@
-"""Fetch and unpack MOT17: resumable HTTP download, checksum, safe extraction, MOT17 -> images/ layout.
+"""Fetch and unpack MOT17: resumable HTTP download, checksum, MOT17 -> images/ layout.
 
 Why not just `urlretrieve` + `extractall`: the MOT17 zip is 5.5 GB, so an interrupted download
 must resume (HTTP Range on a `.part` file) instead of starting over; a corrupted or tampered file
-must be caught (sha256/md5) before anything is built from it; and an archive member named
-`../x`, `/etc/x` or a symlink must never write outside the output folder. The dataset is
-assembled in a temporary sibling and renamed into place, so a failure leaves no half-dataset.
-A truncated or damaged zip (a server that stops early without a Content-Length, a bad CRC) never
-becomes the cached archive, and every such error names the file to delete. Past ~350 lines
-because download, integrity and extraction of the one archive are read together.
+must be caught (sha256/md5) before anything is built from it; extraction goes through
+archives.py (no member outside the output folder, no zip bomb, no folder link out of the tree).
+The dataset is assembled in a temporary sibling and renamed into place, so a failure leaves no
+half-dataset. A truncated or damaged zip (a server that stops early without a Content-Length, a
+bad CRC) never becomes the cached archive, and every such error names the file to delete.
 """
 
 from __future__ import annotations
@@ -17,22 +16,19 @@ import hashlib
 import logging
 import os
 import shutil
-import stat
 import time
 import urllib.error
 import urllib.request
 import zipfile
-import zlib
-from collections.abc import Callable
 from http.client import HTTPException
 from pathlib import Path, PurePosixPath
 
+from fairmot.data.archives import CHUNK, ExtractLimits, extract_zip_safely, is_zip_name, open_zip, refuse_links_out, zip_problem
 from fairmot.errors import DataError
 from fairmot.io import atomic_dir
 
 log = logging.getLogger(__name__)
 
-CHUNK = 1 << 20
 SPLITS = ("train", "test")
 # Split folders a source may have, and where they go: DanceTrack's val/ (public gt) is held out
 # as our test split, so eval.split=test scores it (its test/ has no gt and is skipped there)
@@ -58,16 +54,8 @@ def download_file(url: str, dest: Path, *, sha256: str = "", md5: str = "", prog
     """
     dest = Path(dest)
     checked = bool(sha256 or md5)
-    if dest.exists():
-        if checked and _checksum_error(dest, sha256, md5) is not None:
-            log.warning("%s: checksum does not match, downloading it again", dest)
-            dest.unlink()
-        elif not checked and _is_zip_name(dest) and not zipfile.is_zipfile(dest):
-            log.warning("%s: not a complete zip archive (no central directory), downloading it again", dest)
-            dest.unlink()
-        else:
-            log.info("%s: already downloaded", dest)
-            return dest
+    if _reusable(dest, sha256, md5):
+        return dest
     dest.parent.mkdir(parents=True, exist_ok=True)
     part = dest.with_name(dest.name + ".part")
     attempt, size_at_last_check = 0, -1
@@ -75,7 +63,7 @@ def download_file(url: str, dest: Path, *, sha256: str = "", md5: str = "", prog
         try:
             if not _fetch(url, part, progress=progress, timeout=timeout):
                 reason = "connection closed before the end of the file"
-            elif not _is_zip_name(dest):
+            elif not is_zip_name(dest):
                 break  # the checksum below, if any, is the integrity check
             else:  # maybe no Content-Length: the archive's central directory says whether it is whole
                 size, (reason, resumable) = part.stat().st_size, zip_problem(part, crc=not checked)
@@ -107,32 +95,19 @@ def download_file(url: str, dest: Path, *, sha256: str = "", md5: str = "", prog
     return dest
 
 
-def _is_zip_name(path: Path) -> bool:
-    return Path(path).suffix.lower() == ".zip"
-
-
-def zip_problem(path: Path, *, crc: bool = True) -> tuple[str | None, bool]:
-    """(what is wrong with the zip at `path` or None, whether fetching more bytes could fix it).
-
-    A download cut short without a Content-Length looks complete to HTTP; a zip keeps its central
-    directory at the end, so a truncated one has none, and testzip's CRCs (`crc`; skipped when a
-    checksum will be verified anyway) catch damaged members.
-    """
-    with Path(path).open("rb") as handle:
-        head = handle.read(4)
-    if head not in (b"PK\x03\x04", b"PK\x05\x06"):
-        return f"not a zip archive (it starts with {head!r})", False
-    if not zipfile.is_zipfile(path):
-        return "a truncated or corrupt zip archive (no central directory at its end)", True
-    if not crc:
-        return None, False
-    log.info("%s: checking every member's CRC (no checksum given)", path)
-    try:
-        with zipfile.ZipFile(path) as archive:
-            bad = archive.testzip()
-    except (zipfile.BadZipFile, zlib.error, EOFError, ValueError) as exc:
-        return f"a corrupt zip archive ({exc})", False
-    return (f"a corrupt zip archive (member {bad!r} fails its CRC check)", False) if bad else (None, False)
+def _reusable(dest: Path, sha256: str, md5: str) -> bool:
+    """True when `dest` is already there and sound; a file that is not is deleted."""
+    if not dest.exists():
+        return False
+    if (sha256 or md5) and _checksum_error(dest, sha256, md5) is not None:
+        log.warning("%s: checksum does not match, downloading it again", dest)
+    elif not (sha256 or md5) and is_zip_name(dest) and not zipfile.is_zipfile(dest):
+        log.warning("%s: not a complete zip archive (no central directory), downloading it again", dest)
+    else:
+        log.info("%s: already downloaded", dest)
+        return True
+    dest.unlink()
+    return False
 
 
 def _fetch(url: str, part: Path, *, progress: bool, timeout: float) -> bool:
@@ -213,88 +188,18 @@ def _checksum_error(path: Path, sha256: str, md5: str) -> str | None:
 
 
 # ---------------------------------------------------------------------------------------------
-# Extraction
-
-
-def extract_zip_safely(zip_path: Path, out_dir: Path, *, include: Callable[[str], bool] | None = None) -> list[Path]:
-    """Extract the members (those `include` accepts, default all) under `out_dir`.
-
-    The whole archive is refused if any member could escape `out_dir`: absolute paths (`/x`,
-    `C:\\x`), `..` components, symbolic links (the Unix mode kept in the member's external_attr).
-    Every member is checked before the first byte is written.
-    """
-    zip_path, out_dir = Path(zip_path), Path(out_dir)
-    with open_zip(zip_path) as archive:
-        members = archive.infolist()
-        for info in members:
-            _check_member(zip_path, info)
-        out_dir.mkdir(parents=True, exist_ok=True)
-        root = out_dir.resolve()
-        written = []
-        for info in members:
-            if include is not None and not include(info.filename):
-                continue
-            target = root.joinpath(*PurePosixPath(info.filename.replace("\\", "/")).parts)
-            if not target.resolve().is_relative_to(root):
-                raise DataError(f"{zip_path}: member {info.filename!r} resolves outside the output folder; refusing it")
-            if info.is_dir():
-                target.mkdir(parents=True, exist_ok=True)
-                continue
-            target.parent.mkdir(parents=True, exist_ok=True)
-            with target.open("wb") as dst:
-                try:
-                    with archive.open(info) as src:
-                        shutil.copyfileobj(src, dst, CHUNK)
-                except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
-                    raise DataError(corrupt_archive(zip_path, f"member {info.filename!r} is damaged ({exc})")) from None
-            written.append(target)
-    return written
-
-
-def corrupt_archive(path: Path, detail: str) -> str:
-    """The one message for a damaged archive: what is wrong, and which file to delete."""
-    return (f"{path}: {detail}; the archive looks truncated or corrupt: delete {path} and download it again "
-            "(or replace it with a good copy)")
-
-
-def open_zip(path: Path) -> zipfile.ZipFile:
-    """ZipFile(path), with a DataError that tells a damaged zip from a file that is no zip at all."""
-    path = Path(path)
-    try:
-        return zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, EOFError, ValueError) as exc:
-        with path.open("rb") as handle:
-            head = handle.read(4)
-        if head.startswith(b"PK"):
-            raise DataError(corrupt_archive(path, f"not a readable zip archive ({exc})")) from None
-        raise DataError(f"{path}: neither a folder nor a zip archive (it starts with {head!r}); "
-                        "point data.path at a MOT17 folder or zip") from None
-
-
-def _check_member(zip_path: Path, info: zipfile.ZipInfo) -> None:
-    name = info.filename.replace("\\", "/")
-    if name.startswith("/") or (len(name) > 1 and name[1] == ":"):
-        raise DataError(f"{zip_path}: member {info.filename!r} has an absolute path; refusing the archive")
-    if ".." in PurePosixPath(name).parts:
-        raise DataError(f"{zip_path}: member {info.filename!r} contains '..'; refusing the archive")
-    mode = info.external_attr >> 16
-    if stat.S_ISLNK(mode):
-        raise DataError(f"{zip_path}: member {info.filename!r} is a symbolic link; refusing the archive")
-
-
-# ---------------------------------------------------------------------------------------------
 # MOT17 layout
 
 
-def prepare_mot17(source: Path, out_dir: Path, sequences: list[str]) -> None:
+def prepare_mot17(source: Path, out_dir: Path, sequences: list[str], *, limits: ExtractLimits = ExtractLimits()) -> None:
     """Build out_dir/images/{train,test}/<seq> from a MOT17 zip or folder.
 
     The source may use the official layout (`MOT17/train/<seq>`, or `train/<seq>` at the top) or
     ours (`images/train/<seq>`); a `val/` folder (DanceTrack) goes to images/test. `sequences`
     holds names or glob patterns (`MOT17-*-SDP`) of the sequences to keep, in either split; empty
     keeps all, except that of MOT17's three copies of each sequence only the SDP one is kept. From a
-    zip only the kept sequences are extracted.
-    Everything is assembled in a temporary sibling of `out_dir` and renamed into place.
+    zip only the kept sequences are extracted, within `limits`; a folder with a symbolic link
+    out of it is refused. Everything is assembled in a temporary sibling of `out_dir` and renamed into place.
     """
     source, out_dir = Path(source), Path(out_dir)
     if not source.exists():
@@ -306,13 +211,15 @@ def prepare_mot17(source: Path, out_dir: Path, sequences: list[str]) -> None:
             keep = _select(found, sequences, source)
             wanted = {(*root, split, name) for split, names in keep.items() for name in names}
             extracted = tmp / ".extract"
-            extract_zip_safely(source, extracted, include=lambda member: _sequence_key(member, len(root)) in wanted)
+            extract_zip_safely(source, extracted, include=lambda member: _sequence_key(member, len(root)) in wanted,
+                               limits=limits)
             base = extracted.joinpath(*root)
             for split, names in keep.items():
                 for name in names:
                     _place(base / split / name, tmp / "images" / SOURCE_SPLITS[split] / name, source, split, move=True)
             shutil.rmtree(extracted)
         else:
+            refuse_links_out(source)
             base = _find_layout_root(source, source)
             found = {split: sorted(p.name for p in (base / split).iterdir() if p.is_dir())
                      for split in SOURCE_SPLITS if (base / split).is_dir()}

@@ -21,13 +21,8 @@ from pathlib import Path, PurePosixPath
 from urllib.parse import urlparse
 
 from fairmot.config import MOT17_SDP_SEQUENCES, DataParams, DatasetParams
-from fairmot.data.download import (
-    SPLITS,
-    download_file,
-    extract_zip_safely,
-    open_zip,
-    prepare_mot17,
-)
+from fairmot.data.archives import ExtractLimits, extract_zip_safely, open_zip, refuse_links_out
+from fairmot.data.download import SPLITS, download_file, prepare_mot17
 from fairmot.data.formats.mot import read_seqinfo
 from fairmot.data.record import RECORD
 from fairmot.errors import DataError
@@ -49,8 +44,11 @@ def resolve_datasets(data: DataParams) -> list[DatasetParams]:
 
 
 def prepare_datasets(datasets: list[DatasetParams], out: Path, cache: Path, synthetic: dict, *,
-                     record: bool = True) -> None:
-    """Fetch every source and assemble `out` (atomically); `record` False = the single-source folder."""
+                     record: bool = True, limits: ExtractLimits = ExtractLimits()) -> None:
+    """Fetch every source and assemble `out` (atomically); `record` False = the single-source folder.
+
+    Archives are extracted within `limits` (data.max_extract_gb, data.max_compression_ratio).
+    """
     entries = []
     with atomic_dir(Path(out)) as tmp:
         for spec in datasets:
@@ -63,7 +61,7 @@ def prepare_datasets(datasets: list[DatasetParams], out: Path, cache: Path, synt
                 sequences = _merge_sequences(part, tmp, spec.name)
             else:
                 source = fetch_source(spec, Path(cache), subfolder=record)
-                sequences = _prepare_kind(spec, source, tmp, single=not record)
+                sequences = _prepare_kind(spec, source, tmp, single=not record, limits=limits)
             entry = {"name": spec.name, "kind": spec.kind, "clip": spec.clip}
             if sequences is not None:
                 entry["sequences"] = sequences
@@ -85,12 +83,12 @@ def fetch_source(spec: DatasetParams, cache: Path, *, subfolder: bool = True) ->
                          sha256=spec.sha256, md5=spec.md5)
 
 
-def _prepare_kind(spec: DatasetParams, source: Path, tmp: Path, single: bool) -> list[str] | None:
+def _prepare_kind(spec: DatasetParams, source: Path, tmp: Path, single: bool, limits: ExtractLimits) -> list[str] | None:
     if spec.kind == "mot" and (single or _has_split_layout(source)):
         part = tmp / f".part-{spec.name}"
-        prepare_mot17(source, part, list(spec.sequences))
+        prepare_mot17(source, part, list(spec.sequences), limits=limits)
         return _merge_sequences(part, tmp, spec.name)
-    with _unpacked(source, tmp / f".src-{spec.name}") as root:
+    with _unpacked(source, tmp / f".src-{spec.name}", limits) as root:
         if spec.kind == "mot":
             from fairmot.data.formats.cvat import prepare_cvat
 
@@ -119,15 +117,16 @@ def _has_split_layout(source: Path) -> bool:
 
 
 class _unpacked:
-    """A folder source as is, or a zip extracted (safely) into `scratch`, removed afterwards."""
+    """A folder source as is (refused if a link leaves it), or a zip extracted (safely) into `scratch`, removed afterwards."""
 
-    def __init__(self, source: Path, scratch: Path) -> None:
-        self.source, self.scratch = Path(source), scratch
+    def __init__(self, source: Path, scratch: Path, limits: ExtractLimits) -> None:
+        self.source, self.scratch, self.limits = Path(source), scratch, limits
 
     def __enter__(self) -> Path:
         if self.source.is_dir():
+            refuse_links_out(self.source)
             return self.source
-        extract_zip_safely(self.source, self.scratch)
+        extract_zip_safely(self.source, self.scratch, limits=self.limits)
         return self.scratch
 
     def __exit__(self, *exc) -> None:

@@ -6,7 +6,7 @@ and *all* gt boxes are matched by Hungarian on IoU (pairs below 0.5 never match)
 matched to a distractor-class box (2 person on vehicle, 7 static person, 8 distractor, 12
 reflection) are dropped; then only gt rows with mark != 0 and class 1 remain as targets. MOT20
 adds class 6 (non-motorised vehicle) to the distractors; DanceTrack's plain gt has none, and every
-row with mark != 0 is a target (eval.benchmark, `fairmot.data.mot.BENCHMARKS`). Every gt
+row with mark != 0 is a target (eval.benchmark, `fairmot.data.formats.mot.BENCHMARKS`). Every gt
 frame is scored, also frames where the tracker wrote nothing (the reference scores only frames
 present in the result file, which inflates MOTA).
 

@@ -2,7 +2,7 @@
 
 TrackEval applies its own preprocessing (`JonathonLuiten/TrackEval
 trackeval/datasets/mot_challenge_2d_box.py`), run with the BENCHMARK and DO_PREPROC settings of
-eval.benchmark (`fairmot.data.mot.BENCHMARKS`): the same rules as `fairmot.evaluation.clear`.
+eval.benchmark (`fairmot.data.formats.mot.BENCHMARKS`): the same rules as `fairmot.evaluation.clear`.
 """
 
 from __future__ import annotations

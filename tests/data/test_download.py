@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import shutil
 import stat
 import threading
 import zipfile
@@ -14,7 +15,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fairmot.data.download import download_file, extract_zip_safely, prepare_mot17, zip_problem
+from fairmot.data.archives import ExtractLimits, extract_zip_safely, zip_problem
+from fairmot.data.download import download_file, prepare_mot17
 from fairmot.errors import DataError
 
 SEQINFO = "[Sequence]\nname={name}\nimDir=img1\nframeRate=30\nseqLength=2\nimWidth=64\nimHeight=48\nimExt=.jpg\n"
@@ -387,3 +389,127 @@ def test_truncated_zip_is_called_corrupt_and_names_the_file_to_delete(server, tm
     text = write_bytes(tmp_path / "notes.txt", b"hello")
     with pytest.raises(DataError, match=r"notes.txt: neither a folder nor a zip archive"):
         prepare_mot17(text, tmp_path / "dataset", [])
+
+
+# ---------------------------------------------------------------------------------------------
+# Zip bombs and links out of a folder source (issue 20, items 12 and 13)
+
+
+def deflated_zip(path: Path, members: dict[str, bytes]) -> Path:
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    return path
+
+
+def test_zip_bomb_member_is_refused_by_ratio_before_extraction_naming_the_member(tmp_path):
+    archive = deflated_zip(tmp_path / "bomb.zip", {"MOT17/notes.txt": b"a" * 500_000, "MOT17/bomb.bin": bytes(20 << 20)})
+    with zipfile.ZipFile(archive) as zf:
+        packed = zf.getinfo("MOT17/bomb.bin").compress_size
+    assert archive.stat().st_size < 100_000  # 20 MiB of zeros in a zip of a few tens of kB
+    out = tmp_path / "out"
+    with pytest.raises(DataError) as error:
+        extract_zip_safely(archive, out)
+    assert str(error.value) == (
+        f"{archive}: member 'MOT17/bomb.bin' inflates {packed} bytes to 20971520 ({20971520 / packed:.0f}:1), above "
+        "data.max_compression_ratio = 200; refusing the archive before extraction (a zip bomb?): raise "
+        "data.max_compression_ratio if it is genuine")
+    assert not out.exists()
+    # a small text file compresses far better than 200:1 and passes; a raised cap lets the big one through
+    assert extract_zip_safely(archive, out, include=lambda name: name.endswith(".txt")) == [out / "MOT17/notes.txt"]
+    extract_zip_safely(archive, tmp_path / "all", limits=ExtractLimits(max_ratio=5000))
+    assert (tmp_path / "all/MOT17/bomb.bin").stat().st_size == 20 << 20
+
+
+def test_total_extracted_size_above_the_cap_is_refused_naming_the_member_that_crosses_it(tmp_path):
+    archive = deflated_zip(tmp_path / "big.zip", {"a.bin": bytes(600), "b.bin": bytes(600)})
+    with pytest.raises(DataError) as error:
+        extract_zip_safely(archive, tmp_path / "out", limits=ExtractLimits(max_gb=1e-6))
+    assert str(error.value) == (
+        f"{archive}: member 'b.bin' (600 bytes uncompressed) takes the archive to 1200 bytes, above "
+        "data.max_extract_gb = 1e-06 GB; refusing it before extraction: raise data.max_extract_gb if it is genuine")
+    assert not (tmp_path / "out").exists()
+    # only the members to extract count
+    written = extract_zip_safely(archive, tmp_path / "out", include=lambda name: name == "a.bin", limits=ExtractLimits(max_gb=1e-6))
+    assert written == [tmp_path / "out/a.bin"]
+
+
+def test_download_command_reads_the_extraction_cap_from_params(server, tmp_path):
+    import yaml
+    from typer.testing import CliRunner
+
+    import stages.download  # noqa: F401  (registers the command)
+    from stages.app import app
+
+    archive = write_bytes(tmp_path / "MOT17.zip", server.files["/MOT17.zip"])
+    params = tmp_path / "params.yaml"
+    params.write_text(yaml.safe_dump({"data": {"source": "local", "path": str(archive), "max_extract_gb": 1e-5}}))
+    result = CliRunner().invoke(app, ["download", "--params", str(params), "--out", str(tmp_path / "dataset")])
+    assert result.exit_code == 1
+    assert "above data.max_extract_gb = 1e-05 GB; refusing it before extraction" in result.output
+    assert not (tmp_path / "dataset").exists()
+
+
+def lie_about_size(data: bytes, member: str, size: int) -> bytes:
+    """The archive with `member`'s uncompressed size in the central directory replaced by `size`."""
+    entry = data.index(b"PK\x01\x02")  # the central directory's first entry; the name starts at byte 46
+    while data[entry + 46: entry + 46 + len(member)] != member.encode():
+        entry = data.index(b"PK\x01\x02", entry + 4)
+    return data[:entry + 24] + size.to_bytes(4, "little") + data[entry + 28:]
+
+
+def test_zip_whose_header_understates_a_member_writes_no_more_than_declared_and_leaves_nothing(tmp_path):
+    body = deflated_zip(tmp_path / "src.zip", {"MOT17/a.txt": b"fine", "MOT17/bomb.bin": bytes(20 << 20)}).read_bytes()
+    archive = write_bytes(tmp_path / "liar.zip", lie_about_size(body, "MOT17/bomb.bin", 1000))
+    with zipfile.ZipFile(archive) as zf:
+        assert zf.getinfo("MOT17/bomb.bin").file_size == 1000  # passes the size and ratio checks
+    out = tmp_path / "out"
+    with pytest.raises(DataError, match=r"liar.zip: member 'MOT17/bomb.bin' is damaged \(Bad CRC-32"):
+        extract_zip_safely(archive, out)
+    assert not out.exists()  # MOT17/a.txt, written first, and the cut-off bomb.bin are gone again
+
+
+def test_member_inflating_past_its_declared_size_is_stopped_while_writing(tmp_path, monkeypatch):
+    archive = write_zip(tmp_path / "ok.zip", ["MOT17/a.txt", "MOT17/b.txt"])  # each declares 4 bytes
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out/keep.txt").write_text("already here")
+    real_open = zipfile.ZipFile.open
+    # a reader that does not hold a member to its header (CPython's does): 5 MB for b.txt
+    monkeypatch.setattr(zipfile.ZipFile, "open", lambda self, info, *a, **k: io.BytesIO(bytes(5 << 20))
+                        if info.filename == "MOT17/b.txt" else real_open(self, info, *a, **k))
+    with pytest.raises(DataError) as error:
+        extract_zip_safely(archive, tmp_path / "out")
+    assert str(error.value) == (f"{archive}: member 'MOT17/b.txt' inflates past the 4 bytes its header declares; "
+                                "refusing the archive (nothing of it was kept)")
+    assert sorted(p.name for p in (tmp_path / "out").rglob("*")) == ["keep.txt"]  # what was there before stays
+
+
+@pytest.fixture
+def linked_source(tiny_dataset, tmp_path) -> Path:
+    """A copy of the tiny dataset as a folder source, with a stand-in for /etc/passwd and a home folder beside it."""
+    source = tmp_path / "src"
+    shutil.copytree(tiny_dataset, source)
+    (tmp_path / "passwd").write_text("root:x:0:0:root:/root:/bin/bash\n")
+    (tmp_path / "home").mkdir()
+    (tmp_path / "home/big.bin").write_bytes(bytes(1000))
+    return source
+
+
+@pytest.mark.parametrize("link, target", [("images/train/SYN-01/img1/000099.jpg", "passwd"),
+                                          ("images/train/SYN-01/home", "home")])
+def test_folder_source_with_a_link_out_of_the_tree_is_refused_before_copying(linked_source, tmp_path, link, target):
+    (linked_source / link).symlink_to(tmp_path / target)
+    with pytest.raises(DataError) as error:
+        prepare_mot17(linked_source, tmp_path / "dataset", [])
+    assert str(error.value) == (f"{linked_source / link}: a symbolic link to {(tmp_path / target).resolve()}, outside "
+                                f"{linked_source}; copy the file into the dataset instead")
+    assert not (tmp_path / "dataset").exists()
+
+
+def test_folder_source_with_a_link_inside_the_tree_is_copied_as_the_file(linked_source, tmp_path):
+    gt = linked_source / "images/train/SYN-01/gt/gt.txt"
+    shutil.move(gt, linked_source / "shared-gt.txt")
+    gt.symlink_to(Path("../../../../shared-gt.txt"))
+    prepare_mot17(linked_source, tmp_path / "dataset", [])
+    copied = tmp_path / "dataset/images/train/SYN-01/gt/gt.txt"
+    assert not copied.is_symlink() and copied.read_text() == (linked_source / "shared-gt.txt").read_text()

@@ -282,3 +282,44 @@ def test_readme_recipe_mixes_mot17_crowdhuman_and_a_cvat_export(tmp_path):
         "mot17": ("mot", 4, 2), "crowdhuman": ("detection", 2, 0), "shop": ("mot", 3, 1)}
     assert sorted(p.name for p in (tmp_path / "dataset" / "images" / "train").iterdir()) == [
         "MOT17-02-SDP", "MOT17-04-SDP", "shop"]  # MOT17's SDP copies only
+
+
+def test_detection_folder_with_a_link_out_of_the_tree_is_refused_before_copying(tmp_path):
+    crowdhuman_folder(tmp_path / "ch")
+    (tmp_path / "home").mkdir()
+    (tmp_path / "ch/Images/home").symlink_to(tmp_path / "home")
+    spec = DatasetParams(name="crowd", kind="detection", path=str(tmp_path / "ch"))
+    with pytest.raises(DataError) as error:
+        build(tmp_path, [spec])
+    assert str(error.value) == (f"{tmp_path / 'ch/Images/home'}: a symbolic link to {(tmp_path / 'home').resolve()}, "
+                                f"outside {tmp_path / 'ch'}; copy the file into the dataset instead")
+    assert not (tmp_path / "dataset").exists()
+
+
+@pytest.mark.parametrize("list_file", ["../passwd", "/PASSWD"])
+def test_jde_list_file_outside_the_dataset_is_refused_without_echoing_it(tmp_path, list_file):
+    (tmp_path / "passwd").write_text("root:x:0:0:root:/root:/bin/bash\n")
+    list_file = list_file.replace("/PASSWD", str(tmp_path / "passwd"))
+    jde_folder(tmp_path / "jde")
+    spec = DatasetParams(name="jde", kind="jde", path=str(tmp_path / "jde"), list_file=list_file)
+    with pytest.raises(DataError) as error:
+        build(tmp_path, [spec])
+    assert str(error.value) == (f"{tmp_path / 'jde' / list_file}: the list file resolves to {(tmp_path / 'passwd').resolve()}, "
+                                f"outside {tmp_path / 'jde'} (data.datasets 'jde', list_file); name a list file inside the dataset")
+    assert "root:x" not in str(error.value)
+
+
+def test_jde_listed_image_linking_out_of_the_dataset_is_refused_before_copying(tmp_path):
+    from fairmot.data.formats.jde import prepare_jde
+
+    root = jde_folder(tmp_path / "jde")
+    (tmp_path / "passwd").write_text("root:x:0:0:root:/root:/bin/bash\n")
+    image = root / JDE_LIST[1]
+    image.unlink()
+    image.symlink_to(tmp_path / "passwd")
+    spec = DatasetParams(name="jde", kind="jde", path=str(root), list_file="mot17.train")
+    with pytest.raises(DataError) as error:
+        prepare_jde(root, tmp_path / "target", spec)
+    assert str(error.value) == (f"{image}: a symbolic link to {(tmp_path / 'passwd').resolve()}, outside {root} "
+                                f"(line 2 of {root / 'mot17.train'}); copy the file into the dataset instead")
+    assert not (tmp_path / "target").exists()

@@ -36,8 +36,17 @@ def label_rel(image_rel: str) -> str:
 
 
 def prepare_jde(root: Path, target: Path, spec: DatasetParams) -> None:
-    """Copy the listed images and their label files under target, and the list as target/list.txt."""
+    """Copy the listed images and their label files under target, and the list as target/list.txt.
+
+    The list file and every file it names must lie inside `root` once links are followed: a list
+    file outside it is refused before it is read (its lines would be echoed in errors), and a
+    listed path through a link out of the tree is refused before anything is copied.
+    """
     list_path = Path(root) / spec.list_file
+    where = _outside(list_path, root)
+    if where is not None:
+        raise DataError(f"{list_path}: the list file resolves to {where}, outside {root} (data.datasets "
+                        f"{spec.name!r}, list_file); name a list file inside the dataset")
     if not list_path.is_file():
         raise DataError(f"{list_path}: list file not found (data.datasets {spec.name!r}, list_file); it must be "
                         "relative to the folder or zip given as path/url")
@@ -50,6 +59,12 @@ def prepare_jde(root: Path, target: Path, spec: DatasetParams) -> None:
         examples = ", ".join(f"line {i}: {rel}" for i, rel in missing[:EXAMPLES])
         raise DataError(f"{list_path}: {len(missing)} of {len(listed)} listed images are missing ({examples}); "
                         f"list lines are paths relative to {root}: fix the list or the dataset path")
+    for i, rel in enumerate(listed, start=1):
+        for name in (rel, label_rel(rel)):
+            where = _outside(Path(root) / name, root)
+            if where is not None:
+                raise DataError(f"{Path(root) / name}: a symbolic link to {where}, outside {root} "
+                                f"(line {i} of {list_path}); copy the file into the dataset instead")
     for rel in listed:
         for name in (rel, label_rel(rel)):
             src = Path(root) / name
@@ -58,6 +73,15 @@ def prepare_jde(root: Path, target: Path, spec: DatasetParams) -> None:
                 shutil.copyfile(src, target / name)
     target.mkdir(parents=True, exist_ok=True)
     (target / LIST).write_text("".join(rel + "\n" for rel in listed))
+
+
+def _outside(path: Path, root: Path) -> Path | None:
+    """Where `path` leads once links are followed, when that is outside `root` (a link loop counts)."""
+    try:
+        target = path.resolve()
+    except (RuntimeError, OSError):  # a loop of links (RuntimeError before Python 3.13)
+        return path
+    return None if target.is_relative_to(Path(root).resolve()) else target
 
 
 def jde_labels(target: Path, first_id: int, clip: bool) -> tuple[dict[str, list[str]], int, dict[str, int]]:
