@@ -4,6 +4,7 @@ params table equals the schema, the README stays short and every relative link r
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 import shlex
 import typing
@@ -181,3 +182,14 @@ def test_every_relative_link_resolves(page):
         assert resolved.exists(), f"{page.name}: link to {target} points to no file"
         if anchor and resolved.suffix == ".md":
             assert anchor in _anchors(resolved.read_text()), f"{page.name}: {target}: no heading with that anchor"
+
+
+def test_readme_results_are_the_committed_run():
+    # The README's one results table states the committed reports' figures, not an older run's.
+    readme = (REPO / "README.md").read_text()
+    metrics = json.loads((REPO / "reports" / "metrics.json").read_text())
+    headline = "MOTA {:.1f}, IDF1 {:.1f}, HOTA {:.1f}".format(*(100 * metrics[k] for k in ("MOTA", "IDF1", "HOTA")))
+    assert headline in readme, f"README.md should state the committed reports/metrics.json: {headline}"
+    assert f"{metrics['fps']:.1f} FPS" in readme and "make repro" in readme
+    device = re.sub(r"^(CPU|cuda:?\d*)\s*|\s*\(.*\)$", "", metrics["device"])  # "CPU AMD EPYC (2 threads)" -> "AMD EPYC"
+    assert device and device in readme, f"README.md should name the committed run's device: {metrics['device']}"
