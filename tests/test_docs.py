@@ -109,6 +109,8 @@ def _params_table() -> dict[str, tuple[str, str]]:
 
 
 def test_every_fairmot_command_shown_parses():
+    # --help is appended: every option shown must exist. A shown command that ends in an option
+    # without its value (`fairmot evaluate --gt`) fails too, as --help becomes that value: show it whole.
     commands = {command for text in _pages().values() for command in _fairmot_commands(text)}
     assert len(commands) >= 20 and "fairmot tune --apply" in commands
     runner = CliRunner()
