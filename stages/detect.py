@@ -48,8 +48,8 @@ def detect(
     from fairmot.evaluation import find_eval_sequences
     from fairmot.io import write_json
 
-    params = read_params(params_file, eval__split=split, track__det_floor=det_floor, eval__engine=engine,
-                         eval__batch=batch)
+    params = read_params(params_file, eval__split=("--split", split), track__det_floor=("--det-floor", det_floor),
+                         eval__engine=("--engine", engine), eval__batch=("--batch", batch))
     sequences = find_eval_sequences(dataset, params.eval.split)
     summary = detect_split(params, sequences, model, out, pick_device(device, params.gpu_ids), amp, arch, onnx)
     write_json(reports / "detect.json", summary)

@@ -44,7 +44,7 @@ def report(
         render_markdown,
     )
 
-    params = read_params(params_file, eval__report_frames=frames)
+    params = read_params(params_file, eval__report_frames=("--frames", frames))
     per_sequence_csv = reports / "per_sequence.csv"
     manifest_path = splits / "manifest.json"
     inputs = ReportInputs(

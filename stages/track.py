@@ -43,12 +43,13 @@ def track(
     onnx: OnnxOption = DEFAULT_ONNX,
 ) -> None:
     """Track SOURCE and write a MOTChallenge result file and an annotated video."""
+    import math
     from contextlib import nullcontext
 
     from tqdm import tqdm
 
     from fairmot.data.mot import write_results
-    from fairmot.errors import DataError
+    from fairmot.errors import ConfigError, DataError
     from fairmot.inference import (
         OnlineTracker,
         check_outputs_spare_source,
@@ -57,7 +58,10 @@ def track(
     )
     from fairmot.video import AnnotatedVideo
 
-    params = read_params(params_file, track__conf_thres=conf_thres, track__method=method, eval__engine=engine)
+    if frame_rate is not None and not (math.isfinite(frame_rate) and frame_rate > 0):
+        raise ConfigError(f"command-line option --frame-rate = {frame_rate} must be a finite number > 0 (frames per second)")
+    params = read_params(params_file, track__conf_thres=("--conf-thres", conf_thres), track__method=("--method", method),
+                         eval__engine=("--engine", engine))
     name = output_name(source)
     result_path, video_path = out / f"{name}.txt", out / f"{name}.mp4"
     frames, source_rate = open_source(source)

@@ -43,8 +43,8 @@ def tune(
     from fairmot.tuning import apply_track_params, plot_history, plot_importances
     from fairmot.tuning import tune as run_tune
 
-    params = read_params(params_file, tune__n_trials=trials, tune__objective=objective, tune__n_jobs=jobs,
-                         tune__methods=[method] if method else None)
+    params = read_params(params_file, tune__n_trials=("--trials", trials), tune__objective=("--objective", objective),
+                         tune__n_jobs=("--jobs", jobs), tune__methods=("--method", [method] if method else None))
     sequences, caches = _tune_split_caches(params, model, dataset, detections, device, amp)
     started = time.perf_counter()
     t = params.tune
