@@ -237,10 +237,16 @@ def test_mot17_sdp_sequences_are_the_seven_training_sequences():
     assert [f"MOT17-{n:02d}-SDP" for n in (2, 4, 5, 9, 10, 11, 13)] == MOT17_SDP_SEQUENCES
 
 
-def _numeric_keys() -> list[tuple[str, object]]:
-    from fairmot.config.checks import numeric_keys
-
-    return [(key, value) for key, value in numeric_keys(Params()) if key != "gpus"]  # gpus: its own parser
+def _numeric_keys(section: object = None, prefix: str = "") -> list[tuple[str, object]]:
+    """(dotted key, default) of every int and float of the schema; gpus has its own parser."""
+    keys = []
+    for f in dataclasses.fields(section or Params()):
+        value = getattr(section or Params(), f.name)
+        if dataclasses.is_dataclass(value):
+            keys += _numeric_keys(value, f"{prefix}{f.name}.")
+        elif isinstance(value, (int, float)) and not isinstance(value, bool) and f.name != "gpus":
+            keys.append((f"{prefix}{f.name}", value))
+    return keys
 
 
 def _yaml_of(key: str, value: str) -> str:
