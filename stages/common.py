@@ -59,11 +59,18 @@ def one_line_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
     return run
 
 
-def read_params(params_file: Path | None, **overrides: Any) -> Params:
-    """Load params.yaml with CLI overrides given as dotted keys (`track__conf_thres` -> `track.conf_thres`).
+def read_params(params_file: Path | None, **overrides: tuple[str, Any]) -> Params:
+    """Load params.yaml with the command line's overrides, each as key=(option, value):
+    `tune__n_trials=("--trials", trials)` sets tune.n_trials, and an error about it names --trials,
+    the option the user typed (a value of None leaves the file's value alone).
 
     `params_file` None means the code's defaults (commands that need no project folder)."""
-    return load_params(params_file, {key.replace("__", "."): value for key, value in overrides.items()})
+    for key, pair in overrides.items():
+        if not (isinstance(pair, tuple) and len(pair) == 2 and str(pair[0]).startswith("--")):
+            raise TypeError(f"read_params: {key} must be given as (option, value), got {pair!r}")
+    values = {key.replace("__", "."): value for key, (_, value) in overrides.items()}
+    options = {key.replace("__", "."): option for key, (option, _) in overrides.items()}
+    return load_params(params_file, values, options)
 
 
 def pick_device(requested: str | None, gpu_ids: list[int]) -> str:

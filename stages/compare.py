@@ -36,7 +36,7 @@ def compare(
     from fairmot.errors import FairMOTError
     from fairmot.reporting.gate import check_gate
 
-    params = read_params(params_file, eval__gate_tolerance=tolerance)
+    params = read_params(params_file, eval__gate_tolerance=("--tolerance", tolerance))
     table = _dvc("metrics", "diff", rev, "--md", "--all")
     print(table)
     summary = os.environ.get("GITHUB_STEP_SUMMARY")

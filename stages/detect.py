@@ -52,8 +52,8 @@ def detect(
     from fairmot.inference.settings import InferenceSettings
     from fairmot.io import write_json
 
-    params = read_params(params_file, eval__split=split, track__det_floor=det_floor, eval__engine=engine,
-                         eval__batch=batch)
+    params = read_params(params_file, eval__split=("--split", split), track__det_floor=("--det-floor", det_floor),
+                         eval__engine=("--engine", engine), eval__batch=("--batch", batch))
     sequences = find_eval_sequences(dataset, params.eval.split)
     settings = InferenceSettings.from_params(params, device=pick_device(device, params.gpu_ids), amp=amp,
                                              onnx_path=onnx, arch=arch)

@@ -37,7 +37,7 @@ def download(
     from fairmot.data.sources import describe, prepare_datasets, resolve_datasets
     from fairmot.errors import ConfigError
 
-    params = read_params(params_file, data__source=source, data__url=url, data__path=path)
+    params = read_params(params_file, data__source=("--source", source), data__url=("--url", url), data__path=("--path", path))
     if params.data.datasets and any(v is not None for v in (source, url, path)):
         raise ConfigError(f"{params_file}: --source/--url/--path set the single source, but data.datasets lists "
                           "the sources; change the list (dvc exp run -S data.datasets...) or empty it")

@@ -50,10 +50,12 @@ def evaluate(
     from fairmot.evaluation import find_eval_sequences
 
     if gt is not None:
-        _score_only(read_params(params_file, eval__split=split, eval__benchmark=benchmark), results, gt, reports)
+        _score_only(read_params(params_file, eval__split=("--split", split), eval__benchmark=("--benchmark", benchmark)),
+                    results, gt, reports)
         return
-    params = read_params(params_file or PIPELINE_PARAMS, eval__split=split, eval__benchmark=benchmark,
-                         track__conf_thres=conf_thres, track__method=method)
+    params = read_params(params_file or PIPELINE_PARAMS, eval__split=("--split", split),
+                         eval__benchmark=("--benchmark", benchmark), track__conf_thres=("--conf-thres", conf_thres),
+                         track__method=("--method", method))
     sequences = find_eval_sequences(dataset, params.eval.split)  # fail on bad gt before any tracking
     _track_and_score(params, sequences, detections, results, reports or PIPELINE_REPORTS)
 

@@ -37,7 +37,7 @@ def report(
     from fairmot.reporting.figures import annotate_frames, plot_per_sequence, plot_training_curves, read_history
     from fairmot.reporting.report import ReportInputs, markdown_to_html, render_markdown
 
-    params = read_params(params_file, eval__report_frames=frames)
+    params = read_params(params_file, eval__report_frames=("--frames", frames))
     per_sequence_csv = reports / "per_sequence.csv"
     manifest_path = splits / "manifest.json"
     inputs = ReportInputs(

@@ -44,19 +44,23 @@ def track(
     onnx: OnnxOption = DEFAULT_ONNX,
 ) -> None:
     """Track SOURCE and write a MOTChallenge result file and an annotated video."""
+    import math
     from contextlib import nullcontext
 
     from tqdm import tqdm
 
     from fairmot.data.formats.mot import write_results
     from fairmot.devices import apply_threads
-    from fairmot.errors import DataError
+    from fairmot.errors import ConfigError, DataError
     from fairmot.inference.runner import OnlineTracker
     from fairmot.inference.settings import InferenceSettings
     from fairmot.inference.sources import check_outputs_spare_source, open_source, output_name
     from fairmot.inference.video import AnnotatedVideo
 
-    params = read_params(params_file, track__conf_thres=conf_thres, track__method=method, eval__engine=engine)
+    if frame_rate is not None and not (math.isfinite(frame_rate) and frame_rate > 0):
+        raise ConfigError(f"command-line option --frame-rate = {frame_rate} must be a finite number > 0 (frames per second)")
+    params = read_params(params_file, track__conf_thres=("--conf-thres", conf_thres), track__method=("--method", method),
+                         eval__engine=("--engine", engine))
     name = output_name(source)
     result_path, video_path = out / f"{name}.txt", out / f"{name}.mp4"
     frames, source_rate = open_source(source)

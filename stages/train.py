@@ -83,9 +83,10 @@ def train(
         run_worker,
     )
 
-    params = read_params(params_file, arch=arch, batch_size=batch_size, gpus=gpus, nproc=nproc,
-                         num_epochs=num_epochs, num_iters=num_iters, num_workers=num_workers, lr=lr, amp=amp,
-                         load_model=load_model)
+    params = read_params(params_file, arch=("--arch", arch), batch_size=("--batch-size", batch_size),
+                         gpus=("--gpus", gpus), nproc=("--nproc", nproc), num_epochs=("--num-epochs", num_epochs),
+                         num_iters=("--num-iters", num_iters), num_workers=("--num-workers", num_workers),
+                         lr=("--lr", lr), amp=("--amp", amp), load_model=("--load-model", load_model))
     plan = plan_launch(params.gpu_ids, params.nproc)
     per_process_batch(params.batch_size, plan.world_size)  # fail before reading data or starting processes
     config = config_from_params(params, dataset_root=dataset, labels_root=labels, splits_dir=splits,

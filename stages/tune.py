@@ -46,8 +46,8 @@ def tune(
     from fairmot.tuning import apply_track_params, plot_history, plot_importances
     from fairmot.tuning import tune as run_tune
 
-    params = read_params(params_file, tune__n_trials=trials, tune__objective=objective, tune__n_jobs=jobs,
-                         tune__methods=[method] if method else None)
+    params = read_params(params_file, tune__n_trials=("--trials", trials), tune__objective=("--objective", objective),
+                         tune__n_jobs=("--jobs", jobs), tune__methods=("--method", [method] if method else None))
     sequences = find_eval_sequences(dataset, params.tune.split)
     settings = InferenceSettings.from_params(params, device=pick_device(device, params.gpu_ids), amp=amp)
     caches = cached_detections(sequences, model, params.track, settings, detections, seed=params.seed)

@@ -216,7 +216,8 @@ def test_override_of_an_unknown_or_badly_typed_key_is_named(tmp_path):
     ("arch: dla35\n", r"'arch' = 'dla35' is not a known network.*did you mean 'dla34'"),
     ("track:\n  conf_thres: 1.5\n", r"'track.conf_thres' = 1.5 must be between 0 and 1"),
     ("data:\n  source: local\n", r"'data.path' must name a MOT17-layout folder or zip"),
-    ("synthetic:\n  width: 300\n", r"'synthetic.width' and synthetic.height must be multiples of 32"),
+    ("synthetic:\n  width: 300\n", r"'synthetic.width' = 300 must be a positive multiple of 32"),
+    ("synthetic:\n  height: 0\n", r"'synthetic.height' = 0 must be a positive multiple of 32"),
     ("data:\n  max_extract_gb: 0\n", r"'data.max_extract_gb' = 0.0 must be a positive number of GB"),
     ("data:\n  max_compression_ratio: 0.5\n", r"'data.max_compression_ratio' = 0.5 must be at least 1"),
 ])
@@ -236,3 +237,122 @@ def test_missing_or_malformed_file_is_a_config_error(tmp_path):
 
 def test_mot17_sdp_sequences_are_the_seven_training_sequences():
     assert [f"MOT17-{n:02d}-SDP" for n in (2, 4, 5, 9, 10, 11, 13)] == MOT17_SDP_SEQUENCES
+
+
+def _numeric_keys(section: object = None, prefix: str = "") -> list[tuple[str, object]]:
+    """(dotted key, default) of every int and float of the schema; gpus has its own parser."""
+    keys = []
+    for f in dataclasses.fields(section or Params()):
+        value = getattr(section or Params(), f.name)
+        if dataclasses.is_dataclass(value):
+            keys += _numeric_keys(value, f"{prefix}{f.name}.")
+        elif isinstance(value, (int, float)) and not isinstance(value, bool) and f.name != "gpus":
+            keys.append((f"{prefix}{f.name}", value))
+    return keys
+
+
+def _yaml_of(key: str, value: str) -> str:
+    *section, leaf = key.split(".")
+    return f"{section[0]}:\n  {leaf}: {value}\n" if section else f"{leaf}: {value}\n"
+
+
+@pytest.mark.parametrize("key", [key for key, _ in _numeric_keys()])
+def test_every_numeric_key_refuses_a_large_negative_value_naming_the_key(tmp_path, key):
+    value = -1000000000.0 if isinstance(dict(_numeric_keys())[key], float) else -1000000000
+    with pytest.raises(ConfigError, match=rf"params.yaml: '{key}' = {value} must (be|lie) "):
+        load_params(params_file(tmp_path, _yaml_of(key, str(value))))
+
+
+@pytest.mark.parametrize("text", [".nan", ".inf", "-.inf"])
+@pytest.mark.parametrize("key", [key for key, value in _numeric_keys() if isinstance(value, float)])
+def test_every_float_key_refuses_nan_and_infinity(tmp_path, key, text):
+    shown = {".nan": "nan", ".inf": "inf", "-.inf": "-inf"}[text]
+    with pytest.raises(ConfigError, match=rf"params.yaml: '{key}' = {shown} must (be|lie) "):
+        load_params(params_file(tmp_path, _yaml_of(key, text)))
+
+
+@pytest.mark.parametrize("text, message", [
+    # issue 20 item 9: these ran and gave MOTA 0 or more switches (K: -1 was a traceback)
+    ("track:\n  min_box_area: .inf\n", r"'track.min_box_area' = inf must be a finite number >= 0 \(square pixels\)$"),
+    ("track:\n  max_aspect_ratio: -1\n", r"'track.max_aspect_ratio' = -1.0 must be a finite number > 0 \(width / height\)$"),
+    ("track:\n  track_buffer: -5\n", r"'track.track_buffer' = -5 must be an integer >= 0 "),
+    ("track:\n  K: 0\n", r"'track.K' = 0 must be an integer >= 1 \(candidates decoded per frame\)$"),
+    ("track:\n  K: -1\n", r"'track.K' = -1 must be an integer >= 1 "),
+    ("track:\n  low_thres: 1.5\n", r"'track.low_thres' = 1.5 must be a finite number in \[0, 1\]$"),
+    # item 15: zero frames made an empty dataset
+    ("synthetic:\n  frames: 0\n", r"'synthetic.frames' = 0 must be an integer >= 2 \(the val split is the second half"),
+    ("synthetic:\n  density: 0\n", r"'synthetic.density' = 0.0 must be a finite number > 0 "),
+    ("synthetic:\n  ignore_fraction: 1.5\n", r"'synthetic.ignore_fraction' = 1.5 must be a finite number in \[0, 1\]$"),
+    ("eval:\n  gate_tolerance: 2\n", r"'eval.gate_tolerance' = 2.0 must be a finite number in \[0, 1\] "),
+    ("seed: -1\n", r"'seed' = -1 must be an integer in \[0, 4294967295\]$"),
+    ("tune:\n  seed: 4294967296\n", r"'tune.seed' = 4294967296 must be an integer in \[0, 4294967295\]$"),
+    ("head_conv: -2\n", r"'head_conv' = -2 must be an integer >= -1 \(-1 = the architecture's default, 0 = no hidden conv\)$"),
+    ("lr_step: [10, 0]\n", r"'lr_step\[1\]' = 0 must be an epoch number >= 1"),
+    ("lr: .nan\n", r"'lr' = nan must be a finite number > 0$"),
+    # the checks of two keys at once named only the first, whichever was wrong
+    ("tune:\n  n_jobs: 0\n", r"'tune.n_jobs' = 0 must be an integer >= 1$"),
+    ("synthetic:\n  val_sequences: 0\n", r"'synthetic.val_sequences' = 0 must be an integer >= 1$"),
+])
+def test_out_of_range_tracker_decoder_and_dataset_values_name_the_key_and_the_range(tmp_path, text, message):
+    with pytest.raises(ConfigError, match=message):
+        load_params(params_file(tmp_path, text))
+
+
+def test_values_at_the_edges_of_their_ranges_load(tmp_path):
+    p = load_params(params_file(tmp_path, "head_conv: 0\nseed: 4294967295\ntrack:\n  K: 1\n  track_buffer: 0\n"
+                                           "  min_box_area: 0\nsynthetic:\n  frames: 2\neval:\n  batch: 256\n"))
+    assert (p.head_conv, p.seed, p.track.K, p.track.track_buffer, p.track.min_box_area, p.synthetic.frames,
+            p.eval.batch) == (0, 4294967295, 1, 0, 0.0, 2, 256)
+
+
+def test_eval_batch_is_bounded_because_detect_allocates_the_whole_batch(tmp_path):
+    # issue 20 item 10: eval.batch 10000 was OOM-killed instead of refused
+    with pytest.raises(ConfigError, match=r"'eval.batch' = 10000 must be a positive number of frames per network pass, "
+                                          r"at most 256 \(detect holds the whole batch in memory at once\)"):
+        load_params(params_file(tmp_path, "eval:\n  batch: 10000\n"))
+    with pytest.raises(ConfigError, match=r"^command-line option --batch: 'eval.batch' = 257 "):
+        load_params(params_file(tmp_path, "eval:\n  batch: 4\n"), {"eval.batch": 257})
+
+
+def test_an_override_is_reported_as_the_option_the_user_typed(tmp_path):
+    path = params_file(tmp_path, "batch_size: 8\n")
+    # issue 20 item 18: --trials -5 was reported as --n-trials
+    with pytest.raises(ConfigError, match=r"^command-line option --trials: 'tune.n_trials' = -5 must be an integer >= 1$"):
+        load_params(path, {"tune.n_trials": -5}, {"tune.n_trials": "--trials"})
+    with pytest.raises(ConfigError, match=r"^command-line option --method: 'tune.methods' = \['x'\] must list"):
+        load_params(path, {"tune.methods": ["x"]}, {"tune.methods": "--method"})
+    with pytest.raises(ConfigError, match=r"^command-line option --k: unknown parameter 'track.k'; did you mean 'track.K'"):
+        load_params(path, {"track.k": 5}, {"track.k": "--k"})
+    # a key without a stated option keeps the derived name (library callers)
+    with pytest.raises(ConfigError, match=r"^command-line option --n-jobs: 'tune.n_jobs' = 0"):
+        load_params(path, {"tune.n_jobs": 0})
+
+
+def test_a_params_file_that_is_not_utf8_text_is_one_line_naming_the_file(tmp_path):
+    path = tmp_path / "params.yaml"
+    path.write_bytes(b"arch: \xff\n")
+    with pytest.raises(ConfigError) as caught:
+        load_params(path)
+    assert str(caught.value) == f"{path}: not UTF-8 text (byte 0xff at offset 6); save the params file as UTF-8"
+
+
+def test_a_params_file_that_is_a_folder_or_unreadable_is_one_line(tmp_path, monkeypatch):
+    with pytest.raises(ConfigError) as caught:
+        load_params(tmp_path)
+    assert str(caught.value) == f"{tmp_path}: is a folder, not a params file; pass --params FILE"
+    path = params_file(tmp_path, "arch: dla_tiny\n")
+
+    def denied(self, *args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "read_text", denied)  # chmod 000 does not stop root
+    with pytest.raises(ConfigError) as caught:
+        load_params(path)
+    assert str(caught.value) == f"{path}: cannot read the params file (Permission denied)"
+
+
+def test_invalid_yaml_is_reported_on_one_line_with_its_position(tmp_path):
+    with pytest.raises(ConfigError) as caught:
+        load_params(params_file(tmp_path, "arch: dla_tiny\nbatch_size: [\n"))
+    assert "\n" not in str(caught.value)
+    assert str(caught.value).startswith(f"{tmp_path / 'params.yaml'}: not valid YAML (line 3, column 1: expected")

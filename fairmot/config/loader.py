@@ -19,16 +19,18 @@ from fairmot.config.schema import Params
 from fairmot.errors import ConfigError
 
 
-def load_params(path: Path | str | None = "params.yaml", overrides: Mapping[str, Any] | None = None) -> Params:
+def load_params(path: Path | str | None = "params.yaml", overrides: Mapping[str, Any] | None = None,
+                options: Mapping[str, str] | None = None) -> Params:
     """Read params.yaml (missing keys take the shipped defaults), apply dotted-key overrides, validate.
 
     `overrides` maps dotted keys ("track.conf_thres") to values given on the command line; None values
     are ignored, so options that were not given leave the file's value alone. A bad override is
-    reported as the command-line option (--conf-thres), not as a params.yaml value.
+    reported as the command-line option, not as a params.yaml value: `options` maps a key to the option
+    the user typed ("tune.n_trials": "--trials"); a key without one is reported as --<last part of the key>.
     """
     raw: dict[str, Any] = {}
     given = {key: value for key, value in (overrides or {}).items() if value is not None}
-    origin = _Origin("defaults" if path is None else str(path), frozenset(given))
+    origin = _Origin("defaults" if path is None else str(path), frozenset(given), dict(options or {}))
     if path is not None:
         raw = _read_yaml(Path(path))
     for dotted, value in given.items():
@@ -45,10 +47,19 @@ def load_params(path: Path | str | None = "params.yaml", overrides: Mapping[str,
 def _read_yaml(path: Path) -> dict[str, Any]:
     if not path.exists():
         raise ConfigError(f"{path}: params file not found; run from the project root or pass --params FILE")
+    if path.is_dir():
+        raise ConfigError(f"{path}: is a folder, not a params file; pass --params FILE")
     try:
-        raw = yaml.safe_load(path.read_text())
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset {exc.start}); "
+                          "save the params file as UTF-8") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the params file ({exc.strerror or exc})") from None
+    try:
+        raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML ({exc})") from None
+        raise ConfigError(f"{path}: not valid YAML ({_one_line(exc)})") from None
     if raw is None or raw == {}:
         raise ConfigError(f"{path}: the params file is empty; restore the shipped params.yaml "
                           "(git checkout params.yaml) rather than training on unstated values")
@@ -63,11 +74,16 @@ class _Origin:
 
     source: str
     cli_keys: frozenset[str] = frozenset()
+    # key -> the option the user typed, when it is not --<last part of the key> (tune.n_trials: --trials)
+    options: Mapping[str, str] = dataclasses.field(default_factory=dict)
+
+    def option(self, key: str) -> str:
+        return self.options.get(key) or f"--{key.rsplit('.', 1)[-1].replace('_', '-')}"
 
     def of(self, key: str) -> str:
         """The prefix of an error about `key`: the file, or the option the user typed."""
         if key in self.cli_keys:
-            return f"command-line option --{key.rsplit('.', 1)[-1].replace('_', '-')}: '{key}'"
+            return f"command-line option {self.option(key)}: '{key}'"
         return f"{self.source}: '{key}'"
 
 
@@ -80,7 +96,7 @@ def _build(cls: type, raw: Mapping[str, Any], prefix: str, origin: _Origin) -> A
             candidates = [f"{prefix}{name}" for name in fields]
             close = difflib.get_close_matches(full, candidates, n=1, cutoff=0.5)
             hint = f"; did you mean '{close[0]}'?" if close else f"; valid keys here: {', '.join(candidates)}"
-            where = "command-line option" if full in origin.cli_keys else origin.source
+            where = f"command-line option {origin.option(full)}" if full in origin.cli_keys else origin.source
             raise ConfigError(f"{where}: unknown parameter '{full}'{hint}")
     values = {}
     for name in fields:
@@ -160,6 +176,15 @@ def _float_hint(value: Any) -> str:
         return ""
     return (f" (YAML reads {value} as a string: its mantissa has no dot); "
             f"write {mantissa}.0e{exponent} or {number!r}")
+
+
+def _one_line(exc: yaml.YAMLError) -> str:
+    """PyYAML's message spans several lines (it quotes the text); keep the line, column and problem."""
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None)
+    if mark is not None and problem:
+        return f"line {mark.line + 1}, column {mark.column + 1}: {problem}"
+    return " ".join(str(exc).split())
 
 
 def _describe(hint: Any) -> str:
