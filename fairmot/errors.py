@@ -14,3 +14,7 @@ class ConfigError(FairMOTError):
 
 class DataError(FairMOTError):
     """A dataset, label or result file that is missing or malformed."""
+
+
+class OutputError(FairMOTError):
+    """An output location that cannot or must not be written (user files, the project, read-only, full)."""
