@@ -53,6 +53,13 @@ def one_line_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
     return run
 
 
+def reports_policy(reports: Path) -> str:
+    """The pipeline's reports/ is ours (DVC-managed); a --reports elsewhere may hold the user's own files."""
+    from fairmot.io import ANY, OURS
+
+    return ANY if Path(reports) == Path("reports") else OURS
+
+
 def read_params(params_file: Path | None, **overrides: Any) -> Params:
     """Load params.yaml with CLI overrides given as dotted keys (`track__conf_thres` -> `track.conf_thres`).
 

@@ -23,6 +23,7 @@ from stages.common import (
     one_line_errors,
     pick_device,
     read_params,
+    reports_policy,
 )
 
 
@@ -46,13 +47,15 @@ def detect(
 ) -> None:
     """Run the network over the evaluation split; write data/detections/<seq>.npz and reports/detect.json."""
     from fairmot.evaluation import find_eval_sequences
-    from fairmot.io import write_json
+    from fairmot.io import check_output_dir, check_output_file, write_json
 
+    check_output_dir(out)  # before the network pass, not after it
+    check_output_file(reports / "detect.json", replace=reports_policy(reports), option="--reports")
     params = read_params(params_file, eval__split=split, track__det_floor=det_floor, eval__engine=engine,
                          eval__batch=batch)
     sequences = find_eval_sequences(dataset, params.eval.split)
     summary = detect_split(params, sequences, model, out, pick_device(device, params.gpu_ids), amp, arch, onnx)
-    write_json(reports / "detect.json", summary)
+    write_json(reports / "detect.json", summary, replace=reports_policy(reports))
     print(f"{summary['frames']} frames, {summary['candidates_per_frame']:.1f} candidates per frame above "
           f"{summary['det_floor']:g}; fps {summary['fps']:.2f} (model {summary['fps_model']:.2f}) on "
           f"{summary['device']}, peak memory {summary['peak_memory_mb']:.0f} MiB")
@@ -66,7 +69,7 @@ def detect_split(params, sequences, model_path: Path, out: Path, device: str, am
 
     from fairmot.devices import device_name, peak_memory_mb, reset_peak_memory
     from fairmot.inference import OnlineTracker, iter_images
-    from fairmot.io import atomic_dir
+    from fairmot.io import OURS, atomic_dir
     from fairmot.tracking.detections import record_sequence, write_detections
 
     torch.manual_seed(params.seed)
@@ -77,7 +80,7 @@ def detect_split(params, sequences, model_path: Path, out: Path, device: str, am
                                            onnx_path=onnx, threads=params.eval.threads, batch=params.eval.batch)
     reset_peak_memory(device)
     candidates = 0
-    with atomic_dir(out) as tmp:
+    with atomic_dir(out, replace=OURS) as tmp:
         for seq in sequences:
             frames = tqdm(iter_images(seq.frame_paths()), total=seq.num_frames, desc=seq.name, unit="frame",
                           disable=None)

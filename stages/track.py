@@ -2,7 +2,8 @@
 
 Writes <out>/<name>.txt (MOTChallenge rows) and <out>/<name>.mp4 (boxes, ids, short trails and
 the running FPS drawn on every frame). Frames are read until the reader stops, never trusting the
-container's frame count. An output that would replace the source is refused.
+container's frame count. An output that would replace the source is refused, and so (before any
+frame is read) is an existing <name>.txt/.mp4 this tool did not write, unless --overwrite.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ def track(
     video: Annotated[bool, typer.Option(help="Write the annotated mp4.")] = True,
     engine: EngineOption = None,
     onnx: OnnxOption = DEFAULT_ONNX,
+    overwrite: Annotated[bool, typer.Option(help="Replace <name>.txt/.mp4 in --out even if this tool did not write them.")] = False,
 ) -> None:
     """Track SOURCE and write a MOTChallenge result file and an annotated video."""
     from contextlib import nullcontext
@@ -55,13 +57,18 @@ def track(
         open_source,
         output_name,
     )
+    from fairmot.io import OURS, OVERWRITE, check_output_file
     from fairmot.video import AnnotatedVideo
 
     params = read_params(params_file, track__conf_thres=conf_thres, track__method=method, eval__engine=engine)
     name = output_name(source)
     result_path, video_path = out / f"{name}.txt", out / f"{name}.mp4"
     frames, source_rate = open_source(source)
-    check_outputs_spare_source(source, [result_path, video_path] if video else [result_path])
+    outputs = [result_path, video_path] if video else [result_path]
+    check_outputs_spare_source(source, outputs)
+    replace = OVERWRITE if overwrite else OURS
+    for path in outputs:
+        check_output_file(path, replace=replace)
     rate = frame_rate or source_rate
     dev = pick_device(device, params.gpu_ids)
     apply_threads(params.eval.threads)
@@ -70,7 +77,7 @@ def track(
                                            warmup=params.eval.warmup_frames, engine=params.eval.engine,
                                            onnx_path=onnx, threads=params.eval.threads)
     rows: list = []
-    with AnnotatedVideo(video_path, rate) if video else nullcontext() as writer, \
+    with AnnotatedVideo(video_path, rate, replace=replace) if video else nullcontext() as writer, \
             tqdm(desc=name, unit="frame", disable=None) as progress:
         for img, tracks in runner.run(frames, frame_rate=rate):
             rows += tracks.rows()
@@ -80,6 +87,6 @@ def track(
                 writer.write(img, tracks.tlwhs, tracks.ids, caption=caption)
         if runner.frame == 0:
             raise DataError(f"{source}: no frame could be read")
-    write_results(result_path, rows)
+    write_results(result_path, rows, replace=replace)
     print(f"{runner.frame} frames, {len({r[1] for r in rows})} identities, {runner.meter.fps:.2f} fps on {dev}: "
           f"{result_path}" + (f", {video_path}" if video else ""))

@@ -221,7 +221,8 @@ def test_an_output_that_cannot_be_created_is_refused_before_any_work(tmp_path, m
     read_only = tmp_path / "ro"
     read_only.mkdir()
     real_access = os.access
-    monkeypatch.setattr(io.os, "access", lambda p, mode, **kw: Path(p) != read_only and real_access(p, mode, **kw))
+    monkeypatch.setattr(io.os, "access", lambda p, mode, **kw: real_access(p, mode, **kw)
+                        and not (Path(p) == read_only and mode & os.W_OK))
     with pytest.raises(OutputError, match=r"ro/results \(in .*ro\): not writable; choose another --results"):
         io.check_output_dir(read_only / "results", option="--results")
     with pytest.raises(OutputError, match=r"ro/clip.txt \(in .*ro\): not writable"), atomic_file(read_only / "clip.txt"):
@@ -276,10 +277,11 @@ def test_atomic_path_gives_a_writer_a_named_file_and_reaps_a_killed_runs_folder(
 
 
 _REPLACER = """
-import sys
+import sys, time
 from pathlib import Path
 from fairmot.io import atomic_dir, atomic_file
-target, kind, n = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+target, kind, n, start = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
+time.sleep(max(0.0, start - time.time()))  # both writers begin together
 for i in range(n):
     if kind == "dir":
         with atomic_dir(target) as tmp:
@@ -294,7 +296,8 @@ for i in range(n):
 def test_concurrent_writers_of_one_target_take_turns_without_errors_or_leaks(tmp_path, kind):
     target = tmp_path / ("out" if kind == "dir" else "clip.txt")
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
-    procs = [subprocess.Popen([sys.executable, "-c", _REPLACER, str(target), kind, "50"], env=env,
+    start = str(time.time() + 2.0)  # past both interpreters' start-up
+    procs = [subprocess.Popen([sys.executable, "-c", _REPLACER, str(target), kind, "200", start], env=env,
                               stderr=subprocess.PIPE, text=True) for _ in range(2)]
     errors = [proc.communicate(timeout=60)[1] for proc in procs]
     assert [proc.returncode for proc in procs] == [0, 0], errors
