@@ -16,6 +16,10 @@ class DataError(FairMOTError):
     """A dataset, label or result file that is missing or malformed."""
 
 
+class OutputError(FairMOTError):
+    """An output location that cannot or must not be written (user files, the project, read-only, full)."""
+
+
 def first_line(exc: BaseException) -> str:
     """The first line of an exception's message (its type name when it has none), for one-line errors."""
     text = str(exc).strip()

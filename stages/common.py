@@ -59,6 +59,13 @@ def one_line_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
     return run
 
 
+def reports_policy(reports: Path) -> str:
+    """The pipeline's reports/ is ours (DVC-managed); a --reports elsewhere may hold the user's own files."""
+    from fairmot.io import ANY, OURS
+
+    return ANY if Path(reports) == Path("reports") else OURS
+
+
 def read_params(params_file: Path | None, **overrides: tuple[str, Any]) -> Params:
     """Load params.yaml with the command line's overrides, each as key=(option, value):
     `tune__n_trials=("--trials", trials)` sets tune.n_trials, and an error about it names --trials,

@@ -26,6 +26,7 @@ from stages.common import (
     one_line_errors,
     pick_device,
     read_params,
+    reports_policy,
 )
 
 
@@ -50,15 +51,17 @@ def detect(
     from fairmot.evaluation import find_eval_sequences
     from fairmot.inference.detect import detect_split
     from fairmot.inference.settings import InferenceSettings
-    from fairmot.io import write_json
+    from fairmot.io import check_output_dir, check_output_file, write_json
 
+    check_output_dir(out)  # before the network pass, not after it
+    check_output_file(reports / "detect.json", replace=reports_policy(reports), option="--reports")
     params = read_params(params_file, eval__split=("--split", split), track__det_floor=("--det-floor", det_floor),
                          eval__engine=("--engine", engine), eval__batch=("--batch", batch))
     sequences = find_eval_sequences(dataset, params.eval.split)
     settings = InferenceSettings.from_params(params, device=pick_device(device, params.gpu_ids), amp=amp,
                                              onnx_path=onnx, arch=arch)
     summary = detect_split(sequences, model, params.track, settings, out, seed=params.seed)
-    write_json(reports / "detect.json", summary)
+    write_json(reports / "detect.json", summary, replace=reports_policy(reports))
     print(f"{summary['frames']} frames, {summary['candidates_per_frame']:.1f} candidates per frame above "
           f"{summary['det_floor']:g}; fps {summary['fps']:.2f} (model {summary['fps_model']:.2f}) on "
           f"{summary['device']}, peak memory {summary['peak_memory_mb']:.0f} MiB")

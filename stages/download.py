@@ -36,7 +36,9 @@ def download(
     from fairmot.data.archives import ExtractLimits
     from fairmot.data.sources import describe, prepare_datasets, resolve_datasets
     from fairmot.errors import ConfigError
+    from fairmot.io import check_output_dir
 
+    check_output_dir(out)  # before any download: never wipes a folder the user filled
     params = read_params(params_file, data__source=("--source", source), data__url=("--url", url), data__path=("--path", path))
     if params.data.datasets and any(v is not None for v in (source, url, path)):
         raise ConfigError(f"{params_file}: --source/--url/--path set the single source, but data.datasets lists "

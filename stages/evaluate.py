@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from stages.common import DatasetOption, one_line_errors, read_params
+from stages.common import DatasetOption, one_line_errors, read_params, reports_policy
 
 if TYPE_CHECKING:
     from fairmot.config import Params
@@ -48,6 +48,7 @@ def evaluate(
 ) -> None:
     """Track the evaluation split from the cache; write results, reports/metrics.json and per_sequence.csv."""
     from fairmot.evaluation import find_eval_sequences
+    from fairmot.io import check_output_dir
 
     if gt is not None:
         _score_only(read_params(params_file, eval__split=("--split", split), eval__benchmark=("--benchmark", benchmark)),
@@ -56,6 +57,8 @@ def evaluate(
     params = read_params(params_file or PIPELINE_PARAMS, eval__split=("--split", split),
                          eval__benchmark=("--benchmark", benchmark), track__conf_thres=("--conf-thres", conf_thres),
                          track__method=("--method", method))
+    check_output_dir(results, option="--results", hint=" (or pass --gt DIR to score the files in it)")
+    _check_reports(reports or PIPELINE_REPORTS)
     sequences = find_eval_sequences(dataset, params.eval.split)  # fail on bad gt before any tracking
     _track_and_score(params, sequences, detections, results, reports or PIPELINE_REPORTS)
 
@@ -68,10 +71,20 @@ def _score_only(params: Params, results: Path, gt: Path, reports: Path | None) -
         write_reports,
     )
 
+    if reports is not None:
+        _check_reports(reports)
     report = evaluate_results_dir(results, gt, params.eval.split, params.eval.benchmark)
     if reports is not None:
-        write_reports(report, tracking_metrics(report), reports)
+        write_reports(report, tracking_metrics(report), reports, replace=reports_policy(reports))
     print(format_table(report.table))
+
+
+def _check_reports(reports: Path) -> None:
+    """Refuse, before any work, a --reports whose metrics.json or per_sequence.csv may not be written."""
+    from fairmot.io import check_output_file
+
+    for name in ("metrics.json", "per_sequence.csv"):
+        check_output_file(reports / name, replace=reports_policy(reports), option="--reports")
 
 
 def _load_caches(detections: Path, sequences: list[EvalSequence]) -> list:
@@ -99,7 +112,7 @@ def _track_and_score(params: Params, sequences: list[EvalSequence], detections: 
     from fairmot.data.formats.mot import write_results
     from fairmot.errors import DataError
     from fairmot.evaluation import format_table, load_results, score_results, tracking_metrics, write_reports
-    from fairmot.io import atomic_dir
+    from fairmot.io import OURS, atomic_dir
     from fairmot.tracking.cache import track_cached
 
     speed_path = reports / "detect.json"
@@ -108,7 +121,7 @@ def _track_and_score(params: Params, sequences: list[EvalSequence], detections: 
     speed = json.loads(speed_path.read_text())
     caches = _load_caches(detections, sequences)
     started = time.perf_counter()
-    with atomic_dir(results) as tmp:
+    with atomic_dir(results, replace=OURS) as tmp:
         for seq, cache in zip(sequences, caches):
             write_results(tmp / f"{seq.name}.txt", track_cached(cache, params.track))
     tracking_s = time.perf_counter() - started
@@ -116,7 +129,7 @@ def _track_and_score(params: Params, sequences: list[EvalSequence], detections: 
     frames = sum(s.num_frames for s in sequences)
     metrics = {**tracking_metrics(report), **{k: speed.get(k) for k in SPEED_KEYS},
                "method": params.track.method, "tracking_fps": round(frames / max(tracking_s, 1e-9), 1)}
-    write_reports(report, metrics, reports)
+    write_reports(report, metrics, reports, replace=reports_policy(reports))
     print(format_table(report.table))
     print(f"{params.track.method}: {frames} frames tracked from the cache at {metrics['tracking_fps']:.0f} FPS; "
           f"network pass (detect) {metrics['fps']:.2f} FPS on {metrics['device']}, "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import signal
 import stat
@@ -13,7 +14,9 @@ from pathlib import Path
 import pytest
 
 from fairmot import io
+from fairmot.errors import OutputError
 from fairmot.io import atomic_dir, atomic_file, remove_stale_temps, write_json
+from fairmot.io import temps as temp_names
 
 
 def mode_of(path: Path) -> int:
@@ -132,10 +135,174 @@ def test_temporaries_of_unknown_owners_go_only_once_past_the_age_bound(tmp_path)
     assert temps(tmp_path) == [fresh_legacy.name]
 
 
-def test_a_replaced_folder_left_behind_by_an_interrupted_swap_is_removed(tmp_path):
+def test_a_replaced_folder_left_behind_by_an_interrupted_swap_is_removed_but_no_old_name_is(tmp_path):
+    """The swap moves the replaced folder to a pid-named temporary (reaped once its writer is dead);
+    `.<name>.old`, which earlier versions hid a user's file under and deleted later, is left alone."""
     target = tmp_path / "labels"
     target.mkdir()
-    (tmp_path / ".labels.old").mkdir()
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    left = tmp_path / f".labels.{temp_names._HOST}-{int(dead.stdout)}.0badcafe.tmp"
+    left.mkdir()
+    (left / "a.txt").write_text("old")
+    (tmp_path / ".labels.old").write_text("the user's")
     with atomic_dir(target) as tmp:
         (tmp / "a.txt").write_text("1")
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["labels"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".labels.old", "labels"]
+    assert (tmp_path / ".labels.old").read_text() == "the user's"
+
+
+def tree(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def user_folder(path: Path) -> Path:
+    path.mkdir()
+    (path / "thesis.tex").write_text("\\\\section{mine}\n")
+    (path / "sub").mkdir()
+    (path / "sub" / "data.csv").write_text("a,b\n1,2\n")
+    return path
+
+
+def test_a_folder_holding_user_files_is_refused_and_untouched(tmp_path):
+    target = user_folder(tmp_path / "mine")
+    before = tree(target)
+    with pytest.raises(OutputError) as raised, atomic_dir(target) as tmp:
+        (tmp / "x.npz").write_bytes(b"x")
+    assert str(raised.value) == (f"{target}: holds files this tool did not write (sub/, thesis.tex); "
+                                 "choose an empty or new folder for --out")
+    assert tree(target) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine"]  # no temporary, no .mine.old
+
+
+def test_a_folder_this_tool_wrote_is_replaced_and_an_empty_or_absent_one_is_written(tmp_path):
+    target = tmp_path / "detections"
+    with atomic_dir(target) as tmp:  # absent, as after DVC removed the stage's outputs
+        (tmp / "a.npz").write_bytes(b"1")
+    assert (target / io.MARKER).read_text() == io.MARKER_TEXT  # constant: no time, no pid
+    with atomic_dir(target) as tmp:  # written by this tool: replaced on rerun
+        (tmp / "b.npz").write_bytes(b"2")
+    assert tree(target) == {io.MARKER: io.MARKER_TEXT.encode(), "b.npz": b"2"}
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with atomic_dir(empty) as tmp:
+        (tmp / "c.npz").write_bytes(b"3")
+    assert (empty / "c.npz").read_bytes() == b"3"
+    with atomic_dir(user_folder(tmp_path / "mine"), replace=io.ANY) as tmp:  # a stage's explicit choice
+        (tmp / "d").write_text("4")
+    assert sorted(tree(tmp_path / "mine")) == [io.MARKER, "d"]
+
+
+def test_an_existing_file_as_a_folder_output_is_refused_and_not_renamed(tmp_path):
+    target = tmp_path / "afile"
+    target.write_text("mine")
+    with pytest.raises(OutputError, match=r"afile: is a file, not a folder; choose a new folder for --out"), atomic_dir(target):
+        pass
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile"] and target.read_text() == "mine"
+
+
+@pytest.mark.parametrize("where", [".", "..", "/", "~", "project"])
+def test_the_current_folder_its_parents_root_home_and_a_project_are_never_replaced(tmp_path, monkeypatch, where):
+    work = tmp_path / "work"
+    work.mkdir()
+    (tmp_path / "project").mkdir()
+    (tmp_path / "project" / "params.yaml").write_text("seed: 0\n")
+    monkeypatch.chdir(work)
+    path = tmp_path / "project" if where == "project" else Path(where).expanduser()
+    with pytest.raises(OutputError, match=r"^.*: (is the current folder or one above it|is the filesystem root|"
+                       r"is the home folder|holds a project \(params.yaml\)); choose a new folder for --out$"):
+        io.check_output_dir(path, replace=io.ANY)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["project", "work"]
+
+
+def test_an_output_that_cannot_be_created_is_refused_before_any_work(tmp_path, monkeypatch):
+    blocker = tmp_path / "afile"
+    blocker.write_text("x")
+    with pytest.raises(OutputError, match=r"afile/out: .*afile is a file, so it cannot be created; choose another --out"):
+        io.check_output_dir(blocker / "out")
+    read_only = tmp_path / "ro"
+    read_only.mkdir()
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode, **kw: real_access(p, mode, **kw)
+                        and not (Path(p) == read_only and mode & os.W_OK))
+    with pytest.raises(OutputError, match=r"ro/results \(in .*ro\): not writable; choose another --results"):
+        io.check_output_dir(read_only / "results", option="--results")
+    with pytest.raises(OutputError, match=r"ro/clip.txt \(in .*ro\): not writable"), atomic_file(read_only / "clip.txt"):
+        raise AssertionError("no write may start")
+
+
+def test_a_full_disk_is_one_line_naming_the_output_and_leaves_nothing(tmp_path):
+    target = tmp_path / "detections"
+    with pytest.raises(OutputError) as raised, atomic_dir(target) as tmp, atomic_file(tmp / "a.npz", "wb"):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))  # a nested write: the outer target is named
+    assert str(raised.value) == (f"{target}: No space left on device while writing it; nothing was written "
+                                 "(free some space, or choose a writable location)")
+    with pytest.raises(OutputError, match=r"metrics.json: Read-only file system while writing it"), \
+            atomic_file(tmp_path / "metrics.json"):
+        raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(tmp_path / "metrics.json"))
+    with pytest.raises(FileNotFoundError), atomic_file(tmp_path / "x.json"):  # not a disk error: raised as it is
+        raise FileNotFoundError(errno.ENOENT, "no such file", "/elsewhere/input.jpg")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_file_the_tool_did_not_write_is_replaced_only_with_overwrite(tmp_path):
+    target = tmp_path / "clip.txt"
+    target.write_text("the user's")
+    with pytest.raises(OutputError, match=r"clip.txt: exists and was not written by this tool; choose another "
+                                          r"--out or pass --overwrite"):
+        io.write_text(target, "ours", replace=io.OURS)
+    assert target.read_text() == "the user's"
+    io.write_text(target, "ours", replace=io.OVERWRITE)
+    io.write_text(target, "ours again", replace=io.OURS)  # now recorded as ours
+    assert target.read_text() == "ours again"
+    target.write_text("edited by the user")  # changed since: no longer ours
+    with pytest.raises(OutputError):
+        io.write_text(target, "ours", replace=io.OURS)
+    assert target.read_text() == "edited by the user"
+    io.write_text(tmp_path / "new.txt", "new", replace=io.OURS)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [io.MANIFEST, "clip.txt", "new.txt"]
+
+
+def test_atomic_path_gives_a_writer_a_named_file_and_reaps_a_killed_runs_folder(tmp_path):
+    target = tmp_path / "clip.mp4"
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    stale = tmp_path / f".clip.mp4.{temp_names._HOST}-{int(dead.stdout)}.1234abcd.tmp"  # what kill -9 left
+    stale.mkdir()
+    (stale / "clip.mp4").write_bytes(b"half")
+    with io.atomic_path(target) as path:
+        assert path.name == "clip.mp4" and path.parent.name.endswith(".tmp")
+        path.write_bytes(b"video")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["clip.mp4"] and target.read_bytes() == b"video"
+    with io.atomic_path(tmp_path / "none.mp4"):
+        pass  # nothing written: nothing replaced
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["clip.mp4"]
+
+
+_REPLACER = """
+import sys, time
+from pathlib import Path
+from fairmot.io import atomic_dir, atomic_file
+target, kind, n, start = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
+time.sleep(max(0.0, start - time.time()))  # both writers begin together
+for i in range(n):
+    if kind == "dir":
+        with atomic_dir(target) as tmp:
+            (tmp / "a.txt").write_text(str(i))
+    else:
+        with atomic_file(target, replace="ours") as handle:
+            handle.write(str(i))
+"""
+
+
+@pytest.mark.parametrize("kind", ["dir", "file"])
+def test_concurrent_writers_of_one_target_take_turns_without_errors_or_leaks(tmp_path, kind):
+    target = tmp_path / ("out" if kind == "dir" else "clip.txt")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    start = str(time.time() + 2.0)  # past both interpreters' start-up
+    procs = [subprocess.Popen([sys.executable, "-c", _REPLACER, str(target), kind, "200", start], env=env,
+                              stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    errors = [proc.communicate(timeout=60)[1] for proc in procs]
+    assert [proc.returncode for proc in procs] == [0, 0], errors
+    left = sorted(p.name for p in tmp_path.iterdir())
+    assert left == (["out"] if kind == "dir" else [io.MANIFEST, "clip.txt"])  # no temporary, no lock file
+    if kind == "dir":
+        assert sorted(p.name for p in target.iterdir()) == [io.MARKER, "a.txt"]

@@ -88,10 +88,11 @@ def tracking_metrics(report: EvalReport) -> dict[str, Any]:
     return out
 
 
-def write_reports(report: EvalReport, metrics: Mapping[str, Any], reports_dir: Path) -> None:
-    """reports_dir/per_sequence.csv and reports_dir/metrics.json, each written atomically."""
+def write_reports(report: EvalReport, metrics: Mapping[str, Any], reports_dir: Path, *, replace: str = "any") -> None:
+    """reports_dir/per_sequence.csv and reports_dir/metrics.json, each written atomically (`replace`: a
+    fairmot.io policy; "ours" where reports_dir may hold the user's own files)."""
     reports_dir = Path(reports_dir)
     reports_dir.mkdir(parents=True, exist_ok=True)
-    with atomic_file(reports_dir / "per_sequence.csv") as handle:
+    with atomic_file(reports_dir / "per_sequence.csv", replace=replace) as handle:
         report.table.to_csv(handle, index=False, float_format="%.6f")
-    write_json(reports_dir / "metrics.json", dict(metrics))
+    write_json(reports_dir / "metrics.json", dict(metrics), replace=replace)

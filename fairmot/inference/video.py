@@ -1,16 +1,15 @@
 """The demo's annotated video: boxes, ids, short trails and a caption on every frame.
 
-The mp4 is encoded into a private temporary folder beside the target and committed through
-`fairmot.io.atomic_file` only when the whole stream was written, so an interrupted run never
-leaves a truncated video under the final name.
+The mp4 is encoded into the pid-named temporary folder `fairmot.io.atomic_path` gives (so a
+later run removes what a killed one left) and renamed over the target only when the whole stream
+was written, so an interrupted run never leaves a truncated video under the final name.
 """
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from collections import deque
 from collections.abc import Sequence
+from contextlib import ExitStack
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -19,7 +18,7 @@ import numpy as np
 
 from fairmot.errors import DataError
 from fairmot.inference.draw import draw_tracks
-from fairmot.io import atomic_file
+from fairmot.io import ANY, atomic_path
 
 TRAIL_LENGTH = 20  # frames of centre history drawn behind each box
 
@@ -42,26 +41,28 @@ class Trails:
 class AnnotatedVideo:
     """`with AnnotatedVideo(path, fps) as video: video.write(img, tlwhs, ids, caption)`.
 
-    On a clean exit with at least one frame, `path` is replaced; otherwise nothing is written.
+    On a clean exit with at least one frame, `path` is replaced (under `replace`, a
+    `fairmot.io` policy); otherwise nothing is written.
     """
 
-    def __init__(self, path: Path, frame_rate: float) -> None:
+    def __init__(self, path: Path, frame_rate: float, *, replace: str = ANY) -> None:
         self.path = Path(path)
         self.frame_rate = float(frame_rate)
+        self.replace = replace
         self.trails = Trails()
         self.frames = 0
         self._writer: Any = None
-        self._tmp_dir: Path | None = None
+        self._stack = ExitStack()
+        self._tmp: Path | None = None
 
     def __enter__(self) -> Self:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._tmp_dir = Path(tempfile.mkdtemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent))
+        self._tmp = self._stack.enter_context(atomic_path(self.path, replace=self.replace))
         return self
 
     @property
     def _tmp_video(self) -> Path:
-        assert self._tmp_dir is not None, "use AnnotatedVideo as a context manager"
-        return self._tmp_dir / f"video{self.path.suffix}"
+        assert self._tmp is not None, "use AnnotatedVideo as a context manager"
+        return self._tmp
 
     def write(self, image: np.ndarray, tlwhs: np.ndarray, ids: np.ndarray, caption: str | None = None) -> None:
         """Draw one frame's tracks (and their trails) on `image` (BGR) and append it."""
@@ -81,9 +82,7 @@ class AnnotatedVideo:
         try:
             if self._writer is not None:
                 self._writer.release()
-            if exc_type is None and self.frames:
-                with self._tmp_video.open("rb") as src, atomic_file(self.path, "wb") as dst:
-                    shutil.copyfileobj(src, dst)
+            if exc_type is None and not self.frames:
+                self._tmp_video.unlink(missing_ok=True)  # no frame: nothing replaces `path`
         finally:
-            if self._tmp_dir is not None:
-                shutil.rmtree(self._tmp_dir, ignore_errors=True)
+            self._stack.__exit__(exc_type, exc, tb)

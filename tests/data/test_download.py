@@ -205,7 +205,7 @@ def test_downloaded_mot17_zip_becomes_images_layout_with_sdp_copies_only(server,
         "images/test/MOT17-01-SDP", "images/train/MOT17-02-SDP", "images/train/MOT17-04-SDP"]
     assert (out / "images/train/MOT17-02-SDP/gt/gt.txt").read_text() == "1,1,10,10,5,10,1,1,1\n"
     assert sorted(p.name for p in (out / "images/train/MOT17-02-SDP/img1").iterdir()) == ["000001.jpg", "000002.jpg"]
-    assert sorted(p.name for p in out.iterdir()) == ["images"]
+    assert sorted(p.name for p in out.iterdir()) == [".fairmot-output", "images"]  # + the ownership marker
     assert sorted(p.name for p in out.parent.iterdir()) == ["dataset"]  # temp sibling renamed away
 
 
@@ -225,6 +225,7 @@ def test_requested_sequence_missing_from_the_archive_is_named(server, tmp_path):
     archive = write_bytes(tmp_path / "MOT17.zip", server.files["/MOT17.zip"])
     (tmp_path / "dataset").mkdir()
     (tmp_path / "dataset" / "keep.txt").write_text("previous dataset")
+    (tmp_path / "dataset" / ".fairmot-output").write_text("written by fairmot\n")  # a dataset this tool wrote
     with pytest.raises(DataError, match=r"sequences not found: MOT17-13-SDP \(available: MOT17-02-DPM"):
         prepare_mot17(archive, tmp_path / "dataset", ["MOT17-13-SDP"])
     # the previous output is untouched and no temporary folder is left behind
@@ -234,7 +235,8 @@ def test_requested_sequence_missing_from_the_archive_is_named(server, tmp_path):
 
 def test_local_folder_in_images_layout_is_copied(tiny_dataset, tmp_path):
     prepare_mot17(tiny_dataset, tmp_path / "dataset", [])
-    copied = sorted(p.relative_to(tmp_path / "dataset").as_posix() for p in (tmp_path / "dataset").rglob("*") if p.is_file())
+    copied = sorted(p.relative_to(tmp_path / "dataset").as_posix() for p in (tmp_path / "dataset").rglob("*")
+                    if p.is_file() and p.name != ".fairmot-output")
     original = sorted(p.relative_to(tiny_dataset).as_posix() for p in tiny_dataset.rglob("*") if p.is_file())
     assert copied == original
 

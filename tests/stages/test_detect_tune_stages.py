@@ -21,7 +21,7 @@ def test_detect_caches_every_test_sequence_and_reports_the_network_pass(tiny_dat
     done = invoke("detect", "--params", params_file, "--model", checkpoint, "--dataset", tiny_dataset,
                   "--out", out, "--reports", reports, "--device", "cpu")
     assert done.exit_code == 0, done.output
-    assert sorted(p.name for p in out.iterdir()) == ["SYN-03.npz"]
+    assert sorted(p.name for p in out.iterdir()) == [".fairmot-output", "SYN-03.npz"]  # + the ownership marker
     cache = read_detections(out / "SYN-03.npz")
     assert cache.num_frames == 24 and cache.det_floor == 0.05 and cache.embeddings.shape[1] == 128
     assert (cache.scores > 0.05).all() and len(cache.scores) > 24

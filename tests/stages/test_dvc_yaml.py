@@ -84,7 +84,8 @@ def _covered(path: Path, deps: list[str]) -> bool:
 # key by key under `params:` (and config's defaults equal params.yaml, tests/test_config.py);
 # errors, atomic writes and the CLI glue only change how a failure is reported.
 PLUMBING = {"fairmot/config/__init__.py", "fairmot/config/schema.py", "fairmot/config/loader.py", "fairmot/config/checks.py",
-            "fairmot/errors.py", "fairmot/io.py", "stages/common.py"}
+            "fairmot/errors.py", "fairmot/io/__init__.py", "fairmot/io/atomic.py", "fairmot/io/ownership.py",
+            "fairmot/io/temps.py", "stages/common.py"}
 
 
 def test_every_stage_declares_the_code_it_runs():

@@ -45,5 +45,36 @@ def test_trails_keep_the_last_points_of_visible_tracks_only():
 
 def test_unwritable_video_is_a_data_error(tmp_path):
     with pytest.raises(DataError, match="cannot write"), AnnotatedVideo(tmp_path / "v.mp4", 10) as video:
-        video._tmp_dir = tmp_path / "missing" / "deeper"  # OpenCV cannot open a file there
+        video._tmp = tmp_path / "missing" / "deeper" / "v.mp4"  # OpenCV cannot open a file there
         video.write(np.zeros((48, 64, 3), np.uint8), np.zeros((0, 4)), np.zeros(0, int))
+
+
+_KILLED = """
+import sys, time
+import numpy as np
+from fairmot.inference.video import AnnotatedVideo
+with AnnotatedVideo(sys.argv[1], 10) as video:
+    video.write(np.zeros((48, 64, 3), np.uint8), np.array([[5.0, 5, 10, 20]]), np.array([1]))
+    print("ready", flush=True)
+    time.sleep(60)
+"""
+
+
+def test_what_a_killed_run_left_is_removed_by_the_next_video(tmp_path):
+    """The temporary is pid-named (fairmot.io), so what `kill -9` left is reaped, not kept for a day."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    proc = subprocess.Popen([sys.executable, "-c", _KILLED, str(tmp_path / "v.mp4")], stdout=subprocess.PIPE,
+                            text=True, env=env)
+    assert proc.stdout.readline().strip() == "ready"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=10)
+    assert len([p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]) == 1
+    with AnnotatedVideo(tmp_path / "v.mp4", 10) as video:
+        video.write(np.zeros((48, 64, 3), np.uint8), np.array([[5.0, 5, 10, 20]]), np.array([1]))
+    assert [p.name for p in tmp_path.iterdir()] == ["v.mp4"]

@@ -154,9 +154,11 @@ def write_gt(path: Path, rows: np.ndarray) -> None:
             )
 
 
-def write_results(path: Path, rows: Iterable[tuple[int, int, float, float, float, float, float]]) -> None:
-    """Write MOTChallenge result lines `frame,id,x,y,w,h,score,-1,-1,-1` (1-based frames)."""
-    with atomic_file(path) as handle:
+def write_results(path: Path, rows: Iterable[tuple[int, int, float, float, float, float, float]], *,
+                  replace: str = "any") -> None:
+    """Write MOTChallenge result lines `frame,id,x,y,w,h,score,-1,-1,-1` (1-based frames); `replace` is
+    a fairmot.io policy ("ours" where the folder may hold the user's own files)."""
+    with atomic_file(path, replace=replace) as handle:
         for frame, tid, x, y, w, h, score in rows:
             handle.write(f"{int(frame)},{int(tid)},{x:.2f},{y:.2f},{w:.2f},{h:.2f},{score:.2f},-1,-1,-1\n")
 
