@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from fairmot.errors import ConfigError
+
 log = logging.getLogger(__name__)
 
 
@@ -87,8 +89,6 @@ def resolve_amp(amp: bool | str | None, device: Any) -> AmpPolicy:
     (YAML true = auto, false = off). auto picks bf16 where the GPU has it, else fp16 with a scaler.
     Mixed precision is a CUDA feature here: on the CPU every mode runs in float32, with a warning."""
     import torch
-
-    from fairmot.errors import ConfigError
 
     mode = {None: "off", False: "off", True: "auto"}.get(amp, amp) if not isinstance(amp, str) else amp.lower()
     if mode not in AMP_MODES:

@@ -11,6 +11,7 @@ from typing import Any
 
 from fairmot.architectures import ARCHS
 from fairmot.config.schema import DatasetParams, Params
+from fairmot.devices import AMP_MODES
 from fairmot.errors import ConfigError
 
 #: The largest seed: numpy's legacy seeding and Optuna's TPE sampler take 32-bit seeds.
@@ -157,8 +158,6 @@ def _check_datasets(datasets: list[DatasetParams], fail: Callable[[str, str], No
 
 
 def _check_training(p: Params, fail: Callable[[str, str], None]) -> None:
-    from fairmot.devices import AMP_MODES
-
     if p.arch not in ARCHS:
         close = difflib.get_close_matches(p.arch, ARCHS, n=1)
         fail("arch", f"= {p.arch!r} is not a known network; choose one of {', '.join(ARCHS)}"

@@ -12,12 +12,15 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from fairmot.data.boxes import clip_xywh
 from fairmot.data.formats.mot import read_gt
+from fairmot.data.index import label_path
 from fairmot.data.labels import kept_rows, labelled_sequences
 from fairmot.data.record import read_record
 from fairmot.data.validation.images import _image_table
+from fairmot.data.validation.mixed import DATASETS_COLUMNS, DATASETS_EXPECTATIONS, datasets_rows, set_lines
 from fairmot.errors import DataError
 
 MOT_CLASSES = list(range(1, 13))
@@ -52,8 +55,6 @@ def build_tables(dataset_root: Path, labels_root: Path, manifest: dict, splits_d
     A mixed dataset (manifest "datasets", fairmot/data/mixed_checks.py) adds a datasets table
     and its detection and jde sets' label lines and images; its labels may hold id -1.
     """
-    import pandas as pd
-
     mixed = "datasets" in manifest
     sequences = labelled_sequences(dataset_root, allow_no_train=mixed)
     clipped = {e["name"] for e in read_record(dataset_root) or [] if e["clip"]}
@@ -93,8 +94,6 @@ def _check_labels_match(labels_root: Path, manifest: dict, sequences: list) -> N
 
 def _add_sequence(rows: _Rows, seq: Any, labels_root: Path, manifest: dict, *, clipped: set[str]) -> None:
     """One sequence's gt rows, label lines, counts and expected images."""
-    import pandas as pd
-
     gt = read_gt(seq.path / "gt" / "gt.txt")
     part = pd.DataFrame(gt, columns=["frame", "id", "x", "y", "w", "h", "mark", "class", "visibility"])
     part.insert(0, "sequence", seq.name)
@@ -128,8 +127,6 @@ def _add_label_lines(label_rows: list, seq: Any, labels_root: Path) -> int:
 
 def _gt_frame(gt_parts: list, mixed: bool):
     """All sequences' gt rows in one table, integer columns as int64 (and `track`: tracked ids, mixed only)."""
-    import pandas as pd
-
     gt_frame = pd.concat(gt_parts, ignore_index=True) if gt_parts else pd.DataFrame(columns=GT_COLUMNS)
     for column in ("frame", "id", "mark", "class", "seq_length"):
         gt_frame[column] = gt_frame[column].astype(np.int64)
@@ -185,15 +182,6 @@ def _image_expectations() -> list[Expectation]:
 def _mixed_tables(dataset_root: Path, labels_root: Path, splits_dir: Path, manifest: dict,
                   label_rows: list, images: list) -> list[_Table]:
     """The datasets table; the sets' label lines and images join the labels and images tables."""
-    import pandas as pd
-
-    from fairmot.data.index import label_path
-    from fairmot.data.validation.mixed import (
-        DATASETS_COLUMNS,
-        DATASETS_EXPECTATIONS,
-        datasets_rows,
-        set_lines,
-    )
 
     for i, line in enumerate(set_lines(splits_dir), start=1):
         group = "/".join(line.split("/")[:2])
