@@ -5,7 +5,8 @@
 data/results/<seq>.txt, reports/per_sequence.csv and reports/metrics.json; the speed and memory
 figures there are the network pass's, taken over from reports/detect.json, plus `tracking_fps`.
 `fairmot evaluate --results DIR --gt DIR` only scores existing MOTChallenge result files: it needs
-no params.yaml (the code's defaults unless --params is given) and writes metrics.json and
+no params.yaml (the code's defaults unless --params is given), scores whole sequences unless
+--split says otherwise (eval.split is the pipeline's and is not read) and writes metrics.json and
 per_sequence.csv only where --reports points.
 """
 
@@ -23,6 +24,8 @@ if TYPE_CHECKING:
     from fairmot.evaluation import EvalSequence
 
 PIPELINE_PARAMS, PIPELINE_REPORTS = Path("params.yaml"), Path("reports")
+# --gt's default split: every frame of every sequence with gt (of images/test under a dataset root)
+SCORE_ONLY_SPLIT = "test"
 SPEED_KEYS = ("fps", "fps_model", "peak_memory_mb", "device", "engine", "batch")
 
 
@@ -40,7 +43,8 @@ def evaluate(
     reports: Annotated[Path | None, typer.Option(help=(
         "Where metrics.json and per_sequence.csv go, and detect.json is read (default reports; with --gt only "
         "when given)."))] = None,
-    split: Annotated[str | None, typer.Option(help="test | val | train (params: eval.split).")] = None,
+    split: Annotated[str | None, typer.Option(help=(
+        "test | val | train (params: eval.split; with --gt whole sequences unless given, val = second halves)."))] = None,
     benchmark: Annotated[str | None, typer.Option(
         help="MOT17 | MOT20 | DanceTrack: whose preprocessing scores the results (params: eval.benchmark).")] = None,
     conf_thres: Annotated[float | None, typer.Option(help="Detection threshold (params: track.conf_thres).")] = None,
@@ -52,7 +56,7 @@ def evaluate(
 
     if gt is not None:
         _score_only(read_params(params_file, eval__split=("--split", split), eval__benchmark=("--benchmark", benchmark)),
-                    results, gt, reports)
+                    results, gt, reports, split or SCORE_ONLY_SPLIT)
         return
     params = read_params(params_file or PIPELINE_PARAMS, eval__split=("--split", split),
                          eval__benchmark=("--benchmark", benchmark), track__conf_thres=("--conf-thres", conf_thres),
@@ -63,7 +67,9 @@ def evaluate(
     _track_and_score(params, sequences, detections, results, reports or PIPELINE_REPORTS)
 
 
-def _score_only(params: Params, results: Path, gt: Path, reports: Path | None) -> None:
+def _score_only(params: Params, results: Path, gt: Path, reports: Path | None, split: str) -> None:
+    """Score another tool's files on `split`, given as --split, not eval.split: that is the pipeline's
+    choice of frames, while result files made elsewhere cover whole sequences."""
     from fairmot.evaluation import (
         evaluate_results_dir,
         format_table,
@@ -73,7 +79,10 @@ def _score_only(params: Params, results: Path, gt: Path, reports: Path | None) -
 
     if reports is not None:
         _check_reports(reports)
-    report = evaluate_results_dir(results, gt, params.eval.split, params.eval.benchmark)
+    if split == "val":
+        print("note: --split val scores only the second half of each sequence (frames N/2+1..N of its N); "
+              "pass --split train to score whole sequences")
+    report = evaluate_results_dir(results, gt, split, params.eval.benchmark)
     if reports is not None:
         write_reports(report, tracking_metrics(report), reports, replace=reports_policy(reports))
     print(format_table(report.table))

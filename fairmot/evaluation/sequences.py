@@ -19,6 +19,8 @@ from fairmot.errors import DataError
 # The images/<folder> each split reads: val is the second half of every train sequence.
 EVAL_IMAGE_FOLDER = {"test": "test", "val": "train", "train": "train"}
 OVERALL = "OVERALL"  # the all-sequences row of every table
+# Float64 holds every integer up to 2**53 exactly: past it two ids of a result file may read as one.
+MAX_ID = 2**53
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,7 @@ def find_eval_sequences(root: Path, split: str) -> list[EvalSequence]:
     train = every images/train sequence; val = the second half of every images/train sequence.
     """
     folder = split_image_folder(root, split)
+    _refuse_benchmark_root(folder)
     seq_dirs = sequence_folders(folder)
     if not seq_dirs:
         raise DataError(f"{folder}: no sequence folders (with seqinfo.ini) found; check the dataset path and split")
@@ -75,6 +78,21 @@ def find_eval_sequences(root: Path, split: str) -> list[EvalSequence]:
                 "set eval.split to val (second half of train sequences) or train"
             )
     return [_load_sequence(seq_dir, split) for seq_dir in seq_dirs]
+
+
+def _refuse_benchmark_root(folder: Path) -> None:
+    """A benchmark download (MOT20/{train,test}, DanceTrack/{train,val,test}) is no folder of sequences:
+    name its folders instead of calling `train/` a sequence without seqinfo.ini. Its val/ holds whole
+    sequences, unlike eval.split's val, so it is not guessed from the split."""
+    if not folder.is_dir():
+        return
+    splits = [d for d in sorted(folder.iterdir()) if d.is_dir() and not (d / "seqinfo.ini").exists()
+              and any((s / "seqinfo.ini").is_file() for s in d.iterdir() if s.is_dir())]
+    if splits:
+        scored = [d for d in splits if any((s / "gt" / "gt.txt").is_file() for s in d.iterdir())] or splits
+        raise DataError(
+            f"{folder}: a benchmark folder ({', '.join(d.name + '/' for d in splits)}), not a folder of sequences; "
+            f"pass the folder of the sequences to score: {' or '.join(str(d) for d in scored)}")
 
 
 def _load_sequence(seq_dir: Path, split: str) -> EvalSequence:
@@ -124,6 +142,7 @@ def check_result_rows(rows: np.ndarray, path: Path, seq: EvalSequence) -> None:
         (~np.isfinite(rows).all(axis=1), lambda r: "a NaN or infinite value"),
         (~frame_ok, lambda r: f"frame {r[0]:g} is not a frame of {seq.name} (1..{seq.info.seq_length})"),
         (rows[:, 1] != np.round(rows[:, 1]), lambda r: f"id {r[1]:g} is not an integer"),
+        (np.abs(rows[:, 1]) > MAX_ID, lambda r: f"id {r[1]:g} is beyond ±2**53, past which ids are not read exactly"),
         ((rows[:, 4] <= 0) | (rows[:, 5] <= 0), lambda r: f"box size {r[4]:g}x{r[5]:g} is not positive"),
     )
     for bad, describe in checks:

@@ -2,11 +2,13 @@
 
 import json
 import math
+import shutil
 
 import cv2
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 from typer.testing import CliRunner
 
 from stages.app import app
@@ -121,10 +123,10 @@ def test_track_rejects_a_missing_source(checkpoint, params_file, tmp_path):
     assert done.exit_code == 1 and "no such video file or image folder" in done.output
 
 
-def _perfect_results(dataset, folder):
-    """Result files holding the test split's scored gt boxes: every figure is 1."""
+def _perfect_results(dataset, folder, split="test"):
+    """Result files holding a split's scored gt boxes on every frame: every figure is 1."""
     folder.mkdir()
-    for seq in (dataset / "images" / "test").iterdir():
+    for seq in (dataset / "images" / split).iterdir():
         gt = np.loadtxt(seq / "gt" / "gt.txt", delimiter=",", ndmin=2)
         targets = gt[(gt[:, 6] != 0) & (gt[:, 7] == 1)]
         np.savetxt(folder / f"{seq.name}.txt", np.column_stack([targets[:, :6], np.ones(len(targets))]),
@@ -157,6 +159,54 @@ def test_scoring_prints_no_library_info_lines_unless_verbose(tiny_dataset, tmp_p
     assert "partials" not in quiet.output and "mergeOverall" not in quiet.output
     verbose = invoke("--verbose", "evaluate", "--results", tmp_path / "results", "--gt", tiny_dataset)
     assert verbose.exit_code == 0 and "partials" in verbose.output
+
+
+def test_scoring_another_tools_results_scores_whole_sequences_unless_split_val_is_given(tiny_dataset, tmp_path):
+    """eval.split (here val, in --params) is the pipeline's: --gt scores every frame unless --split says otherwise."""
+    _perfect_results(tiny_dataset, tmp_path / "results", split="train")
+    params = tmp_path / "params.yaml"
+    params.write_text(yaml.safe_dump({"eval": {"split": "val"}}))
+    gt = tiny_dataset / "images" / "train"
+    note = ("note: --split val scores only the second half of each sequence (frames N/2+1..N of its N); "
+            "pass --split train to score whole sequences")
+    for args, frames in ((["--params", params], 2 * 24), ([], 2 * 24), (["--split", "val"], 2 * 12)):
+        out = tmp_path / f"out{len(args)}"
+        done = invoke("evaluate", "--results", tmp_path / "results", "--gt", gt, "--reports", out, *args)
+        assert done.exit_code == 0, done.output
+        metrics = json.loads((out / "metrics.json").read_text())
+        assert (metrics["frames"], metrics["FN"], metrics["MOTA"]) == (frames, 0, pytest.approx(1.0)), args
+        assert (note in done.output.splitlines()) == ("val" in args), args
+
+
+@pytest.mark.parametrize("folders", [("test", "train"), ("test", "train", "val")])  # MOT20/, DanceTrack/
+def test_a_benchmark_download_root_is_one_line_naming_the_folder_to_give(tiny_dataset, tmp_path, folders):
+    root = tmp_path / "BENCH"
+    for folder in folders:  # test/ without gt, as MOTChallenge and DanceTrack publish it
+        shutil.copytree(tiny_dataset / "images" / ("test" if folder == "test" else "train"), root / folder,
+                        ignore=shutil.ignore_patterns("gt") if folder == "test" else None)
+    _perfect_results(tiny_dataset, tmp_path / "results", split="train")
+    done = invoke("evaluate", "--results", tmp_path / "results", "--gt", root)
+    named = " or ".join(str(root / f) for f in folders if f != "test")
+    assert done.exit_code == 1
+    assert done.output.strip() == (f"error: {root}: a benchmark folder ({', '.join(f + '/' for f in folders)}), not a "
+                                   f"folder of sequences; pass the folder of the sequences to score: {named}")
+    assert invoke("evaluate", "--results", tmp_path / "results", "--gt", root / "train").exit_code == 0
+
+
+@pytest.mark.parametrize("bad", ["id", "folder"])
+def test_a_bad_result_file_is_one_line_naming_it(tiny_dataset, tmp_path, bad):
+    _perfect_results(tiny_dataset, tmp_path / "results")
+    path = tmp_path / "results" / "SYN-03.txt"
+    if bad == "id":
+        path.write_text("1,1e20,10,10,20,40,0.9\n" + path.read_text())
+        expected = (f"error: {path}:1: id 1e+20 is beyond ±2**53, past which ids are not read exactly in "
+                    "'1,1e+20,10,10,20,40,0.9'; result rows are frame,id,x,y,w,h,score with integer frame and id")
+    else:
+        path.unlink()
+        path.mkdir()
+        expected = f"error: {path}: a folder, not a result file; replace it with the result file"
+    done = invoke("evaluate", "--results", tmp_path / "results", "--gt", tiny_dataset)
+    assert done.exit_code == 1 and done.output.strip() == expected
 
 
 @pytest.mark.parametrize("command", ["detect", "track"])

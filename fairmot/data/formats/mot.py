@@ -114,6 +114,8 @@ def _read_table(path: Path, min_columns: int, what: str) -> np.ndarray:
     path = Path(path)
     if not path.exists():
         raise DataError(f"{path}: {what} file not found")
+    if path.is_dir():
+        raise DataError(f"{path}: a folder, not a {what} file; replace it with the {what} file")
     rows = []
     with path.open() as handle:
         for lineno, line in enumerate(handle, start=1):
