@@ -1,8 +1,9 @@
-"""What each dataset kind counts and accepts: clipped/ignored counts, CrowdHuman records."""
+"""What each dataset kind counts and accepts: clipped/ignored counts, CVAT frame names, CrowdHuman records."""
 
 from __future__ import annotations
 
 import json
+import logging
 
 import pytest
 import yaml
@@ -10,7 +11,7 @@ from typer.testing import CliRunner
 
 from fairmot.config import DatasetParams
 from fairmot.data.boxes import clip_xywh, fit_box
-from fairmot.data.labels import generate_labels
+from fairmot.data.labels import generate_labels, label_path
 from fairmot.data.sources import prepare_datasets
 from fairmot.errors import DataError
 from fairmot.reporting.report import ReportInputs, _data_section
@@ -86,6 +87,61 @@ def test_report_shows_the_four_counts_and_what_they_mean():
     assert "| ids | clipped | outside image | ignored | other classes |" in text
     assert "| mot20 | mot | 4 | 10 | 10 | 1..10 | 2 | 1 | 40 | 145 |" in text
     assert "- ignored: pedestrian rows marked 0" in text and "- other_classes: rows of other classes" in text
+
+
+# ---------------------------------------------------------------------------------------------
+# CVAT frame names
+
+def frame_gt(frames) -> str:
+    """One box per frame, its x = 2 * the gt frame number, track 1."""
+    return "".join(f"{f},1,{2 * f}.00,4.00,8.00,8.00,1,1,1.0\n" for f in frames)
+
+
+def expected_label(gt_frame: int) -> str:
+    return f"0 1 {(2 * gt_frame + 4) / 64:.6f} {8 / 48:.6f} {8 / 64:.6f} {8 / 48:.6f}\n"
+
+
+def test_cvat_frames_with_their_original_names_are_numbered_in_natural_order(tmp_path, caplog):
+    names = [f"frame_{i}.jpg" for i in range(1, 11)]  # frame_10 after frame_9, not after frame_1
+    cvat_folder(tmp_path / "cvat", frame_gt(range(1, 11)), names)
+    with caplog.at_level(logging.INFO, logger="fairmot.data.formats.cvat"):
+        build(tmp_path, [DatasetParams(name="cvat", kind="mot", path=str(tmp_path / "cvat"))])
+    img1 = tmp_path / "dataset" / "images" / "train" / "cvat" / "img1"
+    assert sorted(p.name for p in img1.iterdir()) == [f"{i:06d}.jpg" for i in range(1, 11)]
+    for i, name in enumerate(names, start=1):
+        assert (img1 / f"{i:06d}.jpg").read_bytes() == (tmp_path / "cvat" / "img1" / name).read_bytes()
+        assert label_path(tmp_path / "labels", f"images/train/cvat/img1/{i:06d}.jpg").read_text() == expected_label(i)
+    assert "cvat: img1/ holds 10 frames, numbered in natural name order: frame_1.jpg -> 1 ... frame_10.jpg -> 10" \
+        in caplog.messages
+
+
+def test_cvat_frames_named_frame_0001_are_accepted(tmp_path):
+    cvat_folder(tmp_path / "cvat", frame_gt(range(1, 4)), [f"frame_{i:04d}.png" for i in range(1, 4)])
+    manifest = build(tmp_path, [DatasetParams(name="cvat", kind="mot", path=str(tmp_path / "cvat"))])
+    assert manifest["datasets"]["cvat"]["frames"] == 3
+    assert (tmp_path / "dataset/images/train/cvat/img1/000003.png").read_bytes() == \
+        (tmp_path / "cvat/img1/frame_0003.png").read_bytes()
+    assert label_path(tmp_path / "labels", "images/train/cvat/img1/000003.png").read_text() == expected_label(3)
+
+
+def test_cvat_export_numbered_from_000000_keeps_each_label_on_its_image(tmp_path):
+    # Datumaro names each image after the gt frame id it writes: frame 0 is 000000.jpg
+    cvat_folder(tmp_path / "cvat", frame_gt(range(0, 5)), [f"{i:06d}.jpg" for i in range(0, 5)])
+    manifest = build(tmp_path, [DatasetParams(name="cvat", kind="mot", path=str(tmp_path / "cvat"))])
+    assert manifest["datasets"]["cvat"]["frames"] == 5
+    for gt_frame in range(5):
+        frame = gt_frame + 1
+        assert (tmp_path / f"dataset/images/train/cvat/img1/{frame:06d}.jpg").read_bytes() == \
+            (tmp_path / f"cvat/img1/{gt_frame:06d}.jpg").read_bytes()
+        assert label_path(tmp_path / "labels", f"images/train/cvat/img1/{frame:06d}.jpg").read_text() == \
+            expected_label(gt_frame)
+
+
+def test_cvat_gt_frame_without_an_image_names_the_line(tmp_path):
+    cvat_folder(tmp_path / "cvat", frame_gt([1, 2]) + "\n" + frame_gt([4]), [f"frame_{i}.jpg" for i in range(1, 4)])
+    with pytest.raises(DataError) as error:
+        build(tmp_path, [DatasetParams(name="cvat", kind="mot", path=str(tmp_path / "cvat"))])
+    assert str(error.value).startswith(f"{tmp_path / 'cvat' / 'gt' / 'gt.txt'}:4: frame 4 has no image; ")
 
 
 # ---------------------------------------------------------------------------------------------
