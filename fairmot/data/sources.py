@@ -21,7 +21,7 @@ from pathlib import Path, PurePosixPath
 from urllib.parse import urlparse
 
 from fairmot.config import MOT17_SDP_SEQUENCES, DataParams, DatasetParams
-from fairmot.data.archives import ExtractLimits, extract_zip_safely, open_zip, refuse_links_out
+from fairmot.data.archives import ExtractLimits, extract_zip_safely, open_zip, refuse_links_out, user_paths
 from fairmot.data.download import SPLITS, download_file, prepare_mot17
 from fairmot.data.formats.mot import read_seqinfo
 from fairmot.data.record import RECORD
@@ -61,7 +61,8 @@ def prepare_datasets(datasets: list[DatasetParams], out: Path, cache: Path, synt
                 found = {"sequences": _merge_sequences(part, tmp, spec.name)}
             else:
                 source = fetch_source(spec, Path(cache), subfolder=record)
-                found = _prepare_kind(spec, source, tmp, single=not record, limits=limits)
+                with user_paths({tmp: Path(out)}):  # what is left of the temporary: the dataset it becomes
+                    found = _prepare_kind(spec, source, tmp, single=not record, limits=limits)
             entries.append({"name": spec.name, "kind": spec.kind, "clip": spec.clip, **found})
         if record:
             (tmp / RECORD).write_text(json.dumps({"datasets": entries}, indent=2, sort_keys=True) + "\n")
@@ -82,12 +83,16 @@ def fetch_source(spec: DatasetParams, cache: Path, *, subfolder: bool = True) ->
 
 def _prepare_kind(spec: DatasetParams, source: Path, tmp: Path, single: bool, limits: ExtractLimits) -> dict:
     """What datasets.json records beyond name/kind/clip: a mot source's sequences (and, for a CVAT
-    export, the rows of other labels it lost: "other_classes"); nothing for the sets."""
+    export, the rows of other labels it lost: "other_classes"); nothing for the sets.
+
+    Errors name the user's zip or folder, never the scratch folder a zip is extracted into.
+    """
     if spec.kind == "mot" and (single or _has_split_layout(source)):
         part = tmp / f".part-{spec.name}"
         prepare_mot17(source, part, list(spec.sequences), limits=limits)
         return {"sequences": _merge_sequences(part, tmp, spec.name)}
-    with _unpacked(source, tmp / f".src-{spec.name}", limits) as root:
+    scratch = tmp / f".src-{spec.name}"
+    with user_paths({scratch: source}), _unpacked(source, scratch, limits) as root:
         if spec.kind == "mot":
             from fairmot.data.formats.cvat import prepare_cvat
 

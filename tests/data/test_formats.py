@@ -1,4 +1,4 @@
-"""What each dataset kind counts and accepts: clipped/ignored counts, CVAT frame names, CrowdHuman records."""
+"""What each dataset kind counts and accepts: clipped/ignored counts, CVAT frame names, CrowdHuman records, user paths."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from fairmot.data.labels import generate_labels, label_path
 from fairmot.data.sources import prepare_datasets
 from fairmot.errors import DataError
 from fairmot.reporting.report import ReportInputs, _data_section
-from tests.data.kinds import CROWD_IDS, CROWD_ODGT, crowdhuman_folder, cvat_folder, mot_folder
+from tests.data.kinds import CROWD_IDS, CROWD_ODGT, crowdhuman_folder, cvat_folder, mot_folder, zip_folder
 
 
 def build(tmp, specs):
@@ -187,3 +187,43 @@ def test_deeply_nested_crowdhuman_line_stops_download_with_one_line_and_exit_1(t
     assert result.exit_code == 1
     assert f"{odgt}:2: not a CrowdHuman record (JSON nested too deeply)" in result.output
     assert "Traceback" not in result.output and "RecursionError" not in result.output
+
+
+# ---------------------------------------------------------------------------------------------
+# errors name the user's path, never the temporary one
+
+def test_bad_gt_line_in_a_zipped_cvat_export_names_the_zip_not_the_temporary(tmp_path):
+    cvat_folder(tmp_path / "shop", "1,1,1,1,1,1,1,1,1\n1,2,x,1,1,1,1,1,1\n", ["000001.jpg"])
+    (tmp_path / "shop.zip").write_bytes(zip_folder(tmp_path / "shop"))
+    with pytest.raises(DataError) as error:
+        build(tmp_path, [DatasetParams(name="shop", kind="mot", path=str(tmp_path / "shop.zip"))])
+    assert str(error.value).startswith(f"{tmp_path / 'shop.zip'}/gt/gt.txt:2: non-numeric value")
+    assert ".tmp" not in str(error.value)
+
+
+def test_zipped_cvat_export_without_images_names_the_zip(tmp_path):
+    cvat_folder(tmp_path / "shop", "1,1,1,1,1,1,1,1,1\n", [])
+    (tmp_path / "shop" / "img1" / "notes.txt").write_text("no images")
+    (tmp_path / "shop.zip").write_bytes(zip_folder(tmp_path / "shop"))
+    with pytest.raises(DataError) as error:
+        build(tmp_path, [DatasetParams(name="shop", kind="mot", path=str(tmp_path / "shop.zip"))])
+    assert str(error.value).startswith(f"{tmp_path / 'shop.zip'}/img1: no images")
+
+
+def test_malformed_seqinfo_in_a_zipped_mot_source_names_the_zip_member(tmp_path):
+    mot_folder(tmp_path / "mot20", "MOT20-01", "1,1,1,1,1,1,1,1,1\n", length=2)
+    (tmp_path / "mot20" / "train" / "MOT20-01" / "seqinfo.ini").write_text("[Sequence]\nname=MOT20-01\n")
+    (tmp_path / "mot20.zip").write_bytes(zip_folder(tmp_path / "mot20"))
+    with pytest.raises(DataError) as error:
+        build(tmp_path, [DatasetParams(name="mot20", kind="mot", path=str(tmp_path / "mot20.zip"))])
+    assert str(error.value).startswith(f"{tmp_path / 'mot20.zip'}/train/MOT20-01/seqinfo.ini: malformed seqinfo.ini")
+    assert ".tmp" not in str(error.value)
+
+
+def test_undecodable_gt_in_a_mot_folder_source_names_the_users_file(tmp_path):
+    mot_folder(tmp_path / "mot20", "MOT20-01", "", length=2)
+    gt = tmp_path / "mot20" / "train" / "MOT20-01" / "gt" / "gt.txt"
+    gt.write_bytes(b"1,1,1,1,1,1,1,1,1\n\xff\xfe\x00garbage\n")
+    with pytest.raises(DataError) as error:
+        build(tmp_path, [DatasetParams(name="mot20", kind="mot", path=str(tmp_path / "mot20"))])
+    assert str(error.value).startswith(f"{gt}: not text (undecodable bytes)") and ".tmp" not in str(error.value)
