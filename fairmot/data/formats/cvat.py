@@ -128,7 +128,7 @@ def _renumber(rows: np.ndarray, images: list[Path], gt_path: Path) -> np.ndarray
     frames = np.array([index.get(int(f), 0) if float(f).is_integer() else 0 for f in rows[:, 0]], dtype=np.float64)
     if len(rows) and (frames == 0).any():
         bad = int(np.argmax(frames == 0))
-        lineno = [i for i, line in enumerate(gt_path.read_text().splitlines(), start=1) if line.strip()][bad]
+        lineno = [i for i, line in enumerate(gt_path.read_text().split("\n"), start=1) if line.strip()][bad]
         lo, hi = min(index), max(index)
         raise DataError(f"{gt_path}:{lineno}: frame {rows[bad, 0]:g} has no image; {images[0].parent} holds "
                         f"{len(images)} images ({images[0].name} .. {images[-1].name}), gt frames {lo}..{hi}")
