@@ -13,10 +13,11 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import stat
 import zipfile
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -219,3 +220,23 @@ def _resolved(path: Path) -> Path:
         return Path(path).resolve()
     except (RuntimeError, OSError) as exc:
         raise DataError(f"{path}: cannot follow its symbolic links ({exc}); replace it with the file itself") from None
+
+
+@contextlib.contextmanager
+def user_paths(mapping: dict[Path, Path]) -> Iterator[None]:
+    """DataErrors raised inside say `user` where they would say `temp`, for each temp -> user pair.
+
+    A source is read where it was extracted or copied to (a `.tmp` folder the user never sees and
+    that is gone once the error is shown); its errors must name the zip or folder the user gave:
+    `/exports/shop.zip/gt/gt.txt:3`, not `.dataset.<rand>.tmp/.src-shop/gt/gt.txt:3`.
+    """
+    try:
+        yield
+    except DataError as exc:
+        message = str(exc)
+        for temp, user in sorted(mapping.items(), key=lambda pair: -len(str(pair[0]))):
+            for form in dict.fromkeys((str(temp), str(Path(temp).absolute()), os.path.realpath(temp))):
+                message = re.sub(re.escape(form) + r"(?![\w.-])", str(user).replace("\\", "\\\\"), message)
+        if message == str(exc):
+            raise
+        raise DataError(message) from None

@@ -20,6 +20,38 @@ def clip_xywh(x: float, y: float, w: float, h: float, width: float, height: floa
     return (x1, y1, x2 - x1, y2 - y1)
 
 
+# How far (px) a box may reach past an edge and still count as inside: float coordinates such as
+# x=10.1, w=20.3 do not survive (x + w) - x exactly, and that must not count as clipping
+EDGE_TOLERANCE = 1e-6
+# What the manifest's per-dataset box counts mean, the same for every kind (fairmot labels)
+COUNT_DEFINITIONS = {
+    "clipped": "boxes that reach past the image by more than 1e-6 px and were cut to it (part of them is inside)",
+    "outside": "boxes wholly outside the image, dropped",
+    "ignored": "pedestrian rows marked 0 (mark/consider flag 0) and CrowdHuman's ignore boxes (extra.ignore 1, "
+               "'mask' crowd regions): not training targets",
+    "other_classes": "rows of other classes than pedestrian (MOT classes 2-12, CVAT labels not in classes, "
+                     "CrowdHuman tags other than person and mask): not training targets",
+}
+
+
+def fit_box(x: float, y: float, w: float, h: float, width: float, height: float, counts: dict[str, int]
+            ) -> tuple[float, float, float, float] | None:
+    """The box cut to the image (None when wholly outside), counting it in counts["clipped"] / ["outside"].
+
+    One rule for every dataset kind: a box is clipped only when it leaves the image by more than
+    EDGE_TOLERANCE on some side; a box inside (within it) comes back unchanged, not rebuilt from
+    its clipped corners, so its label line is the unclipped one.
+    """
+    fitted = clip_xywh(x, y, w, h, width, height)
+    if fitted is None:
+        counts["outside"] += 1
+        return None
+    if min(x, y) < -EDGE_TOLERANCE or x + w > width + EDGE_TOLERANCE or y + h > height + EDGE_TOLERANCE:
+        counts["clipped"] += 1
+        return fitted
+    return (x, y, w, h)
+
+
 def label_line(gid: int, x: float, y: float, w: float, h: float, width: float, height: float) -> str:
     """`0 gid cx cy w h`, normalised by the image size, 6 decimals."""
     cx, cy = x + w / 2.0, y + h / 2.0

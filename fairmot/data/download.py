@@ -23,7 +23,17 @@ import zipfile
 from http.client import HTTPException
 from pathlib import Path, PurePosixPath
 
-from fairmot.data.archives import CHUNK, ExtractLimits, extract_zip_safely, is_zip_name, open_zip, refuse_links_out, zip_problem
+from fairmot.data.archives import (
+    CHUNK,
+    ExtractLimits,
+    extract_zip_safely,
+    is_zip_name,
+    open_zip,
+    refuse_links_out,
+    user_paths,
+    zip_problem,
+)
+from fairmot.data.formats.mot import read_gt, read_seqinfo
 from fairmot.errors import DataError
 from fairmot.io import atomic_dir
 
@@ -214,9 +224,10 @@ def prepare_mot17(source: Path, out_dir: Path, sequences: list[str], *, limits: 
             extract_zip_safely(source, extracted, include=lambda member: _sequence_key(member, len(root)) in wanted,
                                limits=limits)
             base = extracted.joinpath(*root)
-            for split, names in keep.items():
-                for name in names:
-                    _place(base / split / name, tmp / "images" / SOURCE_SPLITS[split] / name, source, split, move=True)
+            with user_paths({extracted: source}):  # errors name the member inside the user's zip
+                for split, names in keep.items():
+                    for name in names:
+                        _place(base / split / name, tmp / "images" / SOURCE_SPLITS[split] / name, source, split, move=True)
             shutil.rmtree(extracted)
         else:
             refuse_links_out(source)
@@ -302,3 +313,7 @@ def _check_sequence(seq: Path, source: Path, *, needs_gt: bool) -> None:
     if missing:
         raise DataError(f"{seq}: missing {', '.join(missing)} (in {source}); "
                         "a MOT17 sequence needs seqinfo.ini, img1/ and, for training, gt/gt.txt")
+    # read here, where the path is the user's, not later inside the assembled temporary
+    read_seqinfo(seq / "seqinfo.ini")
+    if (seq / "gt" / "gt.txt").exists():
+        read_gt(seq / "gt" / "gt.txt")

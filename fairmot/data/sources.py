@@ -21,7 +21,7 @@ from pathlib import Path, PurePosixPath
 from urllib.parse import urlparse
 
 from fairmot.config import MOT17_SDP_SEQUENCES, DataParams, DatasetParams
-from fairmot.data.archives import ExtractLimits, extract_zip_safely, open_zip, refuse_links_out
+from fairmot.data.archives import ExtractLimits, extract_zip_safely, open_zip, refuse_links_out, user_paths
 from fairmot.data.download import SPLITS, download_file, prepare_mot17
 from fairmot.data.formats.mot import read_seqinfo
 from fairmot.data.record import RECORD
@@ -58,14 +58,12 @@ def prepare_datasets(datasets: list[DatasetParams], out: Path, cache: Path, synt
 
                 part = tmp / f".part-{spec.name}"
                 generate_synthetic(part, **synthetic)
-                sequences = _merge_sequences(part, tmp, spec.name)
+                found = {"sequences": _merge_sequences(part, tmp, spec.name)}
             else:
                 source = fetch_source(spec, Path(cache), subfolder=record)
-                sequences = _prepare_kind(spec, source, tmp, single=not record, limits=limits)
-            entry = {"name": spec.name, "kind": spec.kind, "clip": spec.clip}
-            if sequences is not None:
-                entry["sequences"] = sequences
-            entries.append(entry)
+                with user_paths({tmp: Path(out)}):  # what is left of the temporary: the dataset it becomes
+                    found = _prepare_kind(spec, source, tmp, single=not record, limits=limits)
+            entries.append({"name": spec.name, "kind": spec.kind, "clip": spec.clip, **found})
         if record:
             (tmp / RECORD).write_text(json.dumps({"datasets": entries}, indent=2, sort_keys=True) + "\n")
 
@@ -83,16 +81,23 @@ def fetch_source(spec: DatasetParams, cache: Path, *, subfolder: bool = True) ->
                          sha256=spec.sha256, md5=spec.md5)
 
 
-def _prepare_kind(spec: DatasetParams, source: Path, tmp: Path, single: bool, limits: ExtractLimits) -> list[str] | None:
+def _prepare_kind(spec: DatasetParams, source: Path, tmp: Path, single: bool, limits: ExtractLimits) -> dict:
+    """What datasets.json records beyond name/kind/clip: a mot source's sequences (and, for a CVAT
+    export, the rows of other labels it lost: "other_classes"); nothing for the sets.
+
+    Errors name the user's zip or folder, never the scratch folder a zip is extracted into.
+    """
     if spec.kind == "mot" and (single or _has_split_layout(source)):
         part = tmp / f".part-{spec.name}"
         prepare_mot17(source, part, list(spec.sequences), limits=limits)
-        return _merge_sequences(part, tmp, spec.name)
-    with _unpacked(source, tmp / f".src-{spec.name}", limits) as root:
+        return {"sequences": _merge_sequences(part, tmp, spec.name)}
+    scratch = tmp / f".src-{spec.name}"
+    with user_paths({scratch: source}), _unpacked(source, scratch, limits) as root:
         if spec.kind == "mot":
             from fairmot.data.formats.cvat import prepare_cvat
 
-            return prepare_cvat(root, tmp, spec)
+            names, other = prepare_cvat(root, tmp, spec)
+            return {"sequences": names, "other_classes": other}
         target = tmp / "sets" / spec.name
         if spec.kind == "detection":
             from fairmot.data.formats.crowdhuman import prepare_crowdhuman
@@ -102,7 +107,7 @@ def _prepare_kind(spec: DatasetParams, source: Path, tmp: Path, single: bool, li
             from fairmot.data.formats.jde import prepare_jde
 
             prepare_jde(root, target, spec)
-    return None
+    return {}
 
 
 def _has_split_layout(source: Path) -> bool:

@@ -98,10 +98,12 @@ def _data_section(inputs: ReportInputs) -> list[str]:
         mixed = inputs.manifest.get("datasets", {})  # data.datasets: counts and id block per dataset
         if mixed:
             rows = [[name, d["kind"], d["frames"], d["boxes"], d["identities"],
-                     "-" if not d["ids"] else f"{d['ids'][0]}..{d['ids'][1]}", d["clipped"], d["outside"], d["ignored"]]
-                    for name, d in mixed.items()]
+                     "-" if not d["ids"] else f"{d['ids'][0]}..{d['ids'][1]}", d["clipped"], d["outside"], d["ignored"],
+                     d.get("other_classes", "n/a")] for name, d in mixed.items()]
             out += [_table(["dataset", "kind", "frames", "boxes", "identities", "ids", "clipped", "outside image",
-                            "ignored"], rows), ""]
+                            "ignored", "other classes"], rows), ""]
+            definitions = inputs.manifest.get("count_definitions", {})
+            out += [f"- {key}: {text}" for key, text in definitions.items()] + ([""] if definitions else [])
     v = inputs.validation
     status = "passed" if v.get("success") else "FAILED"
     out += [(f"Validation (great-expectations): **{status}** — "

@@ -51,6 +51,30 @@ def cvat_zip(path: Path) -> Path:
     return path
 
 
+def cvat_folder(root: Path, gt: str, names: list[str], size: tuple[int, int] = (64, 48), labels: str = CVAT_LABELS) -> Path:
+    """A CVAT MOT 1.1 export as a folder: gt/gt.txt, gt/labels.txt and img1/<name> for each name."""
+    (root / "gt").mkdir(parents=True)
+    (root / "gt" / "gt.txt").write_text(gt)
+    (root / "gt" / "labels.txt").write_text(labels)
+    (root / "img1").mkdir()
+    for i, name in enumerate(names):
+        (root / "img1" / name).write_bytes(jpg(*size, seed=i))
+    return root
+
+
+def mot_folder(root: Path, name: str, gt: str, length: int, size: tuple[int, int] = (64, 48)) -> Path:
+    """A MOTChallenge-layout source (MOT20's): train/<name>/{seqinfo.ini, img1/, gt/gt.txt}."""
+    seq = root / "train" / name
+    (seq / "img1").mkdir(parents=True)
+    (seq / "gt").mkdir()
+    (seq / "gt" / "gt.txt").write_text(gt)
+    (seq / "seqinfo.ini").write_text(f"[Sequence]\nname={name}\nimDir=img1\nframeRate=25\nseqLength={length}\n"
+                                     f"imWidth={size[0]}\nimHeight={size[1]}\nimExt=.jpg\n")
+    for frame in range(1, length + 1):
+        (seq / "img1" / f"{frame:06d}.jpg").write_bytes(jpg(*size, seed=frame))
+    return root
+
+
 CROWD_IDS = ("273271,c9db000d5146c15", "273275,4e9d1000623d0fb")
 CROWD_ODGT = [
     {"ID": CROWD_IDS[0], "gtboxes": [

@@ -57,7 +57,7 @@ def test_cvat_mot_export_keeps_pedestrian_rows_clips_and_leaves_trackless_boxes_
     seqinfo = (tmp_path / "dataset/images/train/cvat/seqinfo.ini").read_text()
     assert "seqLength=3" in seqinfo and "imWidth=64" in seqinfo and "imHeight=48" in seqinfo
     assert manifest["datasets"]["cvat"] == {"kind": "mot", "frames": 3, "boxes": 4, "identities": 1, "ids": [1, 1],
-                                            "clipped": 1, "outside": 0, "ignored": 1}
+                                            "clipped": 1, "outside": 0, "ignored": 1, "other_classes": 1}
     assert manifest["nID"] == 2
 
 
@@ -72,7 +72,7 @@ def test_crowdhuman_full_boxes_train_without_identities_and_ignored_boxes_are_le
     for image_id, text in CROWD_EXPECTED.items():
         assert labels_of(tmp_path, f"sets/crowd/images/{image_id}.jpg") == text
     assert manifest["datasets"]["crowd"] == {"kind": "detection", "frames": 2, "boxes": 2, "identities": 0,
-                                             "ids": None, "clipped": 1, "outside": 1, "ignored": 2}
+                                             "ids": None, "clipped": 1, "outside": 1, "ignored": 2, "other_classes": 0}
     assert manifest["nID"] == 1  # no identity at all: the id head has nothing to learn
 
 
@@ -114,6 +114,9 @@ def test_mixed_dataset_passes_validation_with_counts(tmp_path, three_kinds):
     result = validate_dataset(tmp_path / "dataset", tmp_path / "labels", tmp_path / "splits", tmp_path / "docs")
     assert result.success, result.message()
     assert result.summary["datasets"] == 3 and result.summary["clipped_boxes"] == 3 and result.summary["nID"] == 6
+    # ignored: cvat's person marked 0, crowd's ignore-flagged box and mask; other classes: cvat's car
+    assert {k: result.summary[f"{k}_boxes"] for k in ("outside", "ignored", "other_classes")} == {
+        "outside": 1, "ignored": 3, "other_classes": 1}
 
 
 def test_validation_fails_a_dataset_with_no_frames_and_a_mot_dataset_without_identities(tmp_path, three_kinds):
@@ -190,7 +193,7 @@ def test_download_and_labels_commands_build_a_mixed_dataset_from_params(tmp_path
     result = CliRunner().invoke(app, ["download", *common, "--out", str(tmp_path / "dataset"), "--cache", str(tmp_path / "c")])
     assert result.exit_code == 0, result.output
     assert json.loads((tmp_path / "dataset" / "datasets.json").read_text())["datasets"][0] == {
-        "name": "cvat", "kind": "mot", "clip": True, "sequences": ["cvat"]}
+        "name": "cvat", "kind": "mot", "clip": True, "sequences": ["cvat"], "other_classes": 1}
     result = CliRunner().invoke(app, ["labels", *common, "--dataset", str(tmp_path / "dataset"),
                                       "--labels", str(tmp_path / "labels"), "--splits", str(tmp_path / "splits")])
     assert result.exit_code == 0, result.output

@@ -11,8 +11,14 @@ columns, but three of them mean something else, and the folder differs:
   (0.0 or 1.0); it is kept as written (training does not read it);
 - column 7 is 0 only for boxes with an `ignored` attribute (MOT17: the "consider" flag); kept;
 - x, y, w, h are floats (MOT17: integers); boxes outside any track get track id -1 (label id -1);
-- there is no seqinfo.ini: the frame count and size come from img1/ (frames must be 000001..N),
-  the frame rate from data.datasets[].frame_rate.
+- there is no seqinfo.ini: the frame count and size come from img1/, the frame rate from
+  data.datasets[].frame_rate;
+- frames: the images of img1/ in natural order (digit runs compared as numbers) become frames
+  1..N, copied as 000001..N. gt.txt's frame column is the export's own index: Datumaro names each
+  image after the frame id it writes (`%06d` of it), so when every image is named by a number
+  that number is the image's gt frame (an export numbered from 000000 has gt frames from 0);
+  otherwise (`frame_0001.png`, ...) gt frame k is the k-th image. A gt frame without an image is
+  an error naming the line.
 
 A folder holding gt/gt.txt is one sequence: named after the dataset when there is one, else
 `<dataset>-<folder>`. A sequence that has seqinfo.ini is taken as a MOTChallenge sequence.
@@ -21,6 +27,7 @@ A folder holding gt/gt.txt is one sequence: named after the dataset when there i
 from __future__ import annotations
 
 import logging
+import re
 import shutil
 from pathlib import Path
 
@@ -36,44 +43,98 @@ log = logging.getLogger(__name__)
 IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".bmp")
 
 
-def prepare_cvat(root: Path, tmp: Path, spec: DatasetParams) -> list[str]:
-    """Write each sequence under tmp/images/train/<name> in MOTChallenge form; return the names."""
+def prepare_cvat(root: Path, tmp: Path, spec: DatasetParams) -> tuple[list[str], int]:
+    """Write each sequence under tmp/images/train/<name> in MOTChallenge form.
+
+    Returns the sequence names and how many gt rows of other labels than spec.classes were left
+    out (the manifest's other_classes: they never reach the dataset's gt.txt).
+    """
     seq_dirs = sorted({p.parent.parent for p in Path(root).rglob("gt/gt.txt")})
     if not seq_dirs:
         raise DataError(f"{spec.path or spec.url}: no gt/gt.txt found (data.datasets {spec.name!r}, kind mot); "
                         "expected MOTChallenge train/<seq>/ folders or a CVAT 'MOT 1.1' export (gt/gt.txt, img1/)")
-    names = []
+    names, other = [], 0
     for seq_dir in seq_dirs:
         name = spec.name if len(seq_dirs) == 1 else f"{spec.name}-{'-'.join(seq_dir.relative_to(root).parts)}"
         dest = tmp / "images" / "train" / name
         if dest.exists():
-            raise DataError(f"{dest}: dataset {spec.name!r} gives a sequence name an earlier dataset already has; "
-                            "rename the dataset")
-        _normalise(seq_dir, dest, spec, name)
+            raise DataError(f"{seq_dir}: dataset {spec.name!r} gives a sequence name ({name!r}) an earlier dataset "
+                            "already has; rename the dataset")
+        other += _normalise(seq_dir, dest, spec, name)
         names.append(name)
-    return names
+    return names, other
 
 
-def _normalise(seq_dir: Path, dest: Path, spec: DatasetParams, name: str) -> None:
+def _normalise(seq_dir: Path, dest: Path, spec: DatasetParams, name: str) -> int:
+    """Write the sequence at dest; return the number of rows of other labels left out."""
     if (seq_dir / "seqinfo.ini").is_file():
         info = read_seqinfo(seq_dir / "seqinfo.ini")
         shutil.copytree(seq_dir / info.im_dir, dest / info.im_dir)
         write_seqinfo(dest / "seqinfo.ini", info)
         (dest / "gt").mkdir()
         shutil.copyfile(seq_dir / "gt" / "gt.txt", dest / "gt" / "gt.txt")
-        return
-    info = _infer_seqinfo(seq_dir, spec, name)
-    rows = read_gt(seq_dir / "gt" / "gt.txt")
+        return 0
+    images = _frames(seq_dir / "img1", name)
+    info = _infer_seqinfo(images, spec, name)
+    rows = _renumber(read_gt(seq_dir / "gt" / "gt.txt"), images, seq_dir / "gt" / "gt.txt")
     labels = seq_dir / "gt" / "labels.txt"
+    total = len(rows)
     if labels.is_file():
         rows = _pedestrian_rows(rows, labels, spec)
-    (dest / "gt").mkdir(parents=True)
-    shutil.copytree(seq_dir / "img1", dest / "img1")
+    (dest / "img1").mkdir(parents=True)
+    for frame, image in enumerate(images, start=1):
+        shutil.copyfile(image, dest / "img1" / f"{frame:06d}{info.im_ext}")
     write_seqinfo(dest / "seqinfo.ini", info)
+    (dest / "gt").mkdir()
     with atomic_file(dest / "gt" / "gt.txt") as handle:
         for r in rows:
             handle.write(f"{int(r[0])},{int(r[1])},{r[2]:.2f},{r[3]:.2f},{r[4]:.2f},{r[5]:.2f},"
                          f"{int(r[6])},{int(r[7])},{r[8]:.2f}\n")
+    return total - len(rows)
+
+
+def _natural_key(path: Path) -> list:
+    """frame_2.png before frame_10.png: digit runs compare as numbers (the name breaks ties)."""
+    return [int(t) if t.isdigit() else t.lower() for t in re.split(r"([0-9]+)", path.name)] + [path.name]
+
+
+def _frames(folder: Path, name: str) -> list[Path]:
+    """The images of an export's img1/ in natural order; the i-th becomes frame i (from 1)."""
+    images = sorted((p for p in folder.glob("*") if p.is_file() and p.suffix.lower() in IMAGE_EXTS), key=_natural_key)
+    if not images:
+        raise DataError(f"{folder}: no images; a CVAT MOT 1.1 export must be made with 'save images' on")
+    exts = {p.suffix for p in images}
+    if len(exts) > 1:
+        raise DataError(f"{folder}: images of several formats {sorted(exts)}; convert them to one")
+    log.info("%s: img1/ holds %d frames, numbered in natural name order: %s -> 1 ... %s -> %d", name, len(images),
+             images[0].name, images[-1].name, len(images))
+    return images
+
+
+def _export_frames(images: list[Path]) -> dict[int, int]:
+    """{the export's frame index (gt.txt's frame column): frame 1..N} (see the module docstring)."""
+    if not all(re.fullmatch(r"[0-9]+", p.stem) for p in images):
+        return {i: i for i in range(1, len(images) + 1)}
+    index = {int(p.stem): i for i, p in enumerate(images, start=1)}
+    if len(index) < len(images):
+        same = [p.name for p in images if sum(int(q.stem) == int(p.stem) for q in images) > 1]
+        raise DataError(f"{images[0].parent}: images {same[:2]} have the same frame number; keep one of them")
+    return index
+
+
+def _renumber(rows: np.ndarray, images: list[Path], gt_path: Path) -> np.ndarray:
+    """gt rows with the export's frame index replaced by frame 1..N; a frame without image names its line."""
+    index = _export_frames(images)
+    frames = np.array([index.get(int(f), 0) if float(f).is_integer() else 0 for f in rows[:, 0]], dtype=np.float64)
+    if len(rows) and (frames == 0).any():
+        bad = int(np.argmax(frames == 0))
+        lineno = [i for i, line in enumerate(gt_path.read_text().split("\n"), start=1) if line.strip()][bad]
+        lo, hi = min(index), max(index)
+        raise DataError(f"{gt_path}:{lineno}: frame {rows[bad, 0]:g} has no image; {images[0].parent} holds "
+                        f"{len(images)} images ({images[0].name} .. {images[-1].name}), gt frames {lo}..{hi}")
+    out = rows.copy()
+    out[:, 0] = frames
+    return out
 
 
 def _pedestrian_rows(rows: np.ndarray, labels: Path, spec: DatasetParams) -> np.ndarray:
@@ -92,17 +153,7 @@ def _pedestrian_rows(rows: np.ndarray, labels: Path, spec: DatasetParams) -> np.
     return keep
 
 
-def _infer_seqinfo(seq_dir: Path, spec: DatasetParams, name: str) -> SeqInfo:
-    images = sorted(p for p in (seq_dir / "img1").glob("*") if p.suffix.lower() in IMAGE_EXTS)
-    if not images:
-        raise DataError(f"{seq_dir / 'img1'}: no images; a CVAT MOT 1.1 export must be made with 'save images' on")
-    for expected, path in enumerate(images, start=1):
-        if path.stem != f"{expected:06d}":
-            raise DataError(f"{path}: expected frame {expected:06d}{path.suffix}; frames must be numbered "
-                            "000001..N without gaps")
-    exts = {p.suffix for p in images}
-    if len(exts) > 1:
-        raise DataError(f"{seq_dir / 'img1'}: images of several formats {sorted(exts)}; convert them to one")
+def _infer_seqinfo(images: list[Path], spec: DatasetParams, name: str) -> SeqInfo:
     from PIL import Image
 
     with Image.open(images[0]) as first:

@@ -17,7 +17,7 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 
 from fairmot.config import DatasetParams
-from fairmot.data.boxes import clip_xywh, label_line
+from fairmot.data.boxes import fit_box, label_line
 from fairmot.errors import DataError
 
 LIST = "list.txt"
@@ -94,7 +94,7 @@ def jde_labels(target: Path, first_id: int, clip: bool) -> tuple[dict[str, list[
 
     target = Path(target)
     labels: dict[str, list[str]] = {}
-    counts = {"boxes": 0, "clipped": 0, "outside": 0, "identities": 0}
+    counts = {"boxes": 0, "clipped": 0, "outside": 0, "ignored": 0, "other_classes": 0, "identities": 0}
     max_id, used = -1, set()
     for rel in (target / LIST).read_text().split():
         path = target / label_rel(rel)
@@ -105,11 +105,9 @@ def jde_labels(target: Path, first_id: int, clip: bool) -> tuple[dict[str, list[
         for _, tid, cx, cy, w, h in rows:
             x, y, w, h = (cx - w / 2) * width, (cy - h / 2) * height, w * width, h * height
             if clip:
-                fitted = clip_xywh(x, y, w, h, width, height)
+                fitted = fit_box(x, y, w, h, width, height, counts)
                 if fitted is None:
-                    counts["outside"] += 1
                     continue
-                counts["clipped"] += not np.allclose(fitted, (x, y, w, h), atol=1e-6)
                 x, y, w, h = fitted
             tid = int(tid)
             if tid >= 0:

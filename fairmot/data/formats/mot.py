@@ -77,7 +77,7 @@ def read_seqinfo(path: Path) -> SeqInfo:
         raise DataError(f"{path}: seqinfo.ini not found; every sequence folder needs one")
     parser = configparser.ConfigParser()
     try:
-        parser.read(path)
+        parser.read(path, encoding="utf-8")
         section = parser["Sequence"]
         return SeqInfo(
             name=section.get("name", path.parent.name),
@@ -88,6 +88,8 @@ def read_seqinfo(path: Path) -> SeqInfo:
             im_dir=section.get("imDir", "img1"),
             im_ext=section.get("imExt", ".jpg"),
         )
+    except UnicodeDecodeError:
+        raise DataError(f"{path}: not a text file (undecodable bytes); seqinfo.ini is an INI file of UTF-8 text") from None
     except (KeyError, ValueError, configparser.Error) as exc:
         raise DataError(
             f"{path}: malformed seqinfo.ini ({exc!s}); it needs a [Sequence] section with "
@@ -116,8 +118,20 @@ def _read_table(path: Path, min_columns: int, what: str) -> np.ndarray:
         raise DataError(f"{path}: {what} file not found")
     if path.is_dir():
         raise DataError(f"{path}: a folder, not a {what} file; replace it with the {what} file")
-    rows = []
-    with path.open() as handle:
+    rows: list[list[float]] = []
+    try:
+        _read_rows(path, min_columns, rows)
+    except UnicodeDecodeError:
+        raise DataError(f"{path}: not text (undecodable bytes); a {what} file is comma-separated UTF-8 text") from None
+    except OSError as exc:
+        raise DataError(f"{path}: cannot be read ({exc.strerror or exc}); check the file and its permissions") from None
+    if not rows:
+        return np.zeros((0, min_columns), dtype=np.float64)
+    return np.asarray(rows, dtype=np.float64)
+
+
+def _read_rows(path: Path, min_columns: int, rows: list[list[float]]) -> None:
+    with path.open(encoding="utf-8") as handle:
         for lineno, line in enumerate(handle, start=1):
             line = line.strip()
             if not line:
@@ -131,9 +145,6 @@ def _read_table(path: Path, min_columns: int, what: str) -> np.ndarray:
                 rows.append([float(v) for v in parts[:min_columns]])
             except ValueError:
                 raise DataError(f"{path}:{lineno}: non-numeric value in {line!r}") from None
-    if not rows:
-        return np.zeros((0, min_columns), dtype=np.float64)
-    return np.asarray(rows, dtype=np.float64)
 
 
 def read_gt(path: Path) -> np.ndarray:

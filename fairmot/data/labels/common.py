@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fairmot.data.boxes import clip_xywh, label_line
+from fairmot.data.boxes import fit_box, label_line
 from fairmot.data.formats.mot import PEDESTRIAN, SeqInfo, list_sequences, read_gt, read_seqinfo
 from fairmot.errors import DataError
 from fairmot.io import atomic_dir
@@ -98,6 +98,13 @@ def kept_rows(gt: np.ndarray) -> np.ndarray:
     return keep[np.lexsort((keep[:, 0], keep[:, 1]))]
 
 
+def left_out_counts(gt: np.ndarray) -> dict[str, int]:
+    """The gt rows kept_rows leaves out, as fairmot.data.boxes.COUNT_DEFINITIONS defines them:
+    "ignored" = pedestrian rows marked 0, "other_classes" = rows of any other class (marked or not)."""
+    pedestrian = gt[:, 7] == PEDESTRIAN
+    return {"ignored": int((pedestrian & (gt[:, 6] == 0)).sum()), "other_classes": int((~pedestrian).sum())}
+
+
 def label_lines(rows: np.ndarray, info: SeqInfo, first_id: int, clip: bool = False
                 ) -> tuple[dict[int, list[str]], int, dict[str, int]]:
     """Label lines per frame for one sequence's kept rows (sorted by tid, frame).
@@ -106,7 +113,7 @@ def label_lines(rows: np.ndarray, info: SeqInfo, first_id: int, clip: bool = Fal
     id starts whenever the tid differs from the previous row's; a tid below 1 (a CVAT box outside
     any track) gets id -1. Unless `clip`, boxes are not clipped and values may fall outside
     [0, 1] (the single-source default, kept byte-identical); with it, boxes are cut to the image
-    and those wholly outside dropped, both counted.
+    and those wholly outside dropped, both counted (fairmot.data.boxes.fit_box).
     """
     per_frame: dict[int, list[str]] = {}
     counts = {"clipped": 0, "outside": 0}
@@ -117,11 +124,9 @@ def label_lines(rows: np.ndarray, info: SeqInfo, first_id: int, clip: bool = Fal
             gid += 1
         previous_tid = tid
         if clip:
-            fitted = clip_xywh(x, y, w, h, info.width, info.height)
+            fitted = fit_box(x, y, w, h, info.width, info.height, counts)
             if fitted is None:
-                counts["outside"] += 1
                 continue
-            counts["clipped"] += fitted != (x, y, w, h)
             x, y, w, h = fitted
         line = label_line(gid if tid >= 1 else -1, x, y, w, h, info.width, info.height)
         per_frame.setdefault(int(frame), []).append(line)
@@ -142,7 +147,7 @@ def label_sequence(seq: Sequence, tmp_labels: Path, first_id: int, index: dict[s
             "seqinfo.ini); fix the gt row or seqLength"
         )
     per_frame, next_id, counts = label_lines(rows, seq.info, first_id, clip)
-    counts["ignored"] = len(gt) - len(rows)  # zero-marked rows and other classes
+    counts.update(left_out_counts(gt))
     out = tmp_labels / seq.split / seq.name / seq.info.im_dir
     out.mkdir(parents=True)
     for frame in range(1, n + 1):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from fairmot.data.boxes import COUNT_DEFINITIONS
 from fairmot.data.formats.crowdhuman import crowdhuman_labels
 from fairmot.data.formats.jde import jde_labels
 from fairmot.data.labels.common import SPLITS, label_sequence, labelled_sequences, write_splits
@@ -35,15 +36,15 @@ def generate_mixed_labels(dataset_root: Path, labels_root: Path, splits_dir: Pat
         for entry in record:
             first_id, before = next_id, len(index["train"]) + len(index["test"])
             if entry["kind"] in ("mot", "synthetic"):
-                counts = {"boxes": 0, "clipped": 0, "outside": 0, "ignored": 0}
+                # rows of other labels that a CVAT export's sequences lost at download (datasets.json)
+                counts = {"boxes": 0, **dict.fromkeys(COUNT_DEFINITIONS, 0), "other_classes": entry.get("other_classes", 0)}
                 for name in _ordered(entry["sequences"], sequences, dataset_root, entry["name"]):
                     seq_entry, next_id, seq_counts = label_sequence(sequences[name], tmp_labels, next_id, index,
                                                                     clip=entry["clip"])
                     manifest_sequences[name] = {**seq_entry, "dataset": entry["name"]}
                     counts["boxes"] += seq_entry["boxes"]
-                    counts["clipped"] += seq_counts["clipped"]
-                    counts["outside"] += seq_counts["outside"]
-                    counts["ignored"] += seq_counts["ignored"]
+                    for key in COUNT_DEFINITIONS:
+                        counts[key] += seq_counts[key]
             else:
                 counts, next_id = _label_set(dataset_root, tmp_labels, entry, next_id, index)
             datasets[entry["name"]] = {
@@ -52,9 +53,7 @@ def generate_mixed_labels(dataset_root: Path, labels_root: Path, splits_dir: Pat
                 "boxes": counts["boxes"],
                 "identities": next_id - first_id if entry["kind"] != "jde" else counts["identities"],
                 "ids": [first_id, next_id - 1] if next_id > first_id else None,
-                "clipped": counts["clipped"],
-                "outside": counts["outside"],
-                "ignored": counts.get("ignored", 0),
+                **{key: counts[key] for key in COUNT_DEFINITIONS},
             }
             log.info("%s (%s): %d frames, %d boxes, %d identities", entry["name"], entry["kind"],
                      datasets[entry["name"]]["frames"], counts["boxes"], datasets[entry["name"]]["identities"])
@@ -62,6 +61,7 @@ def generate_mixed_labels(dataset_root: Path, labels_root: Path, splits_dir: Pat
             "nID": next_id,
             "sequences": manifest_sequences,
             "datasets": datasets,
+            "count_definitions": COUNT_DEFINITIONS,  # what clipped / outside / ignored / other_classes of "datasets" mean
             "splits": {name: len(index[name]) for name in SPLITS},
         }
         write_splits(splits_dir, index, manifest)

@@ -69,7 +69,8 @@ def validate_dataset(dataset_root: Path, labels_root: Path, splits_dir: Path, do
         }
         if "datasets" in manifest:  # a mixed dataset (data.datasets)
             summary["datasets"] = len(manifest["datasets"])
-            summary["clipped_boxes"] = sum(d["clipped"] for d in manifest["datasets"].values())
+            for key in ("clipped", "outside", "ignored", "other_classes"):  # fairmot.data.boxes.COUNT_DEFINITIONS
+                summary[f"{key}_boxes"] = sum(d.get(key, 0) for d in manifest["datasets"].values())
         (tmp / "results.json").write_text(
             json.dumps({"summary": summary, "failures": failures, "expectations": checks}, indent=2, sort_keys=True) + "\n"
         )
