@@ -21,11 +21,14 @@ from pathlib import Path
 import numpy as np
 
 from fairmot.config import TrackParams
+from fairmot.errors import DataError
 from fairmot.evaluation import find_eval_sequences
 from fairmot.inference.detect import record_sequence
 from fairmot.inference.runner import OnlineTracker
+from fairmot.inference.settings import InferenceSettings
 from fairmot.inference.sources import iter_images
-from fairmot.tracking.cache import read_detections, track_cached, write_detections
+from fairmot.io import file_sha256
+from fairmot.tracking.cache import check_cache, read_detections, track_cached, write_detections
 from fairmot.tuning.search import score_track_params, tune
 
 
@@ -46,13 +49,23 @@ def cache_split(model: Path, dataset: Path, split: str, cache_dir: Path | None):
     """The split's detection caches: read from cache_dir/<split>/ when there, else one network pass."""
     sequences = find_eval_sequences(dataset, split)
     folder = cache_dir / split if cache_dir else None
+    digest = file_sha256(model)
     if folder and all((folder / f"{s.name}.npz").exists() for s in sequences):
-        print(f"{split}: detections read from {folder}")
-        return sequences, [read_detections(folder / f"{s.name}.npz") for s in sequences]
-    runner = OnlineTracker.from_checkpoint(model, TrackParams(det_floor=0.05), device="cpu", warmup=0)
+        try:
+            caches = [read_detections(folder / f"{s.name}.npz") for s in sequences]
+            for cache, s in zip(caches, sequences):
+                check_cache(cache, folder / f"{s.name}.npz", name=s.name, first_frame=s.first_frame,
+                            frames=s.num_frames, width=s.info.width, height=s.info.height, checkpoint_sha256=digest)
+            print(f"{split}: detections read from {folder}")
+            return sequences, caches
+        except DataError as exc:
+            print(f"{split}: not reused: {exc}")
+    runner = OnlineTracker.from_checkpoint(model, TrackParams(det_floor=0.05),
+                                           InferenceSettings(device="cpu", warmup=0))
     start = time.perf_counter()
     caches = [record_sequence(runner, iter_images(s.frame_paths()), name=s.name, frame_rate=s.info.frame_rate,
-                              first_frame=s.first_frame) for s in sequences]
+                              width=s.info.width, height=s.info.height, first_frame=s.first_frame,
+                              checkpoint_sha256=digest) for s in sequences]
     seconds = time.perf_counter() - start
     for cache in caches if folder else []:
         write_detections(folder / f"{cache.name}.npz", cache)

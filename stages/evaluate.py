@@ -96,19 +96,18 @@ def _check_reports(reports: Path) -> None:
         check_output_file(reports / name, replace=reports_policy(reports), option="--reports")
 
 
-def _load_caches(detections: Path, sequences: list[EvalSequence]) -> list:
-    """The cache of every evaluated sequence, checked to cover exactly its evaluated frames."""
-    from fairmot.errors import DataError
-    from fairmot.tracking.cache import read_detections
+def _load_caches(detections: Path, sequences: list[EvalSequence], checkpoint_sha256: str | None) -> list:
+    """The cache of every evaluated sequence, checked to be of that sequence, its evaluated frames and image
+    size, and made by the network pass reports/detect.json describes (else by one checkpoint, the first's)."""
+    from fairmot.tracking.cache import check_cache, read_detections
 
     caches = []
     for seq in sequences:
-        cache = read_detections(detections / f"{seq.name}.npz")
-        if (cache.first_frame, cache.num_frames) != (seq.first_frame, seq.num_frames):
-            raise DataError(
-                f"{detections / (seq.name + '.npz')}: cached frames {cache.first_frame}.."
-                f"{cache.first_frame + cache.num_frames - 1}, but the split scores {seq.first_frame}..{seq.last_frame}; "
-                "rerun `fairmot detect` with this eval.split")
+        path = detections / f"{seq.name}.npz"
+        cache = read_detections(path)
+        check_cache(cache, path, name=seq.name, first_frame=seq.first_frame, frames=seq.num_frames,
+                    width=seq.info.width, height=seq.info.height,
+                    checkpoint_sha256=checkpoint_sha256 or (caches[0].checkpoint_sha256 if caches else None))
         caches.append(cache)
     return caches
 
@@ -128,7 +127,7 @@ def _track_and_score(params: Params, sequences: list[EvalSequence], detections: 
     if not speed_path.is_file():
         raise DataError(f"{speed_path}: the network pass's figures are missing; run `fairmot detect` first")
     speed = json.loads(speed_path.read_text())
-    caches = _load_caches(detections, sequences)
+    caches = _load_caches(detections, sequences, speed.get("checkpoint_sha256"))
     started = time.perf_counter()
     with atomic_dir(results, replace=OURS) as tmp:
         for seq, cache in zip(sequences, caches):

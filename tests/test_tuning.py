@@ -17,7 +17,8 @@ def faint_caches(sequences, seed: int = 0):
     rng = np.random.default_rng(seed)
     caches = []
     for seq in sequences:
-        rec = DetectionRecorder(seq.name, seq.info.frame_rate, seq.first_frame, det_floor=0.05)
+        rec = DetectionRecorder(seq.name, seq.info.frame_rate, seq.first_frame, det_floor=0.05,
+                                width=seq.info.width, height=seq.info.height)
         for frame in range(seq.first_frame, seq.last_frame + 1):
             rows = seq.gt[(seq.gt[:, 0] == frame) & (seq.gt[:, 6] == 1)]
             boxes = np.concatenate([rows[:, 2:4], rows[:, 2:4] + rows[:, 4:6]], axis=1)

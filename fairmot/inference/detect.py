@@ -2,7 +2,8 @@
 
 Frames go through the runner `settings.batch` at a time; each sequence's candidates above
 `track.det_floor` are written as `<out>/<seq>.npz` (fairmot.tracking.cache), the folder replaced
-as one. `cached_detections` reuses such a folder when the very same checkpoint made it.
+as one. Each cache records the checkpoint's sha256 and the image size; `cached_detections` reuses a
+folder whose caches the very same checkpoint made for the very same frames.
 """
 
 from __future__ import annotations
@@ -23,17 +24,23 @@ from fairmot.evaluation import EvalSequence
 from fairmot.inference.runner import OnlineTracker
 from fairmot.inference.settings import InferenceSettings
 from fairmot.inference.sources import iter_images
-from fairmot.io import atomic_dir, file_sha256, write_text
-from fairmot.tracking.cache import DetectionRecorder, SequenceDetections, read_detections, write_detections
-
-MODEL_STAMP = "model.sha256"
+from fairmot.io import atomic_dir, file_sha256
+from fairmot.tracking.cache import (
+    DetectionRecorder,
+    SequenceDetections,
+    check_cache,
+    read_detections,
+    write_detections,
+)
 
 
 def record_sequence(runner: OnlineTracker, frames: Iterable[np.ndarray], *, name: str, frame_rate: float,
-                    first_frame: int = 1) -> SequenceDetections:
+                    width: int, height: int, first_frame: int = 1, checkpoint_sha256: str = "") -> SequenceDetections:
     """The network pass of an OnlineTracker (`prepare` + `detect_batch`) over frames, as a cache,
-    `runner.batch` frames per pass (the same candidates up to float rounding of the network)."""
-    recorder = DetectionRecorder(name, frame_rate, first_frame, runner.settings.det_floor)
+    `runner.batch` frames per pass (the same candidates up to float rounding of the network).
+    width x height is the frames' size (seqinfo.ini's), kept so a cache read for other frames is refused."""
+    recorder = DetectionRecorder(name, frame_rate, first_frame, runner.settings.det_floor, width=width, height=height,
+                                 checkpoint_sha256=checkpoint_sha256)
     frames = iter(frames)
     while chunk := list(itertools.islice(frames, runner.batch)):
         for dets in runner.detect_batch([runner.prepare(img) for img in chunk]):
@@ -47,6 +54,7 @@ def detect_split(sequences: Sequence[EvalSequence], checkpoint: Path, track: Tra
     torch.manual_seed(seed)
     apply_threads(settings.threads)
     runner = OnlineTracker.from_checkpoint(checkpoint, track, settings)
+    digest = file_sha256(checkpoint)
     reset_peak_memory(settings.device)
     candidates = 0
     with atomic_dir(out) as tmp:
@@ -54,7 +62,8 @@ def detect_split(sequences: Sequence[EvalSequence], checkpoint: Path, track: Tra
             frames = tqdm(iter_images(seq.frame_paths()), total=seq.num_frames, desc=seq.name, unit="frame",
                           disable=None)
             cache = record_sequence(runner, frames, name=seq.name, frame_rate=seq.info.frame_rate,
-                                    first_frame=seq.first_frame)
+                                    width=seq.info.width, height=seq.info.height, first_frame=seq.first_frame,
+                                    checkpoint_sha256=digest)
             candidates += len(cache.scores)
             write_detections(tmp / f"{seq.name}.npz", cache)
     frames = sum(s.num_frames for s in sequences)
@@ -62,24 +71,27 @@ def detect_split(sequences: Sequence[EvalSequence], checkpoint: Path, track: Tra
         "engine": settings.engine, "batch": settings.batch, "device": device_name(settings.device), "frames": frames,
         "fps": round(runner.meter.fps, 3), "fps_model": round(runner.meter.fps_model, 3),
         "peak_memory_mb": round(peak_memory_mb(settings.device), 1), "det_floor": track.det_floor,
-        "candidates_per_frame": round(candidates / max(frames, 1), 2),
+        "candidates_per_frame": round(candidates / max(frames, 1), 2), "checkpoint_sha256": digest,
     }
 
 
 def cached_detections(sequences: Sequence[EvalSequence], checkpoint: Path, track: TrackParams,
                       settings: InferenceSettings, folder: Path, *, seed: int) -> list[SequenceDetections]:
-    """The caches of `sequences` in `folder` when complete and made by this very checkpoint (its sha256
-    is kept beside them) at a floor no higher than track.det_floor; otherwise one network pass first."""
+    """The caches of `sequences` in `folder` when every one is readable, made by this very checkpoint (the
+    sha256 in its meta) for the same frames, at a floor no higher than track.det_floor; otherwise one network
+    pass first (the folder is this command's own cache, so anything else in it is simply made again)."""
     if not Path(checkpoint).is_file():
         raise DataError(f"{checkpoint}: checkpoint not found; run `fairmot train` (or `dvc repro train`) first")
     digest = file_sha256(checkpoint)
-    stamp = folder / MODEL_STAMP
-    paths = [folder / f"{s.name}.npz" for s in sequences]
-    same_model = stamp.exists() and stamp.read_text().strip() == digest
-    caches = [read_detections(p) for p in paths] if same_model and all(p.exists() for p in paths) else []
-    fresh = all(c.det_floor <= track.det_floor and c.first_frame == s.first_frame for c, s in zip(caches, sequences))
-    if not caches or not fresh:
-        detect_split(sequences, checkpoint, track, settings, folder, seed=seed)
-        write_text(stamp, digest + "\n")
+    paths = [Path(folder) / f"{s.name}.npz" for s in sequences]
+    try:
         caches = [read_detections(p) for p in paths]
-    return caches
+        for cache, seq, path in zip(caches, sequences, paths):
+            check_cache(cache, path, name=seq.name, first_frame=seq.first_frame, frames=seq.num_frames,
+                        width=seq.info.width, height=seq.info.height, checkpoint_sha256=digest)
+        if all(c.det_floor <= track.det_floor for c in caches):
+            return caches
+    except DataError:
+        pass
+    detect_split(sequences, checkpoint, track, settings, folder, seed=seed)
+    return [read_detections(p) for p in paths]

@@ -9,7 +9,9 @@ checks it), and changing `track.*` never needs the network again.
 
 Format: one compressed npz per sequence (`<seq>.npz`) with `boxes` (N, 4) float32, `scores` (N,)
 float32, `embeddings` (N, D) float32, `counts` (F,) int32 (candidates per frame, frames in order)
-and `meta`, a JSON string (format version, sequence name, frame rate, first frame number, floor).
+and `meta`, a JSON string (format version, sequence name, frame rate, first frame number, floor,
+image size, the checkpoint's sha256). `check_cache` compares the meta with what a cache is read for,
+so a file swapped, renamed or left over from another split, dataset or checkpoint is refused.
 Embeddings stay float32: float16 would halve the file and gave the very same rows on the crowd
 test split (benchmarks/crowd_trackers.py checks it), but it moves cosine distances in the 4th
 digit, so a near-tie assignment could flip; exactness is what the cache promises.
@@ -18,6 +20,8 @@ digit, so a near-tie assignment could flip; exactness is what the cache promises
 from __future__ import annotations
 
 import json
+import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,12 +29,14 @@ from pathlib import Path
 import numpy as np
 
 from fairmot.config import TrackParams
-from fairmot.errors import DataError
+from fairmot.errors import DataError, first_line
 from fairmot.io import atomic_file
 from fairmot.tracking import build_tracker, input_threshold, reported
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: meta records the image size and the checkpoint's sha256
 KEYS = ("boxes", "scores", "embeddings", "counts", "meta")
+META_TYPES = {"name": str, "frame_rate": (int, float), "first_frame": int, "det_floor": (int, float), "width": int,
+              "height": int, "checkpoint_sha256": str}
 
 Row = tuple[int, int, float, float, float, float, float]  # frame, id, x, y, w, h, score
 
@@ -43,6 +49,9 @@ class SequenceDetections:
     frame_rate: float
     first_frame: int  # the sequence's number for the first cached frame (result files use it)
     det_floor: float
+    width: int  # the size of the frames the network saw (seqinfo.ini's imWidth, imHeight)
+    height: int
+    checkpoint_sha256: str = ""  # the checkpoint that made the candidates ("" when not from a file)
     boxes: np.ndarray = field(default_factory=lambda: np.zeros((0, 4), np.float32))
     scores: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
     embeddings: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.float32))
@@ -63,8 +72,10 @@ class SequenceDetections:
 class DetectionRecorder:
     """Collects one sequence's per-frame candidates during the network pass."""
 
-    def __init__(self, name: str, frame_rate: float, first_frame: int, det_floor: float) -> None:
+    def __init__(self, name: str, frame_rate: float, first_frame: int, det_floor: float, *, width: int, height: int,
+                 checkpoint_sha256: str = "") -> None:
         self.name, self.frame_rate, self.first_frame, self.det_floor = name, frame_rate, first_frame, det_floor
+        self.width, self.height, self.checkpoint_sha256 = width, height, checkpoint_sha256
         self._parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
 
     def add(self, boxes: np.ndarray, scores: np.ndarray, embeddings: np.ndarray) -> None:
@@ -76,7 +87,8 @@ class DetectionRecorder:
     def result(self) -> SequenceDetections:
         dim = max((e.shape[1] for _, _, e in self._parts), default=0)
         return SequenceDetections(
-            self.name, float(self.frame_rate), int(self.first_frame), float(self.det_floor),
+            self.name, float(self.frame_rate), int(self.first_frame), float(self.det_floor), int(self.width),
+            int(self.height), str(self.checkpoint_sha256),
             boxes=np.concatenate([b for b, _, _ in self._parts] or [np.zeros((0, 4), np.float32)]),
             scores=np.concatenate([s for _, s, _ in self._parts] or [np.zeros(0, np.float32)]),
             embeddings=np.concatenate([e if len(e) else np.zeros((0, dim), np.float32) for _, _, e in self._parts]
@@ -87,33 +99,113 @@ class DetectionRecorder:
 
 def write_detections(path: Path, seq: SequenceDetections) -> None:
     """Write one sequence's cache atomically (an interrupted write leaves no half file)."""
-    meta = {"version": FORMAT_VERSION, "name": seq.name, "frame_rate": seq.frame_rate,
-            "first_frame": seq.first_frame, "det_floor": seq.det_floor}
+    meta = {"version": FORMAT_VERSION, **{key: getattr(seq, key) for key in META_TYPES}}
     with atomic_file(Path(path), "wb") as handle:
         np.savez_compressed(handle, boxes=seq.boxes, scores=seq.scores, embeddings=seq.embeddings,
                             counts=seq.counts, meta=np.array(json.dumps(meta, sort_keys=True)))
 
 
 def read_detections(path: Path) -> SequenceDetections:
-    """Read a cache written by `write_detections`; a missing or foreign file raises DataError."""
+    """Read a cache written by `write_detections`; a missing, foreign, damaged or outdated file raises DataError."""
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise DataError(f"{path}: no detection cache; run `fairmot detect` first")
+    arrays = _load_arrays(path)
+    meta = _read_meta(path, arrays.pop("meta"))
+    seq = SequenceDetections(**meta, **arrays)
+    problem = _shape_problem(seq)
+    if problem:
+        raise DataError(f"{path}: not a valid detection cache ({problem}); rerun `fairmot detect`")
+    return seq
+
+
+def _unreadable(path: Path, reason: str) -> DataError:
+    return DataError(f"{path}: unreadable detection cache ({reason}); rerun `fairmot detect`")
+
+
+def _load_arrays(path: Path) -> dict[str, np.ndarray]:
+    """The cache's five arrays; any failure of the file, the zip or an array is one DataError naming the file."""
+    if not path.is_file():
+        raise _unreadable(path, "a folder, not a file" if path.is_dir() else "not a regular file")
+    if path.stat().st_size == 0:
+        raise _unreadable(path, "empty file")
     try:
-        with np.load(path, allow_pickle=False) as data:
+        data = np.load(path, allow_pickle=False)
+        if not isinstance(data, np.lib.npyio.NpzFile):
+            raise _unreadable(path, "a single array, not an npz archive")
+        with data:
             missing = [k for k in KEYS if k not in data.files]
             if missing:
                 raise DataError(f"{path}: not a detection cache (missing {', '.join(missing)}); rerun `fairmot detect`")
-            arrays = {k: data[k] for k in KEYS}
-    except (OSError, ValueError) as exc:
-        raise DataError(f"{path}: unreadable detection cache ({exc}); rerun `fairmot detect`") from None
-    meta = json.loads(str(arrays.pop("meta")))
-    if meta.get("version") != FORMAT_VERSION:
-        raise DataError(f"{path}: cache format {meta.get('version')} is not {FORMAT_VERSION}; rerun `fairmot detect`")
-    seq = SequenceDetections(meta["name"], meta["frame_rate"], meta["first_frame"], meta["det_floor"], **arrays)
-    if seq.counts.sum() != len(seq.scores) or len(seq.boxes) != len(seq.scores):
-        raise DataError(f"{path}: per-frame counts do not add up to the stored candidates; rerun `fairmot detect`")
-    return seq
+            return {k: data[k] for k in KEYS}
+    except (OSError, EOFError, ValueError, KeyError, zipfile.BadZipFile, zlib.error, NotImplementedError) as exc:
+        raise _unreadable(path, _reason(exc)) from None
+
+
+def _reason(exc: BaseException) -> str:
+    """numpy's own message, short, and never its advice to allow pickles (a cache holds no Python objects)."""
+    if "allow_pickle" in str(exc):
+        return "it holds Python objects, not plain arrays"
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    if isinstance(exc, EOFError):
+        return "truncated"
+    return first_line(exc)
+
+
+def _read_meta(path: Path, meta: np.ndarray) -> dict:
+    """The meta JSON of a cache of this FORMAT_VERSION, every field of META_TYPES present and typed."""
+    try:
+        values = json.loads(str(meta)) if meta.dtype.kind == "U" and meta.ndim == 0 else None
+    except ValueError:
+        values = None
+    if not isinstance(values, dict):
+        raise DataError(f"{path}: not a detection cache (its meta is not a JSON object); rerun `fairmot detect`")
+    version = values.pop("version", None)
+    if version != FORMAT_VERSION:
+        raise DataError(f"{path}: detection cache format {version!r}, this version of fairmot reads format "
+                        f"{FORMAT_VERSION}; rerun `fairmot detect`")
+    for key, kind in META_TYPES.items():
+        if not isinstance(values.get(key), kind) or isinstance(values.get(key), bool):
+            raise DataError(f"{path}: not a valid detection cache (meta {key!r} = {values.get(key)!r}); "
+                            "rerun `fairmot detect`")
+    return {key: values[key] for key in META_TYPES}
+
+
+def _shape_problem(seq: SequenceDetections) -> str | None:
+    """What is wrong with the arrays' shapes or types, None when they fit together."""
+    scores, boxes, emb, counts = seq.scores, seq.boxes, seq.embeddings, seq.counts
+    if scores.ndim != 1 or scores.dtype.kind != "f":
+        return f"scores {scores.dtype} {scores.shape}, not (N,) floats"
+    n = len(scores)
+    if boxes.shape != (n, 4) or boxes.dtype.kind != "f":
+        return f"boxes {boxes.dtype} {boxes.shape}, not ({n}, 4) floats"
+    if emb.ndim != 2 or len(emb) != n or emb.dtype.kind != "f":
+        return f"embeddings {emb.dtype} {emb.shape}, not ({n}, D) floats"
+    if counts.ndim != 1 or counts.dtype.kind not in "iu":
+        return f"counts {counts.dtype} {counts.shape}, not (F,) integers"
+    if (counts < 0).any() or counts.sum() != n:
+        return f"per-frame counts (sum {int(counts.sum())}, least {counts.min(initial=0)}) do not add up to the {n} candidates"
+    return None
+
+
+def check_cache(seq: SequenceDetections, path: Path, *, name: str, first_frame: int, frames: int, width: int,
+                height: int, checkpoint_sha256: str | None = None) -> None:
+    """Refuse a cache made for another sequence, frame range, image size or (when given) checkpoint than the
+    one it is read for: a swapped or stale file would otherwise be tracked and scored as if it were right."""
+    fix = "; rerun `fairmot detect`"
+    if seq.name != name:
+        raise DataError(f"{path}: cached sequence name {seq.name!r}, but it is read for {name!r} "
+                        f"(a renamed or copied file?){fix}")
+    if (seq.first_frame, seq.num_frames) != (first_frame, frames):
+        raise DataError(f"{path}: cached frames {seq.first_frame}..{seq.first_frame + seq.num_frames - 1}, but "
+                        f"{name} is scored on frames {first_frame}..{first_frame + frames - 1}{fix} with this split")
+    if (seq.width, seq.height) != (width, height):
+        raise DataError(f"{path}: cached image size {seq.width}x{seq.height}, but {name}'s frames are "
+                        f"{width}x{height} (seqinfo.ini){fix}")
+    if checkpoint_sha256 is not None and seq.checkpoint_sha256 != checkpoint_sha256:
+        made_by = f"the checkpoint with sha256 {seq.checkpoint_sha256[:12]}..." if seq.checkpoint_sha256 else "no checkpoint"
+        raise DataError(f"{path}: made by {made_by}, not {checkpoint_sha256[:12]}... (a cache of another network pass){fix}")
 
 
 def track_cached(seq: SequenceDetections, settings: TrackParams) -> list[Row]:

@@ -93,3 +93,33 @@ def test_tune_writes_its_reports_and_leaves_params_alone_unless_asked(tiny_datas
     tuned = yaml.safe_load((out / "best.yaml").read_text())["track"]
     assert applied["method"] == tuned["method"]
     assert abs(applied["conf_thres"] - tuned["conf_thres"]) < 1e-3
+
+
+def test_tune_reuses_its_caches_only_when_the_checkpoint_made_them_and_they_read(tiny_dataset, checkpoint, tmp_path):
+    """The sha256 in each cache's meta decides (no stamp file beside them); anything else is made again."""
+    import torch
+
+    from fairmot.config import TrackParams
+    from fairmot.evaluation import find_eval_sequences
+    from fairmot.inference.detect import cached_detections
+    from fairmot.inference.settings import InferenceSettings
+    from fairmot.io import file_sha256
+
+    sequences, folder = find_eval_sequences(tiny_dataset, "val"), tmp_path / "det"
+    settings, track = InferenceSettings(device="cpu", warmup=0), TrackParams(det_floor=0.05)
+
+    def caches_from(model):
+        caches = cached_detections(sequences, model, track, settings, folder, seed=0)
+        return {c.checkpoint_sha256 for c in caches}, {p.name: p.stat().st_mtime_ns for p in folder.glob("*.npz")}
+
+    shas, made = caches_from(checkpoint)
+    assert shas == {file_sha256(checkpoint)} and sorted(made) == ["SYN-01.npz", "SYN-02.npz"]
+    assert sorted(p.name for p in folder.iterdir()) == [".fairmot-output", "SYN-01.npz", "SYN-02.npz"]
+    assert caches_from(checkpoint)[1] == made  # reused
+    other = tmp_path / "other.pt"
+    torch.save({**torch.load(checkpoint, weights_only=False), "epoch": 2}, other)
+    shas, remade = caches_from(other)
+    assert shas == {file_sha256(other)} and all(remade[name] != made[name] for name in made)
+    (folder / "SYN-02.npz").write_bytes(b"")  # a damaged cache is made again, not an error
+    shas, again = caches_from(other)
+    assert shas == {file_sha256(other)} and (folder / "SYN-02.npz").stat().st_size > 0

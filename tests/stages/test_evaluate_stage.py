@@ -1,5 +1,6 @@
 """`fairmot detect` + `fairmot evaluate`, and `fairmot track`, end to end on a tiny random-weight checkpoint."""
 
+import dataclasses
 import json
 import math
 import shutil
@@ -8,9 +9,12 @@ import cv2
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 import yaml
 from typer.testing import CliRunner
 
+from fairmot.io import file_sha256
+from fairmot.tracking.cache import read_detections, write_detections
 from stages.app import app
 
 CONTRACT_KEYS = ("MOTA", "IDF1", "HOTA", "DetA", "AssA", "MOTP", "IDs", "FP", "FN", "MT", "ML", "frames",
@@ -216,3 +220,118 @@ def test_a_bad_amp_mode_is_one_line_naming_the_modes(command, checkpoint, params
     done = invoke(command, *where, "--model", checkpoint, "--params", params_file, "--amp", "fp32")
     assert done.exit_code == 1
     assert done.output.strip() == "error: 'amp' = 'fp32' must be one of off, auto, bf16, fp16 (or true/false)"
+
+
+@pytest.fixture(scope="module")
+def val_detect(tiny_dataset, checkpoint, tmp_path_factory):
+    """One `fairmot detect` over the val split (SYN-01 and SYN-02, frames 13-24): its caches and detect.json."""
+    root = tmp_path_factory.mktemp("val-detect")
+    params = root / "params.yaml"
+    params.write_text(yaml.safe_dump({"gpus": -1, "eval": {"split": "val", "warmup_frames": 1},
+                                      "track": {"conf_thres": 0.3}}))
+    done = invoke("detect", "--params", params, "--model", checkpoint, "--dataset", tiny_dataset,
+                  "--out", root / "detections", "--reports", root / "reports", "--device", "cpu")
+    assert done.exit_code == 0, done.output
+    return root
+
+
+def _copy_of(val_detect, tmp_path):
+    for name in ("detections", "reports", "params.yaml"):
+        (shutil.copytree if name != "params.yaml" else shutil.copy)(val_detect / name, tmp_path / name)
+    return tmp_path / "detections"
+
+
+def _evaluate_refuses(tmp_path, dataset, message):
+    """`fairmot evaluate` on the copy: one line naming message, exit 1, nothing written."""
+    done = invoke("evaluate", "--params", tmp_path / "params.yaml", "--dataset", dataset, "--detections",
+                  tmp_path / "detections", "--results", tmp_path / "results", "--reports", tmp_path / "reports")
+    assert done.exit_code == 1, done.output
+    assert done.output.startswith(f"error: {message}") and len(done.output.strip().splitlines()) == 1, done.output
+    assert "Traceback" not in done.output and "Aborted" not in done.output and "allow_pickle" not in done.output
+    assert not (tmp_path / "results").exists() and not (tmp_path / "reports" / "metrics.json").exists()
+
+
+def test_the_val_caches_evaluate(val_detect, tiny_dataset, tmp_path):
+    det = _copy_of(val_detect, tmp_path)
+    done = invoke("evaluate", "--params", tmp_path / "params.yaml", "--dataset", tiny_dataset, "--detections", det,
+                  "--results", tmp_path / "results", "--reports", tmp_path / "reports")
+    assert done.exit_code == 0, done.output
+    assert sorted(p.name for p in (tmp_path / "results").glob("*.txt")) == ["SYN-01.txt", "SYN-02.txt"]
+
+
+def test_two_sequences_caches_swapped_are_refused_naming_the_sequence(val_detect, tiny_dataset, tmp_path):
+    det = _copy_of(val_detect, tmp_path)
+    (det / "SYN-01.npz").rename(det / "swap.npz")
+    (det / "SYN-02.npz").rename(det / "SYN-01.npz")
+    (det / "swap.npz").rename(det / "SYN-02.npz")
+    _evaluate_refuses(tmp_path, tiny_dataset, f"{det / 'SYN-01.npz'}: cached sequence name 'SYN-02', but it is "
+                                              "read for 'SYN-01' (a renamed or copied file?); rerun `fairmot detect`")
+
+
+def test_a_cache_of_other_frames_is_refused(val_detect, tiny_dataset, tmp_path):
+    det = _copy_of(val_detect, tmp_path)
+    cache = read_detections(det / "SYN-02.npz")  # frames 13..24; keep 13..23
+    kept = int(cache.counts[:-1].sum())
+    write_detections(det / "SYN-02.npz", dataclasses.replace(
+        cache, boxes=cache.boxes[:kept], scores=cache.scores[:kept], embeddings=cache.embeddings[:kept],
+        counts=cache.counts[:-1]))
+    _evaluate_refuses(tmp_path, tiny_dataset, f"{det / 'SYN-02.npz'}: cached frames 13..23, but SYN-02 is scored "
+                                              "on frames 13..24; rerun `fairmot detect` with this split")
+
+
+def test_a_cache_of_frames_of_another_size_is_refused(val_detect, tiny_dataset, tmp_path):
+    _copy_of(val_detect, tmp_path)
+    dataset = tmp_path / "dataset"
+    shutil.copytree(tiny_dataset, dataset)
+    ini = dataset / "images" / "train" / "SYN-02" / "seqinfo.ini"
+    ini.write_text(ini.read_text().replace("imWidth=320", "imWidth=640"))
+    _evaluate_refuses(tmp_path, dataset, f"{tmp_path / 'detections' / 'SYN-02.npz'}: cached image size 320x192, but "
+                                         "SYN-02's frames are 640x192 (seqinfo.ini); rerun `fairmot detect`")
+
+
+def test_caches_of_two_checkpoints_in_one_folder_are_refused(val_detect, tiny_dataset, checkpoint, tmp_path):
+    det = _copy_of(val_detect, tmp_path)
+    other = tmp_path / "other.pt"  # the same weights saved again: another file, another sha256
+    torch.save({**torch.load(checkpoint, weights_only=False), "epoch": 2}, other)
+    done = invoke("detect", "--params", tmp_path / "params.yaml", "--model", other, "--dataset", tiny_dataset,
+                  "--out", tmp_path / "other-det", "--reports", tmp_path / "other-reports", "--device", "cpu")
+    assert done.exit_code == 0, done.output
+    shutil.copy(tmp_path / "other-det" / "SYN-02.npz", det / "SYN-02.npz")
+    ours, theirs = file_sha256(checkpoint)[:12], file_sha256(other)[:12]
+    message = (f"{det / 'SYN-02.npz'}: made by the checkpoint with sha256 {theirs}..., not {ours}... "
+               "(a cache of another network pass); rerun `fairmot detect`")
+    _evaluate_refuses(tmp_path, tiny_dataset, message)  # against detect.json's checkpoint
+    figures = json.loads((tmp_path / "reports" / "detect.json").read_text())
+    assert figures.pop("checkpoint_sha256") == file_sha256(checkpoint)
+    (tmp_path / "reports" / "detect.json").write_text(json.dumps(figures))
+    _evaluate_refuses(tmp_path, tiny_dataset, message)  # a detect.json without it: the first cache's
+
+
+def _flip_a_byte(path):
+    data = bytearray(path.read_bytes())
+    data[len(data) // 3] ^= 0xFF  # inside the embeddings' deflated bytes
+    path.write_bytes(bytes(data))
+
+
+def _object_arrays(path):
+    path.unlink()
+    np.savez(path, boxes=np.array([None, 1], dtype=object), scores=np.zeros(2), embeddings=np.zeros((2, 1)),
+             counts=np.array([2]), meta=np.array("{}"))
+
+
+SPOIL = {
+    "empty": (lambda p: p.write_bytes(b""), "empty file"),
+    "truncated": (lambda p: p.write_bytes(p.read_bytes()[: p.stat().st_size // 2]), "File is not a zip file"),
+    "bad CRC": (_flip_a_byte, "Bad CRC-32 for file 'embeddings.npy'"),
+    "a folder": (lambda p: (p.unlink(), p.mkdir()), "a folder, not a file"),
+    "object arrays": (_object_arrays, "it holds Python objects, not plain arrays"),
+}
+
+
+@pytest.mark.parametrize("case", list(SPOIL))
+def test_a_damaged_cache_is_one_line_naming_the_file(val_detect, tiny_dataset, tmp_path, case):
+    det = _copy_of(val_detect, tmp_path)
+    spoil, reason = SPOIL[case]
+    spoil(det / "SYN-02.npz")  # the second: the first is read and tracked fine, and nothing is written
+    _evaluate_refuses(tmp_path, tiny_dataset, f"{det / 'SYN-02.npz'}: unreadable detection cache ({reason}); "
+                                              "rerun `fairmot detect`")
