@@ -38,9 +38,9 @@ def tune(
     objective: Annotated[str | None, typer.Option(help="HOTA | MOTA | IDF1 | AssA | DetA (params: tune.objective).")] = None,
     method: Annotated[str | None, typer.Option(help="Search one tracker only: jde | bytetrack (params: tune.methods).")] = None,
     jobs: Annotated[int | None, typer.Option(help="Parallel trials (params: tune.n_jobs).")] = None,
-    storage: Annotated[str | None, typer.Option(help="The study's journal file or RDB URL, shared by every worker "
-                                                "(params: tune.storage; default: study.journal beside --detections).")] = None,
+    storage: Annotated[str | None, typer.Option(help="The study's journal file or RDB URL (params: tune.storage).")] = None,
     study: Annotated[str | None, typer.Option(help="The study's name (params: tune.study; default: derived).")] = None,
+    seed: Annotated[int | None, typer.Option(help="Seed of the search, one per worker (params: tune.seed).")] = None,
     fresh: Annotated[bool, typer.Option("--fresh", help="Delete the stored study first instead of resuming it.")] = False,
     apply: Annotated[bool, typer.Option("--apply", help="Write the best params into the params file's track section.")] = False,
     device: DeviceOption = None,
@@ -58,7 +58,7 @@ def tune(
 
     params = read_params(params_file, tune__n_trials=("--trials", trials), tune__objective=("--objective", objective),
                          tune__n_jobs=("--jobs", jobs), tune__methods=("--method", [method] if method else None),
-                         tune__storage=("--storage", storage), tune__study=("--study", study))
+                         tune__storage=("--storage", storage), tune__study=("--study", study), tune__seed=("--seed", seed))
     t = params.tune
     try:
         sequences = find_eval_sequences(dataset, t.split)
