@@ -45,10 +45,11 @@ def compare(
             handle.write(f"### Metrics against {rev}\n\n{table}\n")
     if not metrics.exists():
         raise FairMOTError(f"{metrics}: not found; run the pipeline (dvc repro) before comparing")
+    committed = committed_text(rev, metrics)
     try:
-        baseline = json.loads(_committed_text(rev, metrics))
-    except json.JSONDecodeError:
-        baseline = {}
+        baseline = json.loads(committed) if committed is not None else {}  # None: no metrics at `rev` yet
+    except json.JSONDecodeError as exc:
+        raise FairMOTError(f"{rev}:{metrics.as_posix()}: not valid JSON ({exc}); fix the committed metrics") from None
     current = json.loads(metrics.read_text())
     results = check_gate(baseline, current, params.eval.gate_tolerance)
     for result in results:
@@ -60,10 +61,26 @@ def compare(
         )
 
 
-def _committed_text(rev: str, path: Path) -> str:
-    """The baseline metrics file as committed at `rev` (empty JSON when it did not exist)."""
+def committed_text(rev: str, path: Path) -> str | None:
+    """The file at `path` (from the repository's root) as committed at `rev`; None only when `rev` has no
+    such file. Any other git failure (a bad revision, no repository, "dubious ownership") is an error:
+    passing the gate for want of a baseline would hide it."""
+    listed = _git("ls-tree", "--full-tree", "--name-only", rev, "--", path.as_posix())
+    if not listed.strip():
+        return None
+    return _git("show", f"{rev}:{path.as_posix()}")
+
+
+def _git(*args: str) -> str:
+    from fairmot.errors import FairMOTError
+
+    command = " ".join(("git", *args))
     try:
-        return subprocess.run(["git", "show", f"{rev}:{path.as_posix()}"], check=True,
-                              capture_output=True, text=True).stdout
-    except subprocess.CalledProcessError:
-        return "{}"
+        done = subprocess.run(["git", *args], capture_output=True, text=True)
+    except FileNotFoundError:
+        raise FairMOTError(f"{command}: git is not on PATH; the gate needs it to read the baseline metrics") from None
+    if done.returncode != 0:
+        lines = [line.strip() for line in done.stderr.strip().splitlines()] or [f"exit status {done.returncode}"]
+        hint = [f"; {line}" for line in lines[1:] if "safe.directory" in line]  # dubious ownership (a CI container)
+        raise FairMOTError(f"{command} failed: {lines[0]}{''.join(hint[:1])}")
+    return done.stdout

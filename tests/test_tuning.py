@@ -121,3 +121,146 @@ def test_apply_refuses_a_track_section_it_cannot_edit_and_leaves_the_file(tmp_pa
                                           "track.conf_thres: 0.35"):
         apply_track_params(path, {"conf_thres": 0.35})
     assert path.read_text() == original
+
+
+class ScoreCalls:
+    """Counts the scored candidates (trials, then the baseline); on call `at` runs `action` first."""
+
+    def __init__(self, monkeypatch, at=None, action=None, delay=0.0):
+        import fairmot.tuning.search as search
+
+        self.original, self.calls, self.at, self.action, self.delay = search.score_track_params, 0, at, action, delay
+        monkeypatch.setattr(search, "score_track_params", self)
+
+    def __call__(self, *args):
+        import time
+
+        self.calls += 1
+        if self.calls == self.at:
+            self.action()
+        time.sleep(self.delay)
+        return self.original(*args)
+
+
+def stored_trials(journal, state="COMPLETE"):
+    import optuna
+
+    storage = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(journal)))
+    (summary,) = optuna.get_all_study_summaries(storage)
+    study = optuna.load_study(study_name=summary.study_name, storage=storage)
+    return [t for t in study.get_trials() if t.state.name == state]
+
+
+def _raise_keyboard_interrupt():
+    raise KeyboardInterrupt
+
+
+def test_a_second_ctrl_c_abandons_the_trial_and_a_rerun_resumes_without_redoing_the_finished_ones(val_split, tmp_path,
+                                                                                               monkeypatch):
+    """Ctrl-C lost every finished trial (the study was in memory) and Optuna printed its traceback."""
+    sequences, caches = val_split
+    journal = tmp_path / "study.journal"
+    scores = ScoreCalls(monkeypatch, at=4, action=_raise_keyboard_interrupt)  # inside trial 3
+    first = tune(caches, sequences, TrackParams(), n_trials=7, seed=0, storage=journal)
+    assert first.interrupted and (first.finished, first.earlier) == (3, 0) and len(first.trials) == 3
+    assert first.trials["value"].iloc[0] == pytest.approx(first.baseline_value)  # the finished trials are reported
+    assert [t.number for t in stored_trials(journal)] == [0, 1, 2] and len(stored_trials(journal, "FAIL")) == 1
+
+    scores.calls, scores.at = 0, None
+    second = tune(caches, sequences, TrackParams(), n_trials=7, seed=0, storage=journal)
+    assert scores.calls == 4 + 1  # the 4 missing trials, then the baseline; trials 0-2 are not redone
+    assert not second.interrupted and (second.finished, second.earlier) == (7, 3) and len(second.trials) == 7
+    assert [t.number for t in stored_trials(journal)] == [0, 1, 2, 4, 5, 6, 7]  # 3 was abandoned
+    assert second.trials["number"].tolist()[:3] == [0, 1, 2] and second.best_value == second.trials["value"].max()
+
+    scores.calls = 0
+    again = tune(caches, sequences, TrackParams(), n_trials=7, seed=0, storage=journal)
+    assert scores.calls == 1 and again.finished == 7 and again.best_track_params() == second.best_track_params()
+
+
+def test_the_first_ctrl_c_lets_the_running_trial_finish_then_stops(val_split, tmp_path, monkeypatch):
+    import signal
+
+    sequences, caches = val_split
+    journal = tmp_path / "study.journal"
+    ScoreCalls(monkeypatch, at=3, action=lambda: signal.raise_signal(signal.SIGINT))  # during trial 2
+    result = tune(caches, sequences, TrackParams(), n_trials=8, seed=0, storage=journal)
+    assert result.interrupted and result.finished == 3 and len(stored_trials(journal)) == 3
+    assert not stored_trials(journal, "FAIL")
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # pytest's handler is back
+
+
+def test_ctrl_c_before_any_trial_finished_is_one_error(val_split, tmp_path, monkeypatch):
+    from fairmot.tuning import TuneInterrupted
+
+    sequences, caches = val_split
+    ScoreCalls(monkeypatch, at=1, action=_raise_keyboard_interrupt)
+    with pytest.raises(TuneInterrupted, match=r"^interrupted after 0 of 5 trials; rerun `fairmot tune` to continue$"):
+        tune(caches, sequences, TrackParams(), n_trials=5, seed=0, storage=tmp_path / "study.journal")
+
+
+def test_a_fresh_stored_study_gives_the_trials_of_the_in_memory_search(val_split, tmp_path):
+    """The default run (a new journal, n_jobs 1) repeats exactly, with the best params found before storing."""
+    sequences, caches = val_split
+    stored = tune(caches, sequences, TrackParams(), n_trials=8, seed=0, storage=tmp_path / "study.journal")
+    in_memory = tune(caches, sequences, TrackParams(), n_trials=8, seed=0)
+    cols = ["number", "method", "conf_thres", "track_buffer", "value"]
+    assert stored.trials[cols].equals(in_memory.trials[cols])
+    best = stored.best_track_params()  # what tune() found before the study was stored (optuna 5.1)
+    assert (best["method"], best["track_buffer"], round(best["conf_thres"], 6)) == ("bytetrack", 17, 0.235518)
+    assert stored.best_value == pytest.approx(0.928988, abs=1e-6)
+
+
+def test_fresh_starts_the_stored_study_over_and_another_objective_is_another_study(val_split, tmp_path, monkeypatch):
+    sequences, caches = val_split
+    journal = tmp_path / "study.journal"
+    tune(caches, sequences, TrackParams(), n_trials=3, seed=0, storage=journal)
+    scores = ScoreCalls(monkeypatch)
+    redone = tune(caches, sequences, TrackParams(), n_trials=3, seed=0, storage=journal, fresh=True)
+    assert scores.calls == 3 + 1 and redone.earlier == 0 and len(stored_trials(journal)) == 3
+    other = tune(caches, sequences, TrackParams(), n_trials=2, seed=0, storage=journal, objective="IDF1")
+    assert other.earlier == 0 and other.study.startswith("IDF1-jde+bytetrack-") and other.study != redone.study
+
+
+def _worker(caches, sequences, journal, barrier):
+    import fairmot.tuning.search as search
+
+    original = search.score_track_params
+
+    def slow(*args):
+        import time
+
+        time.sleep(0.3)  # trials long enough for the two workers to overlap
+        return original(*args)
+
+    search.score_track_params = slow
+    barrier.wait(timeout=60)
+    tune(caches, sequences, TrackParams(), n_trials=8, seed=0, storage=journal)
+
+
+def test_two_processes_given_one_journal_share_one_study(val_split, tmp_path):
+    import multiprocessing
+
+    sequences, caches = val_split
+    journal = tmp_path / "study.journal"
+    context = multiprocessing.get_context("spawn")  # no fork of a process that may hold threads
+    barrier = context.Barrier(2)
+    workers = [context.Process(target=_worker, args=(caches, sequences, journal, barrier)) for _ in range(2)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=120)
+    assert [w.exitcode for w in workers] == [0, 0]
+    trials = stored_trials(journal)
+    assert 8 <= len(trials) <= 9  # the study's n_trials, plus at most the one the other worker was running
+    assert len({t.number for t in trials}) == len(trials)
+    assert len({t.user_attrs["worker"] for t in trials}) == 2  # both added trials to the one study
+
+
+def test_ctrl_c_during_the_last_trial_interrupts_nothing(val_split, tmp_path, monkeypatch):
+    import signal
+
+    sequences, caches = val_split
+    ScoreCalls(monkeypatch, at=4, action=lambda: signal.raise_signal(signal.SIGINT))  # trial 3 of 4
+    result = tune(caches, sequences, TrackParams(), n_trials=4, seed=0, storage=tmp_path / "study.journal")
+    assert not result.interrupted and result.finished == 4

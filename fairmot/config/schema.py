@@ -140,6 +140,11 @@ class TuneParams:
     split: Literal["val", "train"] = "val"
     # Trackers the search may pick
     methods: list[str] = field(default_factory=lambda: ["jde", "bytetrack"])
+    # Where the study is kept (a rerun resumes it; processes given the same one share it): a journal
+    # file, or an RDB URL (sqlite:///..., postgresql://...); "" = study.journal beside the detection cache
+    storage: str = ""
+    # The study's name; "" = derived from the objective, methods, track params and detections
+    study: str = ""
 
 
 @dataclass

@@ -3,25 +3,33 @@
 The search runs on a validation split (by default `val`: the second halves of the training
 sequences), never on the test split, so the tuned figures reported on test are not fitted to it.
 Every trial tracks all cached sequences with one candidate TrackParams and scores them (HOTA by
-default); the sampler is seeded (TPE), so `n_jobs: 1` repeats exactly. With n_jobs > 1 trials run
-in threads (the trackers and the scorers share no state), faster but in an order that varies.
+default); the sampler is seeded (TPE), so a fresh study with `n_jobs: 1` repeats exactly. With
+n_jobs > 1 trials run in threads (the trackers and the scorers share no state), faster but in an
+order that varies; so do several processes sharing one stored study (fairmot.tuning.study).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import logging
 import math
-from collections.abc import Sequence
+import os
+import socket
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from fairmot.config import TrackParams
-from fairmot.errors import ConfigError
+from fairmot.errors import ConfigError, FairMOTError
 from fairmot.evaluation import EvalReport, EvalSequence, score_results
 from fairmot.tracking.cache import SequenceDetections, track_cached
+from fairmot.tuning.study import StopOnCtrlC, complete_trials, open_storage, open_study, study_name
+
+log = logging.getLogger(__name__)
 
 OBJECTIVES = ("HOTA", "MOTA", "IDF1", "AssA", "DetA")
 # Search space: (low, high) per tuned param; the low band and its gate apply to bytetrack only
@@ -34,6 +42,10 @@ SPACE = {
 TUNED_KEYS = ("method", *SPACE)
 
 
+class TuneInterrupted(FairMOTError):
+    """Ctrl-C before any trial finished: nothing to report; the study (if stored) is kept."""
+
+
 @dataclass
 class TuneResult:
     """The best params, the defaults' score for comparison, and one row per trial."""
@@ -44,6 +56,11 @@ class TuneResult:
     baseline_value: float
     trials: pd.DataFrame
     importances: dict[str, float]
+    study: str = ""
+    finished: int = 0  # trials finished in the study, earlier runs and other workers included
+    earlier: int = 0  # of which finished before this run began
+    n_trials: int = 0
+    interrupted: bool = False  # Ctrl-C stopped the search before n_trials finished
 
     def best_track_params(self) -> dict[str, Any]:
         """The tuned keys of `best`, ready for params.yaml's track section."""
@@ -80,41 +97,89 @@ def suggest(trial: Any, base: TrackParams, methods: Sequence[str]) -> TrackParam
 
 def tune(caches: Sequence[SequenceDetections], sequences: Sequence[EvalSequence], base: TrackParams, *,
          n_trials: int, objective: str = "HOTA", seed: int = 0, n_jobs: int = 1,
-         methods: Sequence[str] = ("jde", "bytetrack")) -> TuneResult:
-    """Search TrackParams maximising `objective` over the sequences; the first trial is `base` itself."""
+         methods: Sequence[str] = ("jde", "bytetrack"), storage: str | Path | None = None, study: str = "",
+         fresh: bool = False) -> TuneResult:
+    """Search TrackParams maximising `objective` over the sequences; the first trial is `base` itself.
+
+    `storage` (None: in memory; a journal file; an RDB URL) keeps the study `study` (by default named
+    after what the scores depend on): a rerun resumes it, running only the trials missing to reach
+    `n_trials` finished ones, and every process given the same storage adds to the same search.
+    Ctrl-C lets the running trial finish (a second one abandons it) and returns what finished, with
+    `interrupted` set; TuneInterrupted when no trial has finished at all."""
     import optuna
 
+    _check(objective, n_trials, base)
+    optuna.logging.set_verbosity(optuna.logging.ERROR)  # no traceback of the trial that Ctrl-C stopped
+    name = study or study_name(caches, sequences, base, objective=objective, methods=methods, space=SPACE,
+                               tuned=TUNED_KEYS)
+    search = open_study(open_storage(storage), name, seed=seed, fresh=fresh)
+    done = len(complete_trials(search))
+    if done:
+        log.info("resuming study %s: %d of %d trials done", name, done, n_trials)
+    elif base.method in methods:
+        start = {"method": base.method, "conf_thres": base.conf_thres, "track_buffer": base.track_buffer}
+        if base.method == "bytetrack":
+            start.update(low_thres=base.low_thres, low_iou_gate=base.low_iou_gate)
+        search.enqueue_trial(start, skip_if_exists=True)
+    stopped = _optimize(search, _objective(caches, sequences, base, objective, methods), n_trials - done,
+                        n_trials, n_jobs)
+    finished = len(complete_trials(search))
+    interrupted = stopped and finished < n_trials  # Ctrl-C during the last trial, which finished, stops nothing
+    if not finished:
+        raise TuneInterrupted(f"interrupted after 0 of {n_trials} trials; rerun `fairmot tune` to continue")
+    baseline = score_track_params(caches, sequences, base).overall[objective]
+    best = suggest(optuna.trial.FixedTrial(search.best_params), base, methods)
+    return TuneResult(objective, best, search.best_value, float(baseline), _trials_table(search),
+                      _importances(search), study=name, finished=finished, earlier=done,
+                      n_trials=n_trials, interrupted=interrupted)
+
+
+def _check(objective: str, n_trials: int, base: TrackParams) -> None:
     if objective not in OBJECTIVES:
         raise ConfigError(f"tune.objective = {objective!r} must be one of {', '.join(OBJECTIVES)}")
     if n_trials < 1:
         raise ConfigError(f"tune.n_trials = {n_trials} must be at least 1")
     if base.det_floor > SPACE["low_thres"][1] or base.det_floor > SPACE["conf_thres"][0]:
         raise ConfigError(f"track.det_floor = {base.det_floor} is above the searched thresholds; lower it")
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+
+def _objective(caches: Sequence[SequenceDetections], sequences: Sequence[EvalSequence], base: TrackParams,
+               objective: str, methods: Sequence[str]) -> Callable[[Any], float]:
+    worker = f"{socket.gethostname()}:{os.getpid()}"  # which process ran a trial of a shared study
 
     def evaluate(trial: Any) -> float:
         settings = suggest(trial, base, methods)
         overall = score_track_params(caches, sequences, settings).overall
         for key in ("MOTA", "IDF1", "HOTA", "IDs"):
             trial.set_user_attr(key, overall[key])
+        trial.set_user_attr("worker", worker)
         value = overall[objective]
         return value if math.isfinite(value) else -1.0
 
-    study = optuna.create_study(direction="maximize", sampler=optuna.samplers.TPESampler(seed=seed))
-    start = {"method": base.method, "conf_thres": base.conf_thres, "track_buffer": base.track_buffer}
-    if base.method == "bytetrack":
-        start.update(low_thres=base.low_thres, low_iou_gate=base.low_iou_gate)
-    if base.method in methods:
-        study.enqueue_trial(start)
-    study.optimize(evaluate, n_trials=n_trials, n_jobs=n_jobs)
-    baseline = score_track_params(caches, sequences, base).overall[objective]
-    best = suggest(optuna.trial.FixedTrial(study.best_params), base, methods)
-    return TuneResult(objective, best, study.best_value, float(baseline), _trials_table(study),
-                      _importances(study))
+    return evaluate
+
+
+def _optimize(search: Any, evaluate: Callable[[Any], float], missing: int, n_trials: int, n_jobs: int) -> bool:
+    """Run at most `missing` trials, stopping once the study (other workers' trials included) has
+    `n_trials` finished ones or on Ctrl-C; True when Ctrl-C stopped it."""
+    if missing <= 0:
+        return False
+    with StopOnCtrlC() as ctrl_c:
+        def enough(study: Any, trial: Any) -> None:
+            if ctrl_c.requested or len(complete_trials(study)) >= n_trials:
+                study.stop()
+
+        try:
+            search.optimize(evaluate, n_trials=missing, n_jobs=n_jobs, callbacks=[enough])
+        except KeyboardInterrupt:  # the second Ctrl-C: the running trial is abandoned (Optuna marks it FAIL)
+            return True
+    return ctrl_c.requested
 
 
 def _trials_table(study: Any) -> pd.DataFrame:
-    df = study.trials_dataframe(attrs=("number", "value", "params", "user_attrs", "duration"))
+    """One row per finished trial (not those Ctrl-C stopped, nor those still running in another worker)."""
+    df = study.trials_dataframe(attrs=("number", "value", "params", "user_attrs", "duration", "state"))
+    df = df[df.pop("state") == "COMPLETE"].reset_index(drop=True)
     df = df.rename(columns=lambda c: c.removeprefix("params_").removeprefix("user_attrs_"))
     if "duration" in df:
         df["seconds"] = df.pop("duration").dt.total_seconds().round(3)

@@ -123,3 +123,42 @@ def test_tune_reuses_its_caches_only_when_the_checkpoint_made_them_and_they_read
     (folder / "SYN-02.npz").write_bytes(b"")  # a damaged cache is made again, not an error
     shas, again = caches_from(other)
     assert shas == {file_sha256(other)} and (folder / "SYN-02.npz").stat().st_size > 0
+
+
+def test_tune_stopped_by_ctrl_c_reports_the_trials_so_far_in_one_line_and_a_rerun_resumes(tiny_dataset, checkpoint,
+                                                                                         params_file, tmp_path, monkeypatch):
+    """Ctrl-C printed Optuna's traceback and lost every finished trial; a rerun started from zero."""
+    import signal
+
+    import fairmot.tuning.search as search
+
+    original, calls, interrupted = search.score_track_params, [], []
+
+    def score(*args):
+        calls.append(1)
+        if len(calls) == 3 and not interrupted:  # Ctrl-C during trial 2: it finishes, then the search stops
+            interrupted.append(1)
+            signal.raise_signal(signal.SIGINT)
+        return original(*args)
+
+    monkeypatch.setattr(search, "score_track_params", score)
+    out = tmp_path / "tune"
+    args = ("tune", "--params", params_file, "--model", checkpoint, "--dataset", tiny_dataset,
+            "--detections", tmp_path / "tune-det", "--out", out, "--trials", 6, "--device", "cpu")
+    done = invoke(*args)
+    assert done.exit_code == 1 and "Traceback" not in done.output
+    assert done.output.strip().splitlines()[-1] == "error: interrupted after 3 of 6 trials; rerun `fairmot tune` to continue"
+    assert len(pd.read_csv(out / "trials.csv")) == 3 and json.loads((out / "best.json").read_text())["trials"] == 3
+    assert (tmp_path / "study.journal").is_file()  # beside the detection cache
+
+    calls.clear()
+    done = invoke(*args)
+    assert done.exit_code == 0, done.output
+    study = json.loads((out / "best.json").read_text())["study"]
+    assert f"resuming study {study}: 3 of 6 trials done" in " ".join(done.output.split())  # a log line, maybe wrapped
+    assert len(calls) == 3 + 1 and len(pd.read_csv(out / "trials.csv")) == 6  # the missing trials and the baseline
+
+    calls.clear()
+    done = invoke(*args, "--fresh", "--storage", tmp_path / "other.journal", "--trials", 2)
+    assert done.exit_code == 0, done.output
+    assert len(calls) == 2 + 1 and len(pd.read_csv(out / "trials.csv")) == 2 and "resuming" not in done.output

@@ -1,5 +1,7 @@
 import math
 
+import pytest
+
 from fairmot.reporting.gate import check_gate
 
 
@@ -23,3 +25,82 @@ def test_no_baseline_passes_when_the_metric_is_now_reported():
     results = check_gate({}, {"MOTA": 0.1, "IDF1": 0.2, "HOTA": 0.3}, tolerance=0.0)
     assert all(r.passed for r in results)
     assert "no baseline" in results[0].describe()
+
+
+# `fairmot compare` in a throwaway git repository: how the baseline metrics are read at --rev.
+METRICS = {"MOTA": 0.70, "IDF1": 0.65, "HOTA": 0.55}
+
+
+def _git(repo, *args):
+    import subprocess
+
+    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=repo, check=True, capture_output=True)
+
+
+@pytest.fixture
+def repo(tmp_path, monkeypatch):
+    """A git repository whose first commit has no reports/metrics.json and whose second has METRICS;
+    the working tree's metrics dropped HOTA by 0.1. `dvc metrics diff` is left out (no DVC project here)."""
+    import json
+
+    import stages.compare
+
+    root = tmp_path / "repo"
+    (root / "reports").mkdir(parents=True)
+    _git(root, "init", "-q")
+    (root / "README").write_text("x\n")
+    _git(root, "add", "README")
+    _git(root, "commit", "-q", "-m", "no metrics yet")
+    (root / "reports" / "metrics.json").write_text(json.dumps(METRICS))
+    _git(root, "add", "reports/metrics.json")
+    _git(root, "commit", "-q", "-m", "metrics")
+    (root / "reports" / "metrics.json").write_text(json.dumps({**METRICS, "HOTA": 0.45}))
+    (tmp_path / "params.yaml").write_text("eval:\n  gate_tolerance: 0.05\n")
+    monkeypatch.chdir(root)
+    monkeypatch.setattr(stages.compare, "_dvc", lambda *args: "| Path | Metric |")
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))  # no repository above tmp_path is found
+    return root
+
+
+def compare(*args):
+    from typer.testing import CliRunner
+
+    from stages.app import app
+
+    return CliRunner().invoke(app, ["compare", "--params", "../params.yaml", *args], catch_exceptions=False)
+
+
+def test_compare_gates_against_the_metrics_committed_at_rev(repo):
+    done = compare("--rev", "HEAD")
+    assert done.exit_code == 1 and "FAIL  HOTA: 0.5500 -> 0.4500 (-0.1000)" in done.output
+    assert done.output.strip().splitlines()[-1] == "error: reports/metrics.json: HOTA dropped more than 0.05 below HEAD"
+
+
+def test_a_revision_without_the_metrics_file_is_no_baseline(repo):
+    done = compare("--rev", "HEAD~1")
+    assert done.exit_code == 0, done.output
+    assert "ok    HOTA: no baseline, current 0.45" in done.output
+
+
+@pytest.mark.parametrize("setup, rev, message", [
+    # each of these passed the gate as "no baseline" (git show failed, exit 128, and was taken for a missing file)
+    (None, "nosuch", "error: git ls-tree --full-tree --name-only nosuch -- reports/metrics.json failed: "
+                     "fatal: Not a valid object name nosuch"),
+    ("no repository", "HEAD", "error: git ls-tree --full-tree --name-only HEAD -- reports/metrics.json failed: "
+                              "fatal: not a git repository (or any of the parent directories): .git"),
+    ("dubious ownership", "HEAD", "error: git ls-tree --full-tree --name-only HEAD -- reports/metrics.json failed: "
+                                  "fatal: detected dubious ownership in repository at '{repo}'; "
+                                  "git config --global --add safe.directory {repo}"),
+])
+def test_a_failing_git_is_an_error_not_a_missing_baseline(repo, monkeypatch, setup, rev, message):
+    import shutil
+
+    if setup == "no repository":
+        shutil.rmtree(repo / ".git")
+    elif setup == "dubious ownership":  # as in a CI container whose checkout another user owns
+        monkeypatch.setenv("GIT_TEST_ASSUME_DIFFERENT_OWNER", "1")
+    done = compare("--rev", rev)
+    assert done.exit_code == 1
+    assert done.output.strip().splitlines()[-1] == message.format(repo=repo)
+    assert "no baseline" not in done.output
