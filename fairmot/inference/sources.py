@@ -145,12 +145,13 @@ class VideoFile(FrameSource):
         import cv2
 
         cap = cv2.VideoCapture(str(self.path))
-        last, last_ms, failures = 0, -1.0, 0
+        last, last_ms, failures, trouble = 0, -1.0, 0, None  # trouble: the last frame read before the first failure
         try:
             while True:
                 ok, image = cap.read()
                 if not ok or image is None:
                     failures += 1
+                    trouble = last if trouble is None else trouble
                     if last + failures < self.count and failures <= MAX_FAILED_READS:
                         continue  # a damaged stretch: the next read goes on after it
                     break
@@ -164,6 +165,10 @@ class VideoFile(FrameSource):
         if last < self.count:
             self.unreadable += range(last + 1, self.count + 1)
             self.note = f"; the video ends at frame {last} of the {self.count} its container lists"
+            if trouble is not None and trouble < last:  # the demuxer may have resynced, counting on
+                self.note += f", so the numbers after frame {trouble} may be up to {self.count - last} too low"
+            else:
+                self.note += " (frames lost mid-way without a decoding error would leave later numbers too low)"
 
     def _number(self, ms: float, last: int, last_ms: float) -> int:
         if not self.fps or not ms >= 0 or ms <= last_ms:

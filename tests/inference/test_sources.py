@@ -50,7 +50,22 @@ def test_a_video_whose_last_frames_are_damaged_says_where_it_ends(tmp_path):
     source = open_source(damage_avi(write_avi(tmp_path / "clean.avi"), tmp_path / "damaged.avi", range(38, 41)))
     assert [f.number for f in source] == list(range(1, 38))
     assert source.unreadable == [38, 39, 40]
-    assert source.warning().endswith("(frame 38-40); the video ends at frame 37 of the 40 its container lists")
+    assert source.warning().endswith("(frame 38-40); the video ends at frame 37 of the 40 its container lists "
+                                     "(frames lost mid-way without a decoding error would leave later numbers too low)")
+
+
+def test_chunks_the_demuxer_skips_silently_are_counted_at_the_end(tmp_path):
+    """Whole AVI chunks of frames 16-20 zeroed: the demuxer resyncs without an error and counts its
+    timestamps on, so OpenCV cannot tell where; the shortfall is still counted and the caveat given."""
+    clean = write_avi(tmp_path / "clean.avi")
+    data = bytearray(clean.read_bytes())
+    starts = [i for i in range(len(data) - 1) if data[i:i + 2] == b"\xff\xd8"]
+    data[starts[15] - 8:starts[20] - 8] = bytes(starts[20] - starts[15])
+    (tmp_path / "cut.avi").write_bytes(bytes(data))
+    source = open_source(tmp_path / "cut.avi")
+    assert [(f.number, index_of(f.image) + 1) for f in source][14:16] == [(15, 15), (16, 21)]  # shifted: a limit
+    assert source.unreadable == [36, 37, 38, 39, 40]
+    assert "5 frames could not be read" in source.warning() and "leave later numbers too low" in source.warning()
 
 
 def test_a_video_read_whole_has_no_warning(tmp_path):
@@ -65,3 +80,17 @@ def test_a_missing_source_is_one_line(tmp_path, bad):
 
     with pytest.raises(DataError, match="no such video file or image folder"):
         open_source(tmp_path / bad)
+
+
+def test_a_decoding_error_then_a_silent_skip_says_from_where_numbers_may_be_low(tmp_path):
+    damaged = damage_avi(write_avi(tmp_path / "clean.avi"), tmp_path / "damaged.avi", range(16, 17))
+    data = bytearray(damaged.read_bytes())
+    starts = [i for i in range(len(data) - 1) if data[i:i + 2] == b"\xff\xd8"]
+    data[starts[16] - 8:starts[20] - 8] = bytes(starts[20] - starts[16])  # chunks of frames 17-20
+    damaged.write_bytes(bytes(data))
+    source = open_source(damaged)
+    assert [(f.number, index_of(f.image) + 1) for f in source][14:16] == [(15, 15), (17, 21)]
+    assert source.unreadable == [16, 37, 38, 39, 40]
+    assert source.warning() == (f"{damaged}: 5 frames could not be read and have no result rows (frame 16, 37-40); the "
+                                "video ends at frame 36 of the 40 its container lists, so the numbers after frame 15 "
+                                "may be up to 4 too low")
