@@ -1,8 +1,9 @@
 """`fairmot track`: the demo. Track a video file or an image folder with a trained checkpoint.
 
 Writes <out>/<name>.txt (MOTChallenge rows) and <out>/<name>.mp4 (boxes, ids, short trails and
-the running FPS drawn on every frame). Frames are read until the reader stops, never trusting the
-container's frame count. An output that would replace the source is refused, and so (before any
+the running FPS drawn on every frame). Frames are numbered by where they are (a video's timestamps,
+a folder's natural order); unreadable ones are skipped, counted in the summary and named in a
+warning. An output that would replace the source is refused, and so (before any
 frame is read) is an existing <name>.txt/.mp4 this tool did not write, unless --overwrite.
 """
 
@@ -47,6 +48,7 @@ def track(
 ) -> None:
     """Track SOURCE and write a MOTChallenge result file and an annotated video."""
     import math
+    import sys
 
     from fairmot.devices import apply_threads
     from fairmot.errors import ConfigError
@@ -62,19 +64,27 @@ def track(
                          eval__engine=("--engine", engine))
     name = output_name(source)
     result_path, video_path = out / f"{name}.txt", out / f"{name}.mp4"
-    frames, source_rate = open_source(source)
+    frames = open_source(source)
     outputs = [result_path, video_path] if video else [result_path]
     check_outputs_spare_source(source, outputs)
     replace = OVERWRITE if overwrite else OURS
     for path in outputs:
         check_output_file(path, replace=replace)
-    rate = frame_rate or source_rate
+    rate = frame_rate or frames.frame_rate
     dev = pick_device(device, params.gpu_ids)
     apply_threads(params.eval.threads)
     # online: one frame at a time, whatever eval.batch says for the offline detect pass
     settings = InferenceSettings.from_params(params, device=dev, amp=amp, onnx_path=onnx, arch=arch, batch=1)
     runner = OnlineTracker.from_checkpoint(model, params.track, settings)
-    rows = track_to_files(runner, frames, rate, result_path, video_path if video else None, name=str(source),
+    done = track_to_files(runner, frames, rate, result_path, video_path if video else None, name=str(source),
                           replace=replace)
-    print(f"{runner.frame} frames, {len({r[1] for r in rows})} identities, {runner.meter.fps:.2f} fps on {dev}: "
-          f"{result_path}" + (f", {video_path}" if video else ""))
+    warnings = [frames.warning()]
+    if done.resized:
+        warnings.append(f"{video_path}: {done.resized} frames of another size than the first were resized to it in the "
+                        f"video (result rows keep each frame's own pixels)")
+    for line in filter(None, warnings):
+        print(f"warning: {line}", file=sys.stderr)
+    unreadable = f" ({len(frames.unreadable)} unreadable)" if frames.unreadable else ""
+    written = f", {video_path} ({done.video_frames} frames)" if video else ""
+    print(f"{done.frames} frames{unreadable}, {len({r[1] for r in done.rows})} identities, {runner.meter.fps:.2f} fps "
+          f"on {dev}: {result_path}{written}")

@@ -24,6 +24,7 @@ from fairmot.data.dataset import letterbox
 from fairmot.devices import resolve_amp
 from fairmot.inference.engines import make_engine
 from fairmot.inference.settings import InferenceSettings
+from fairmot.inference.sources import Frame
 from fairmot.inference.speed import SpeedMeter
 from fairmot.models.checkpoints import load_tracking_model
 from fairmot.models.decode import decode_detections
@@ -129,9 +130,10 @@ class OnlineTracker:
             dets = decode_detections(outputs, K=self.settings.K, conf_thres=conf_thres, letterbox=geometries)
         return dets, model_s
 
-    def step(self, blob: np.ndarray, geometry: tuple[float, float, float]) -> FrameTracks:
-        """Track one prepared frame; records its timings in the meter."""
-        self.frame += 1
+    def step(self, blob: np.ndarray, geometry: tuple[float, float, float], number: int | None = None) -> FrameTracks:
+        """Track one prepared frame, numbered `number` (default: the one after the last); records its
+        timings in the meter. The tracker steps once per frame it is given, as the reference's does."""
+        self.frame = self.frame + 1 if number is None else number
         self._sync()
         start = time.perf_counter()
         (dets,), model_s = self.detect(blob, [geometry], input_threshold(self.settings))
@@ -152,10 +154,18 @@ class OnlineTracker:
         return dets
 
     def run(self, frames: Iterable[np.ndarray], frame_rate: float = 30) -> Iterator[tuple[np.ndarray, FrameTracks]]:
-        """Reset, then yield (frame image, its tracks) for every frame of one sequence."""
+        """Reset, then yield (frame image, its tracks) for every frame of one sequence, numbered 1, 2, ..."""
+        return self.run_numbered((Frame(n, img) for n, img in enumerate(frames, 1)), frame_rate)
+
+    def run_numbered(self, frames: Iterable[Frame], frame_rate: float = 30) -> Iterator[tuple[np.ndarray, FrameTracks]]:
+        """`run` over a source's numbered frames: result rows carry the source's numbers, gaps included.
+
+        Across a gap (frames that could not be read) the tracker still steps once, as the reference's
+        does for every frame it receives; the numbers keep the rows where they belong.
+        """
         self.reset(frame_rate)
-        for img in frames:
-            yield img, self.step(*self.prepare(img))
+        for frame in frames:
+            yield frame.image, self.step(*self.prepare(frame.image), number=frame.number)
 
 
 def stack_prepared(prepared: list[Prepared]) -> tuple[np.ndarray, list]:

@@ -2,7 +2,9 @@
 
 The mp4 is encoded into the pid-named temporary folder `fairmot.io.atomic_path` gives (so a
 later run removes what a killed one left) and renamed over the target only when the whole stream
-was written, so an interrupted run never leaves a truncated video under the final name.
+was written, so an interrupted run never leaves a truncated video under the final name. Its size
+is the first frame's: a later frame of another size is resized to it, boxes along, since the
+writer would drop it without a word.
 """
 
 from __future__ import annotations
@@ -51,6 +53,8 @@ class AnnotatedVideo:
         self.replace = replace
         self.trails = Trails()
         self.frames = 0
+        self.resized = 0  # frames of another size than the first, resized to it
+        self.size: tuple[int, int] | None = None  # (width, height) of the video: its first frame's
         self._writer: Any = None
         self._stack = ExitStack()
         self._tmp: Path | None = None
@@ -69,13 +73,26 @@ class AnnotatedVideo:
         import cv2
 
         if self._writer is None:
+            self.size = (image.shape[1], image.shape[0])
             self._writer = cv2.VideoWriter(str(self._tmp_video), cv2.VideoWriter_fourcc(*"mp4v"),
-                                           self.frame_rate, (image.shape[1], image.shape[0]))
+                                           self.frame_rate, self.size)
             if not self._writer.isOpened():
                 raise DataError(f"{self.path}: OpenCV cannot write an mp4v video here; pass --no-video")
+        if (image.shape[1], image.shape[0]) != self.size:
+            image, tlwhs = self._fit(image, tlwhs)
         trails = self.trails.update(tlwhs, ids)
         self._writer.write(draw_tracks(image, tlwhs, ids, trails=trails, caption=caption))
         self.frames += 1
+
+    def _fit(self, image: np.ndarray, tlwhs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """A frame of another size, resized to the video's (the writer drops such frames without a word),
+        with its boxes scaled along so they stay on their objects."""
+        import cv2
+
+        (w, h), (iw, ih) = self.size, (image.shape[1], image.shape[0])
+        self.resized += 1
+        scale = np.array([w / iw, h / ih, w / iw, h / ih])
+        return cv2.resize(image, self.size, interpolation=cv2.INTER_AREA), np.asarray(tlwhs, float).reshape(-1, 4) * scale
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:

@@ -3,6 +3,7 @@
 import cv2
 import numpy as np
 import pytest
+import yaml
 from typer.testing import CliRunner
 
 from stages.app import app
@@ -56,3 +57,61 @@ def test_an_upper_case_video_extension_is_a_video(checkpoint, params_file, tmp_p
     done = invoke("track", source, "--out", tmp_path / "out", "--model", checkpoint, "--params", params_file)
     assert done.exit_code == 0, done.output
     assert "3 frames" in done.output
+
+
+def _frames_of(result_file):
+    return [int(line.split(",")[0]) for line in result_file.read_text().splitlines()]
+
+
+def _video_frames(path):
+    cap = cv2.VideoCapture(str(path))
+    count = 0
+    while cap.read()[0]:
+        count += 1
+    cap.release()
+    return count
+
+
+def test_a_folder_of_numbered_frames_is_tracked_in_numeric_order(checkpoint, tmp_path):
+    """1.jpg ... 12.jpg, not 1, 10, 11, 12, 2, ...: the annotated video shows them in that order (no
+    detections at this threshold, so each video frame is its image's gray level and a caption)."""
+    source = tmp_path / "shots"
+    source.mkdir()
+    for n in range(1, 13):
+        cv2.imwrite(str(source / f"{n}.jpg"), np.full((96, 160, 3), 20 + 17 * n, np.uint8))
+    params = tmp_path / "params.yaml"
+    params.write_text(yaml.safe_dump({"gpus": -1, "eval": {"warmup_frames": 1}, "track": {"conf_thres": 0.99}}))
+    done = invoke("track", source, "--out", tmp_path / "out", "--model", checkpoint, "--params", params)
+    assert done.exit_code == 0, done.output
+    assert done.output.startswith("12 frames, 0 identities, ")
+    cap = cv2.VideoCapture(str(tmp_path / "out" / "shots.mp4"))
+    shown = []
+    while (read := cap.read())[0]:
+        shown.append(round((float(np.median(read[1])) - 20) / 17))
+    assert shown == list(range(1, 13))
+
+
+def test_rows_after_a_damaged_stretch_keep_their_frame_numbers(checkpoint, params_file, tmp_path):
+    from tests.inference.clips import damage_avi, write_avi
+
+    source = damage_avi(write_avi(tmp_path / "clean.avi", frames=10), tmp_path / "clip.avi", range(4, 7))
+    done = invoke("track", source, "--out", tmp_path / "out", "--model", checkpoint, "--params", params_file)
+    assert done.exit_code == 0, done.output
+    assert f"warning: {source}: 3 frames could not be read and have no result rows (frame 4-6)\n" in done.output
+    assert "7 frames (3 unreadable), " in done.output
+    assert f"{tmp_path / 'out' / 'clip.mp4'} (7 frames)" in done.output
+    assert set(_frames_of(tmp_path / "out" / "clip.txt")) == {1, 2, 3, 7, 8, 9, 10}
+    assert _video_frames(tmp_path / "out" / "clip.mp4") == 7
+
+
+def test_frames_changing_size_are_all_in_the_video(checkpoint, params_file, tmp_path):
+    source = tmp_path / "shots"
+    source.mkdir()
+    for n in range(1, 5):
+        size = (96, 160) if n <= 2 else (120, 200)
+        cv2.imwrite(str(source / f"f{n}.png"), np.full((*size, 3), 40 * n, np.uint8))
+    done = invoke("track", source, "--out", tmp_path / "out", "--model", checkpoint, "--params", params_file)
+    assert done.exit_code == 0, done.output
+    assert "4 frames, " in done.output and f"{tmp_path / 'out' / 'shots.mp4'} (4 frames)" in done.output
+    assert f"warning: {tmp_path / 'out' / 'shots.mp4'}: 2 frames of another size than the first" in done.output
+    assert _video_frames(tmp_path / "out" / "shots.mp4") == 4

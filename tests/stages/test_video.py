@@ -78,3 +78,24 @@ def test_what_a_killed_run_left_is_removed_by_the_next_video(tmp_path):
     with AnnotatedVideo(tmp_path / "v.mp4", 10) as video:
         video.write(np.zeros((48, 64, 3), np.uint8), np.array([[5.0, 5, 10, 20]]), np.array([1]))
     assert [p.name for p in tmp_path.iterdir()] == ["v.mp4"]
+
+
+def test_a_frame_of_another_size_is_resized_with_its_boxes(tmp_path):
+    """cv2.VideoWriter drops a frame of another size without a word; it is resized, boxes along."""
+    with AnnotatedVideo(tmp_path / "v.mp4", 10) as video:
+        video.write(np.zeros((48, 64, 3), np.uint8), np.array([[5.0, 5, 10, 20]]), np.array([1]))
+        video.write(np.zeros((96, 128, 3), np.uint8), np.array([[20.0, 20, 40, 40]]), np.array([1]))
+        video.write(np.zeros((24, 16, 3), np.uint8), np.zeros((0, 4)), np.zeros(0, int))
+    assert (video.frames, video.resized, video.size) == (3, 2, (64, 48))
+    cap = cv2.VideoCapture(str(tmp_path / "v.mp4"))
+    count = 0
+    while cap.read()[0]:
+        count += 1
+    assert count == 3
+
+
+def test_boxes_of_a_resized_frame_are_scaled_with_it(tmp_path):
+    with AnnotatedVideo(tmp_path / "v.mp4", 10) as video:
+        video.write(np.zeros((48, 64, 3), np.uint8), np.array([[5.0, 5, 10, 20]]), np.array([1]))
+        video.write(np.zeros((96, 128, 3), np.uint8), np.array([[20.0, 20, 40, 40]]), np.array([1]))
+        assert list(video.trails.points[1]) == [(10.0, 25.0), (20.0, 30.0)]  # bottom centres in the video's pixels
