@@ -16,6 +16,7 @@ from stages import (
     download,
     evaluate,
     export,
+    history,
     labels,
     report,
     track,
@@ -44,6 +45,7 @@ app.command()(evaluate.evaluate)
 app.command()(report.report)
 app.command()(track.track)
 app.command()(compare.compare)
+app.command()(history.history)
 app.command()(tune.tune)
 
 

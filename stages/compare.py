@@ -31,6 +31,7 @@ def compare(
     rev: Annotated[str, typer.Option(help="Git revision holding the baseline metrics.")] = "HEAD",
     metrics: Annotated[Path, typer.Option(help="Tracking metrics file that is gated.")] = Path("reports/metrics.json"),
     tolerance: Annotated[float | None, typer.Option(help="Largest allowed drop (params: eval.gate_tolerance).")] = None,
+    md: Annotated[Path | None, typer.Option("--md", help="Also write the gate's result and the diff as Markdown here.")] = None,
 ) -> None:
     """Show the metric diff against REV (Markdown) and fail if MOTA, IDF1 or HOTA dropped too far."""
     from fairmot.errors import FairMOTError
@@ -54,6 +55,11 @@ def compare(
     results = check_gate(baseline, current, params.eval.gate_tolerance)
     for result in results:
         print(("ok    " if result.passed else "FAIL  ") + result.describe())
+    if md is not None:  # written before a failing gate exits: the PR comment shows the failure too
+        from fairmot.io import write_text
+        from fairmot.reporting.gate import gate_markdown
+
+        write_text(md, gate_markdown(rev, table, results, params.eval.gate_tolerance))
     failed = [r.metric for r in results if not r.passed]
     if failed:
         raise FairMOTError(

@@ -47,6 +47,8 @@ def report(
         metrics=_read_json(reports / "metrics.json"),
         per_sequence=pd.read_csv(per_sequence_csv) if per_sequence_csv.exists() else pd.DataFrame(),
         manifest=json.loads(manifest_path.read_text()) if manifest_path.exists() else {},
+        # `fairmot history`'s output, read when present: git history is not a DVC dependency (docs/evaluation.md)
+        history=(reports / "history.md").read_text() if (reports / "history.md").is_file() else "",
     )
     figures_dir = reports / "figures"
     with atomic_dir(figures_dir) as tmp:
@@ -58,6 +60,7 @@ def report(
                                 params.eval.report_frames, tmp)
     # Paths inside the renamed folder.
     made = {k: figures_dir / v.name if v else None for k, v in made.items()}
+    made["history"] = reports / "history.png" if (reports / "history.png").is_file() and inputs.history else None
     shots = [figures_dir / s.name for s in shots]
     markdown = render_markdown(inputs, made, shots, base_dir=reports)
     write_text(reports / "report.md", markdown)

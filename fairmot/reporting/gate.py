@@ -40,3 +40,13 @@ def check_gate(baseline: Mapping[str, float], current: Mapping[str, float], tole
             passed = old - new <= tolerance
         results.append(GateResult(name, old, new, passed))
     return results
+
+
+def gate_markdown(rev: str, diff_table: str, results: list[GateResult], tolerance: float) -> str:
+    """The gate's verdict and `dvc metrics diff --md`, as the PR comment and the job summary show them."""
+    verdict = "passed" if all(r.passed for r in results) else "FAILED"
+    out = [f"### Metric gate against `{rev}`: {verdict}", "",
+           f"MOTA, IDF1 and HOTA may drop at most {tolerance} (FPS and memory depend on the machine: shown, never gated).", ""]
+    out += [f"- {'ok' if r.passed else '**FAIL**'} {r.describe()}" for r in results]
+    out += ["", f"#### `dvc metrics diff {rev}`", "", diff_table.strip() or "No metric changed.", ""]
+    return "\n".join(out)

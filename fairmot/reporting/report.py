@@ -31,6 +31,7 @@ class ReportInputs:
     metrics: Mapping[str, Any]
     per_sequence: pd.DataFrame
     manifest: Mapping[str, Any] = field(default_factory=dict)
+    history: str = ""  # reports/history.md of `fairmot history`, read when present (not a DVC dependency)
 
 
 def _fmt(key: str, value: Any) -> str:
@@ -70,6 +71,7 @@ def render_markdown(inputs: ReportInputs, figures: Mapping[str, Path | None], fr
     out += _data_section(inputs)
     out += _training_section(inputs.train, figures, rel)
     out += _tracking_section(inputs.metrics, inputs.per_sequence, figures, rel)
+    out += _history_section(inputs.history, figures, rel)
     if frames:
         out += ["## What the tracker sees", "", "Boxes and ids from the result files, with each track's last second as a trail.", ""]
         out += [f"![{Path(f).stem}]({rel(f)})" for f in frames]
@@ -141,6 +143,23 @@ def _tracking_section(m: Mapping[str, Any], per: pd.DataFrame, figures: Mapping[
              f"{_fmt('fps', m.get('fps_model'))} FPS for the forward pass alone{tracker}; "
              f"peak memory {_fmt('mb', m.get('peak_memory_mb'))} MB."), ""]
     return out
+
+
+def _history_section(history_md: str, figures: Mapping[str, Path | None], rel: Any, last: int = 10) -> list[str]:
+    """The figure, the note and the last rows of `fairmot history`'s table, as it was when the report ran."""
+    out = ["## Across commits", ""]
+    if not history_md.strip():
+        return out + ["Run `fairmot history` (it reads the metrics committed in git), then `dvc repro -f report`.", ""]
+    if figures.get("history"):
+        out += [f"![metrics across commits]({rel(figures['history'])})", ""]
+    lines = history_md.splitlines()
+    for line in lines:
+        if line.strip() and not line.startswith(("#", "|")):
+            out += [line, ""]
+    table = [line for line in lines if line.startswith("|")]
+    if len(table) > 2 + last:
+        out += [f"The last {last} of {len(table) - 2} rows ([history.md](history.md) has them all):", ""]
+    return out + table[:2] + table[2:][-last:] + [""]
 
 
 _HTML_STYLE = """body{font-family:system-ui,sans-serif;max-width:1000px;margin:2em auto;padding:0 1em;color:#222}

@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from stages.app import app
 
-COMMANDS = ("download", "labels", "validate", "train", "detect", "evaluate", "report", "track", "compare", "tune")
+COMMANDS = ("download", "labels", "validate", "train", "detect", "evaluate", "report", "track", "compare", "history", "tune")
 STAGES = Path(__file__).resolve().parents[2] / "stages"
 
 

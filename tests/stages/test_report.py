@@ -62,3 +62,27 @@ def test_annotated_frame_draws_each_result_box(tmp_path):
     # The box outline is drawn in colour, the untouched background stays white.
     assert image[5, 5].min() > 230
     assert (np.abs(image.astype(int) - 255).sum(axis=2) > 150).sum() > 100
+
+
+def test_the_report_shows_the_last_ten_rows_of_the_history_and_its_figure(tmp_path):
+    from fairmot.reporting.history import History, history_markdown
+
+    rows = pd.DataFrame({"commit": [f"c{i:07d}" for i in range(12)], "date": "2024-01-01 12:00",
+                         "subject": [f"run {i}" for i in range(12)], "MOTA": [i / 100 for i in range(12)],
+                         "IDF1": 0.5, "HOTA": 0.4, "fps": 10.0, "memory_mb": 100.0, "device": "cpu",
+                         "train_memory_mb": 900.0, "train_device": "cpu"})
+    inputs = make_inputs()
+    inputs.history = history_markdown(History(rows, visible=20, shallow=True))
+    figure = tmp_path / "history.png"
+    figure.write_bytes(b"\x89PNG")
+    text = render_markdown(inputs, {"history": figure}, [], base_dir=tmp_path)
+    section = text.split("## Across commits\n")[1]
+    assert "![metrics across commits](history.png)" in section
+    assert "20 commits visible (shallow clone" in section and "The last 10 of 12 rows" in section
+    assert "| c0000001 |" not in section and "| c0000002 | 2024-01-01 12:00 | run 2 | 2.0 |" in section
+    assert section.count("\n| c0") == 10  # rows 2..11
+
+
+def test_without_history_the_report_says_how_to_make_it(tmp_path):
+    text = render_markdown(make_inputs(), {}, [], base_dir=tmp_path)
+    assert "## Across commits\n\nRun `fairmot history`" in text
