@@ -23,8 +23,12 @@ from urllib.parse import urlparse
 from fairmot.config import MOT17_SDP_SEQUENCES, DataParams, DatasetParams
 from fairmot.data.archives import ExtractLimits, extract_zip_safely, open_zip, refuse_links_out, user_paths
 from fairmot.data.download import SPLITS, download_file, prepare_mot17
+from fairmot.data.formats.crowdhuman import prepare_crowdhuman
+from fairmot.data.formats.cvat import prepare_cvat
+from fairmot.data.formats.jde import prepare_jde
 from fairmot.data.formats.mot import read_seqinfo
 from fairmot.data.record import RECORD
+from fairmot.data.synthetic import generate_synthetic
 from fairmot.errors import DataError
 from fairmot.io import atomic_dir
 
@@ -54,8 +58,6 @@ def prepare_datasets(datasets: list[DatasetParams], out: Path, cache: Path, synt
         for spec in datasets:
             log.info("dataset %s (%s)", spec.name, spec.kind)
             if spec.kind == "synthetic":
-                from fairmot.data.synthetic import generate_synthetic
-
                 part = tmp / f".part-{spec.name}"
                 generate_synthetic(part, **synthetic)
                 found = {"sequences": _merge_sequences(part, tmp, spec.name)}
@@ -94,18 +96,12 @@ def _prepare_kind(spec: DatasetParams, source: Path, tmp: Path, single: bool, li
     scratch = tmp / f".src-{spec.name}"
     with user_paths({scratch: source}), _unpacked(source, scratch, limits) as root:
         if spec.kind == "mot":
-            from fairmot.data.formats.cvat import prepare_cvat
-
             names, other = prepare_cvat(root, tmp, spec)
             return {"sequences": names, "other_classes": other}
         target = tmp / "sets" / spec.name
         if spec.kind == "detection":
-            from fairmot.data.formats.crowdhuman import prepare_crowdhuman
-
             prepare_crowdhuman(root, target, spec.name)
         else:
-            from fairmot.data.formats.jde import prepare_jde
-
             prepare_jde(root, target, spec)
     return {}
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from fairmot.data.formats.mot import read_seqinfo
 from fairmot.errors import ConfigError, DataError
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
@@ -215,8 +216,6 @@ def open_source(source: Path) -> FrameSource:
         rate = 30.0
         for ini in (source / "seqinfo.ini", source.parent / "seqinfo.ini"):
             if ini.exists():
-                from fairmot.data.formats.mot import read_seqinfo
-
                 rate = float(read_seqinfo(ini).frame_rate)
                 break
         return ImageFolder(source, rate)
