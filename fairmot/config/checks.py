@@ -59,6 +59,8 @@ RANGES: dict[str, Range] = {
     "batch_size": _COUNT, "nproc": _COUNT, "num_epochs": _COUNT,
     "num_workers": Range(0, note="0 = load in the training process"),
     "lr": Range(0.0, open_low=True),
+    "lr_base_batch": Range(1, note="the global batch lr was tuned for"),
+    "warmup_iters": Range(0, note="optimiser steps; 0 = no warm-up"),
     "seed": _SEED,
     "reid_dim": _COUNT,
     "head_conv": Range(-1, note="-1 = the architecture's default, 0 = no hidden conv"),

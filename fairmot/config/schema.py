@@ -165,6 +165,12 @@ class Params:
     lr: float = 5.0e-4
     # Epochs after which the learning rate drops 10x
     lr_step: list[int] = field(default_factory=lambda: [10])
+    # lr follows batch_size: none | linear (lr * batch_size / lr_base_batch) | sqrt (lr * sqrt of that)
+    lr_scale: Literal["none", "linear", "sqrt"] = "none"
+    # The batch `lr` was tuned for (the reference's 12: lr 1e-4 at batch 12)
+    lr_base_batch: int = 12
+    # Optimiser steps of linear warm-up from 0.001 x the lr to the lr; 0 = none
+    warmup_iters: int = 0
     seed: int = 317
     # Network input (multiples of 32); FairMOT on MOT17 uses 1088x608
     input_w: int = 320

@@ -16,6 +16,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from fairmot.config import Params
 from fairmot.devices import cpu_model, peak_memory_mb, reset_peak_memory
 from fairmot.errors import FairMOTError
 from fairmot.training.checkpoint import FINAL, LAST, CheckpointWriter, restore_rank_rng, restore_training, seed_everything
@@ -32,7 +33,17 @@ from fairmot.training.interrupt import (
     TrainingInterrupted,
     interrupted_message,
 )
-from fairmot.training.parts import TrainParts, build_parts, lr_for_epoch, move_batch, optimizer_step, set_lr, setup_training
+from fairmot.training.parts import (
+    TrainParts,
+    build_parts,
+    lr_for_epoch,
+    move_batch,
+    optimizer_step,
+    scaled_lr,
+    set_lr,
+    setup_training,
+    warmup_lr,
+)
 from fairmot.training.runlog import MAX_LOGGED_STEPS, RunLog
 from fairmot.training.sampler import EpochData, make_loader
 from fairmot.training.state import Progress, TrainConfig
@@ -88,7 +99,10 @@ def fit(config: TrainConfig, parts: TrainParts, ctx: DistContext) -> TrainSummar
     if ctx.device.type == "cuda":
         torch.backends.cudnn.benchmark = not p.not_cuda_benchmark
     reset_peak_memory(ctx.device)
-    net, optimizer, scaler = setup_training(parts.model, parts.loss, ctx.device, amp=p.amp, lr=p.lr)
+    base_lr = scaled_lr(p.lr, p.batch_size, p.lr_base_batch, p.lr_scale)
+    if ctx.is_main:
+        log.info("%s", describe_lr(p, base_lr))
+    net, optimizer, scaler = setup_training(parts.model, parts.loss, ctx.device, amp=p.amp, lr=base_lr)
     progress, checkpoint = restore_training(config, parts, optimizer, scaler)
     model = wrap_ddp(net, ctx)
     seed_everything(p.seed + ctx.rank)
@@ -103,12 +117,13 @@ def fit(config: TrainConfig, parts: TrainParts, ctx: DistContext) -> TrainSummar
     try:
         with StopOnSignal() as stop:
             for epoch in range(progress.epoch + 1, p.num_epochs + 1):
-                lr = lr_for_epoch(p.lr, p.lr_step, epoch)
+                lr = lr_for_epoch(base_lr, p.lr_step, epoch)
                 set_lr(optimizer, lr)
                 data.start_epoch(epoch, skip_batches=progress.step)
                 with timer.epoch(progress, p.batch_size):
                     train_one_epoch(model, optimizer, data, epoch=epoch, lr=lr, ctx=ctx, scaler=scaler,
-                                    progress=progress, run_log=run_log, stop=stop, global_batch=p.batch_size)
+                                    progress=progress, run_log=run_log, stop=stop, global_batch=p.batch_size,
+                                    warmup_iters=p.warmup_iters)
                 _close_epoch(progress, epoch)
                 run_log.epoch_end(epoch, progress)
                 saver.save(progress, LAST)
@@ -127,10 +142,13 @@ def fit(config: TrainConfig, parts: TrainParts, ctx: DistContext) -> TrainSummar
 
 def train_one_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, data: EpochData, *, epoch: int,
                     lr: float, ctx: DistContext, scaler: torch.amp.GradScaler | None,
-                    progress: Progress, run_log: RunLog, stop: StopOnSignal, global_batch: int) -> None:
+                    progress: Progress, run_log: RunLog, stop: StopOnSignal, global_batch: int,
+                    warmup_iters: int = 0) -> None:
     """One epoch: forward, loss reduced over ranks for logging, non-finite check, backward, step.
 
     Updates `progress` after every optimiser step, so a checkpoint taken at any point is consistent.
+    During the first `warmup_iters` steps of the run (progress.global_step, so a resumed run continues
+    the ramp) the lr ramps up to the epoch's `lr`; without warm-up the lr is never touched here.
     """
     model.train()
     bar = run_log.bar(epoch, total=data.steps, initial=progress.step)
@@ -138,6 +156,10 @@ def train_one_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, data: Ep
     batches = iter(data.loader)
     try:
         while progress.step < data.steps:
+            step_lr = lr
+            if warmup_iters and progress.global_step <= warmup_iters:  # at == the ramp ends on `lr` itself
+                step_lr = warmup_lr(lr, progress.global_step, warmup_iters)
+                set_lr(optimizer, step_lr)
             batch = next(batches)
             data_s = time.perf_counter() - tick
             loss, stats = model(move_batch(batch, ctx.device))
@@ -146,14 +168,14 @@ def train_one_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, data: Ep
             local = torch.stack([torch.as_tensor(stats[k], device=ctx.device).detach().float().reshape(()) for k in names])
             reduced = all_reduce_mean(torch.cat([local, flags]), ctx)
             values = dict(zip(names, reduced[:-1].tolist()))
-            _check_finite(values.get("loss", float(loss.detach())), epoch, progress, lr)
+            _check_finite(values.get("loss", float(loss.detach())), epoch, progress, step_lr)
             optimizer_step(loss, optimizer, scaler)
             progress.step += 1
             progress.global_step += 1
             for k, v in values.items():
                 progress.sums[k] = progress.sums.get(k, 0.0) + v
             step_s = time.perf_counter() - tick
-            run_log.step(progress.global_step, values, lr=lr, samples_per_s=global_batch / step_s, data_s=data_s, bar=bar)
+            run_log.step(progress.global_step, values, lr=step_lr, samples_per_s=global_batch / step_s, data_s=data_s, bar=bar)
             if reduced[-1].item() > 0:
                 raise StopRequested
             tick = time.perf_counter()
@@ -171,6 +193,16 @@ def wrap_ddp(net: nn.Module, ctx: DistContext) -> nn.Module:
     on_cuda = ctx.device.type == "cuda"
     return nn.parallel.DistributedDataParallel(
         net, device_ids=[ctx.device.index] if on_cuda else None, find_unused_parameters=False, static_graph=True)
+
+
+def describe_lr(p: Params, base_lr: float) -> str:
+    """The run's learning rate and where it comes from, for the log."""
+    text = f"learning rate {base_lr:g}"
+    if p.lr_scale != "none":
+        text += f" (lr {p.lr:g} scaled {p.lr_scale} by batch {p.batch_size} / lr_base_batch {p.lr_base_batch})"
+    if p.warmup_iters:
+        text += f", warm-up from {warmup_lr(base_lr, 0, p.warmup_iters):g} over {p.warmup_iters} steps"
+    return text + (f", x0.1 after epoch(s) {', '.join(map(str, p.lr_step))}" if p.lr_step else "")
 
 
 def _check_finite(total: float, epoch: int, progress: Progress, lr: float) -> None:

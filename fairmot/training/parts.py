@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -117,6 +118,28 @@ def make_optimizer(model: nn.Module, loss: nn.Module, lr: float) -> torch.optim.
 def lr_for_epoch(base_lr: float, lr_step: list[int], epoch: int) -> float:
     """Step schedule: x0.1 after each epoch listed in lr_step (epochs count from 1, as the reference's)."""
     return base_lr * 0.1 ** sum(1 for s in lr_step if epoch > s)
+
+
+#: Warm-up starts at this fraction of the lr (mmdetection's LinearLR start_factor).
+WARMUP_START = 0.001
+
+
+def scaled_lr(lr: float, batch_size: int, base_batch: int, rule: str) -> float:
+    """The lr for `batch_size` when `lr` was tuned at `base_batch`: Goyal et al.'s linear scaling rule, or sqrt.
+
+    mmdetection's auto_scale_lr does the linear one; `none` returns `lr` itself (not a float computed from it).
+    """
+    if rule == "none":
+        return lr
+    ratio = batch_size / base_batch
+    return lr * (ratio if rule == "linear" else math.sqrt(ratio))
+
+
+def warmup_lr(lr: float, global_step: int, warmup_iters: int) -> float:
+    """The lr of the optimiser step after `global_step` steps: linear from WARMUP_START x lr to lr over warmup_iters."""
+    if global_step >= warmup_iters:
+        return lr
+    return lr * (WARMUP_START + (1.0 - WARMUP_START) * global_step / warmup_iters)
 
 
 def set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:

@@ -58,7 +58,10 @@ def decide_resume(out_dir: Path, params: Params, fingerprint: str) -> ResumeDeci
         return ResumeDecision(False, f"{path} cannot be resumed from ({exc})")
     before = training_params(checkpoint.get("params") or {})
     now = training_params(dataclasses.asdict(params))
-    changed = [key for key in now if before.get(key) != now[key]]
+    # A key the checkpoint lacks was added since (lr_scale, warmup_iters...): its default is what that run did
+    defaults = training_params(dataclasses.asdict(Params()))
+    before = {key: before.get(key, defaults.get(key)) for key in now}
+    changed = [key for key in now if before[key] != now[key]]
     if changed:
         key = changed[0]
         return ResumeDecision(False, f"{path} was trained with {key}={before.get(key)!r}, this run has {key}={now[key]!r}")

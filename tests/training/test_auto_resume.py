@@ -53,6 +53,18 @@ def test_a_changed_training_param_starts_over_naming_it(tmp_path, change, named)
     assert not decision.resume and named in decision.reason
 
 
+def test_a_checkpoint_from_before_a_key_existed_counts_it_at_its_default(tmp_path):
+    """A run interrupted before lr_scale/lr_base_batch/warmup_iters existed trained as their defaults do."""
+    fake_checkpoint(tmp_path / "model_last.pt", Params(), "abc")
+    saved = torch.load(tmp_path / "model_last.pt", weights_only=True)
+    for key in ("lr_scale", "lr_base_batch", "warmup_iters"):
+        del saved["params"][key]
+    save_checkpoint(saved, tmp_path / "model_last.pt")
+    assert decide_resume(tmp_path, Params(), "abc").resume
+    decision = decide_resume(tmp_path, dataclasses.replace(Params(), lr_scale="linear"), "abc")
+    assert not decision.resume and "lr_scale='none', this run has lr_scale='linear'" in decision.reason
+
+
 def test_a_changed_train_split_or_data_starts_over(tmp_path):
     fake_checkpoint(tmp_path / "model_last.pt", Params(), "abc")
     half = dataclasses.replace(Params(), data=dataclasses.replace(Params().data, train_split="half"))
