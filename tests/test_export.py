@@ -191,3 +191,14 @@ def test_a_graph_without_the_head_outputs_is_refused_by_name(tmp_path):
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 19)]), str(path))
     with pytest.raises(DataError, match=r"partial.onnx: not a graph of `fairmot export` .*missing outputs wh, reg, id"):
         OnnxEngine(path, threads=1)
+
+
+def test_a_graph_with_other_head_channels_than_the_network_is_refused(tmp_path):
+    """A graph of another reid_dim (same input size) ran and gave '0 identities' without a word."""
+    from fairmot.inference.engines import make_engine
+
+    graph = export_onnx(create_model("dla_tiny", reid_dim=64).eval(), tmp_path / "m64.onnx", input_w=96, input_h=64)
+    with pytest.raises(DataError, match=r"m64.onnx: head channels id 64 \(the network's 128\) differ; re-run"):
+        make_engine("onnx", create_model("dla_tiny", reid_dim=128), input_w=96, input_h=64, onnx_path=graph, threads=1)
+    assert make_engine("onnx", create_model("dla_tiny", reid_dim=64), input_w=96, input_h=64, onnx_path=graph,
+                       threads=1).channels == {"hm": 1, "wh": 4, "reg": 2, "id": 64}

@@ -8,6 +8,7 @@ folder whose caches the very same checkpoint made for the very same frames.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -53,6 +54,9 @@ def detect_split(sequences: Sequence[EvalSequence], checkpoint: Path, track: Tra
     """Write out/<seq>.npz for every sequence (atomically, as one folder); the pass's figures."""
     torch.manual_seed(seed)
     apply_threads(settings.threads)
+    # the engine allocates its whole batch up front: never more frames than the longest sequence has
+    longest = max((seq.num_frames for seq in sequences), default=1)
+    settings = dataclasses.replace(settings, batch=max(1, min(settings.batch, longest)))
     runner = OnlineTracker.from_checkpoint(checkpoint, track, settings)
     digest = file_sha256(checkpoint)
     reset_peak_memory(settings.device)

@@ -162,3 +162,25 @@ def test_tune_stopped_by_ctrl_c_reports_the_trials_so_far_in_one_line_and_a_reru
     done = invoke(*args, "--fresh", "--storage", tmp_path / "other.journal", "--trials", 2)
     assert done.exit_code == 0, done.output
     assert len(calls) == 2 + 1 and len(pd.read_csv(out / "trials.csv")) == 2 and "resuming" not in done.output
+
+
+def test_a_batch_larger_than_any_sequence_allocates_only_the_frames_there_are(tiny_dataset, checkpoint, tmp_path,
+                                                                              monkeypatch):
+    """eval.batch 10000 allocated the whole batch up front and was OOM-killed without a message."""
+    import fairmot.inference.engines.torch_engine as torch_engine
+    from fairmot.config import TrackParams
+    from fairmot.evaluation import find_eval_sequences
+    from fairmot.inference.detect import detect_split
+    from fairmot.inference.settings import InferenceSettings
+
+    built = []
+    real_init = torch_engine.TorchEngine.__init__
+
+    def spy(self, *args, **kwargs):
+        built.append(kwargs["batch"])
+        real_init(self, *args, **kwargs)
+
+    monkeypatch.setattr(torch_engine.TorchEngine, "__init__", spy)
+    summary = detect_split(find_eval_sequences(tiny_dataset, "test"), checkpoint, TrackParams(),
+                           InferenceSettings(device="cpu", warmup=0, batch=10_000), tmp_path / "det", seed=0)
+    assert built == [24] and summary["batch"] == 24 and summary["frames"] == 24  # SYN-03 has 24 frames

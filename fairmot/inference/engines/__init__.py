@@ -31,6 +31,7 @@ from fairmot.inference.engines.base import Engine, as_batch
 from fairmot.inference.engines.onnx_engine import INPUT_NAME, OUTPUT_NAMES, SOURCE_KEY, OnnxEngine, onnx_session
 from fairmot.inference.engines.torch_engine import TorchEngine
 from fairmot.io import file_sha256
+from fairmot.models.heads import head_channels
 
 __all__ = ["ENGINES", "INPUT_NAME", "OUTPUT_NAMES", "SOURCE_KEY", "Engine", "OnnxEngine", "TorchEngine", "as_batch", "make_engine",
            "onnx_session"]
@@ -53,6 +54,8 @@ def make_engine(kind: str, model: nn.Module | None, *, input_w: int, input_h: in
         engine = OnnxEngine(onnx_path, device=device, threads=threads, batch=batch)
         if checkpoint is not None:
             engine.check_source(file_sha256(checkpoint), checkpoint)
+        if model is not None:
+            engine.check_heads(head_channels(model.reid_dim))
         if engine.size is not None and engine.shape != (1, 3, input_h, input_w):
             raise ConfigError(f"{onnx_path}: exported for input {engine.shape[3]}x{engine.shape[2]}, the checkpoint "
                               f"runs at {input_w}x{input_h}; re-run `fairmot export` for this checkpoint")

@@ -72,10 +72,20 @@ class OnnxEngine:
         self.size = tuple(self.shape[2:]) if all(isinstance(d, int) for d in self.shape) else None
         # sha256 of the checkpoint `fairmot export` made the graph from ("" when it recorded none)
         self.source = self.session.get_modelmeta().custom_metadata_map.get(SOURCE_KEY, "")
-        missing = [name for name in OUTPUT_NAMES if name not in {out.name for out in self.session.get_outputs()}]
+        outputs = {out.name: out.shape for out in self.session.get_outputs()}
+        missing = [name for name in OUTPUT_NAMES if name not in outputs]
         if spec.name != INPUT_NAME or missing:
             raise DataError(f"{self.path}: not a graph of `fairmot export` (input {spec.name!r}, missing outputs "
                             f"{', '.join(missing) or 'none'}); re-run `fairmot export`")
+        self.channels = {name: outputs[name][1] if len(outputs[name]) > 1 else None for name in OUTPUT_NAMES}
+
+    def check_heads(self, expected: dict[str, int]) -> None:
+        """Refuse a graph whose heads have other channel counts than the network's (another reid_dim, ...)."""
+        wrong = [f"{name} {self.channels[name]} (the network's {count})" for name, count in expected.items()
+                 if isinstance(self.channels.get(name), int) and self.channels[name] != count]
+        if wrong:
+            raise DataError(f"{self.path}: head channels {', '.join(wrong)} differ; re-run `fairmot export` "
+                            "for this checkpoint")
 
     def check_source(self, checkpoint_sha256: str, checkpoint: Path | str) -> None:
         """Refuse a graph exported from another checkpoint (or an older one of the same path)."""
