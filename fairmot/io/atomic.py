@@ -64,9 +64,7 @@ def atomic_dir(target: Path, *, replace: str = OURS) -> Iterator[Path]:
     check_output_dir(target, replace=replace)
     tmp = target
     with _disk_errors_as_output_error(target, tmp):
-        target.parent.mkdir(parents=True, exist_ok=True)
-        remove_stale_temps(target)
-        tmp = _create(target, lambda path: os.mkdir(path, 0o777))  # umask applies, as for any mkdir
+        tmp = _new_temp(target, lambda path: os.mkdir(path, 0o777))  # umask applies, as for any mkdir
         try:
             with _disk_errors_as_output_error(target, tmp):
                 yield tmp
@@ -80,6 +78,13 @@ def atomic_dir(target: Path, *, replace: str = OURS) -> Iterator[Path]:
             raise
     if old is not None:
         _remove(old)
+
+
+def _new_temp(target: Path, make: Any) -> Path:
+    """A fresh temporary of `target` made by `make(path)`, after the ones killed writers left are reaped."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temps(target)
+    return _create(target, make)
 
 
 def _swap(tmp: Path, target: Path) -> Path | None:
@@ -108,10 +113,8 @@ def atomic_file(target: Path, mode: str = "w", *, replace: str = ANY) -> Iterato
     check_output_file(target, replace=replace)
     tmp = target
     with _disk_errors_as_output_error(target, tmp):
-        target.parent.mkdir(parents=True, exist_ok=True)
-        remove_stale_temps(target)
         fds: list[int] = []
-        tmp = _create(target, lambda path: fds.append(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)))
+        tmp = _new_temp(target, lambda path: fds.append(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)))
         try:
             with _disk_errors_as_output_error(target, tmp):
                 with os.fdopen(fds[0], mode) as handle:
@@ -130,9 +133,7 @@ def atomic_path(target: Path, *, replace: str = ANY) -> Iterator[Path]:
     target = Path(target)
     check_output_file(target, replace=replace)
     with _disk_errors_as_output_error(target, target):
-        target.parent.mkdir(parents=True, exist_ok=True)
-        remove_stale_temps(target)
-        tmp = _create(target, lambda path: os.mkdir(path, 0o777))
+        tmp = _new_temp(target, lambda path: os.mkdir(path, 0o777))
         try:
             with _disk_errors_as_output_error(target, tmp):
                 yield tmp / target.name

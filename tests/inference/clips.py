@@ -37,3 +37,24 @@ def damage_avi(clean: Path, damaged: Path, numbers: range) -> Path:
         data[start:end] = rng.integers(0, 256, end - start, dtype=np.uint8).tobytes()
     damaged.write_bytes(bytes(data))
     return damaged
+
+
+def write_clip(path: Path, frames: int = 4, fourcc: str = "mp4v") -> Path:
+    """A short 160x96 clip of a red box walking right (what the track-stage tests feed `fairmot track`)."""
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*fourcc), 10, (160, 96))
+    for f in range(frames):
+        img = np.full((96, 160, 3), 90, np.uint8)
+        cv2.rectangle(img, (10 + 4 * f, 20), (26 + 4 * f, 60), (0, 0, 220), -1)
+        writer.write(img)
+    writer.release()
+    return path
+
+
+def count_frames(path: Path) -> int:
+    """Frames a video file holds, counted by reading it through."""
+    cap = cv2.VideoCapture(str(path))
+    count = 0
+    while cap.read()[0]:
+        count += 1
+    cap.release()
+    return count

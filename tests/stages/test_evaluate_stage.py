@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 from fairmot.io import file_sha256
 from fairmot.tracking.cache import read_detections, write_detections
 from stages.app import app
+from tests.inference.clips import count_frames
 
 CONTRACT_KEYS = ("MOTA", "IDF1", "HOTA", "DetA", "AssA", "MOTP", "IDs", "FP", "FN", "MT", "ML", "frames",
                  "fps", "fps_model", "peak_memory_mb", "device")
@@ -79,15 +80,6 @@ def _frames(count, width=160, height=96):
     return images
 
 
-def _read_all(path):
-    cap = cv2.VideoCapture(str(path))
-    count = 0
-    while cap.read()[0]:
-        count += 1
-    cap.release()
-    return count
-
-
 def _check_result_lines(path):
     for line in path.read_text().splitlines():
         values = line.split(",")
@@ -104,7 +96,7 @@ def test_track_an_image_folder_writes_results_and_an_annotated_video(checkpoint,
                   "--device", "cpu")
     assert done.exit_code == 0, done.output
     _check_result_lines(tmp_path / "out" / "walk.txt")
-    assert _read_all(tmp_path / "out" / "walk.mp4") == 6
+    assert count_frames(tmp_path / "out" / "walk.mp4") == 6
     # no temporary file left behind; the record of what this tool wrote there (so a rerun may replace it)
     assert [p.name for p in (tmp_path / "out").glob(".*")] == [".fairmot-outputs.json"]
 
@@ -119,7 +111,7 @@ def test_track_a_video_reads_every_frame(checkpoint, params_file, tmp_path):
     assert done.exit_code == 0, done.output
     assert "5 frames" in done.output
     _check_result_lines(tmp_path / "out" / "clip.txt")
-    assert _read_all(tmp_path / "out" / "clip.mp4") == 5
+    assert count_frames(tmp_path / "out" / "clip.mp4") == 5
 
 
 def test_track_rejects_a_missing_source(checkpoint, params_file, tmp_path):

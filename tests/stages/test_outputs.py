@@ -8,13 +8,13 @@ import os
 from pathlib import Path
 
 import cv2
-import numpy as np
 import pytest
 import yaml
 from typer.testing import CliRunner
 
 from fairmot import io
 from stages.app import app
+from tests.inference.clips import write_clip
 
 
 def invoke(*args):
@@ -125,19 +125,10 @@ def test_the_current_folder_and_its_parent_are_refused_before_any_work(download_
     assert [p.name for p in work.iterdir()] == ["notes.txt"]
 
 
-def _write_clip(path, frames=3):
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 10, (160, 96))
-    for f in range(frames):
-        img = np.full((96, 160, 3), 90, np.uint8)
-        cv2.rectangle(img, (10 + 4 * f, 20), (26 + 4 * f, 60), (0, 0, 220), -1)
-        writer.write(img)
-    writer.release()
-
-
 def test_track_refuses_a_users_files_of_the_same_name_unless_overwrite(checkpoint, params_file, tmp_path):
     """`track clip.avi --out <its folder>` used to replace the user's own clip.mp4 and clip.txt."""
     source = tmp_path / "clip.avi"
-    _write_clip(source)
+    write_clip(source, frames=3, fourcc="MJPG")
     (tmp_path / "clip.mp4").write_bytes(b"the user's own video")
     (tmp_path / "clip.txt").write_text("the user's notes\n")
     args = ("track", source, "--out", tmp_path, "--model", checkpoint, "--params", params_file)
@@ -156,7 +147,7 @@ def test_track_refuses_a_users_files_of_the_same_name_unless_overwrite(checkpoin
 
 def test_track_into_an_unwritable_place_is_refused_before_any_frame(params_file, tmp_path, monkeypatch):
     source = tmp_path / "clip.avi"
-    _write_clip(source)
+    write_clip(source, frames=3, fourcc="MJPG")
     absent_model = tmp_path / "absent.pt"  # never loaded: the refusal comes first
     blocker = tmp_path / "afile"
     blocker.write_text("x")

@@ -7,24 +7,16 @@ import yaml
 from typer.testing import CliRunner
 
 from stages.app import app
+from tests.inference.clips import count_frames, write_clip
 
 
 def invoke(*args):
     return CliRunner().invoke(app, [str(a) for a in args], catch_exceptions=False)
 
 
-def _write_clip(path, frames=4):
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 10, (160, 96))
-    for f in range(frames):
-        img = np.full((96, 160, 3), 90, np.uint8)
-        cv2.rectangle(img, (10 + 4 * f, 20), (26 + 4 * f, 60), (0, 0, 220), -1)
-        writer.write(img)
-    writer.release()
-
-
 def test_track_refuses_an_annotated_video_that_would_replace_the_source(checkpoint, params_file, tmp_path):
     source = tmp_path / "clip.mp4"
-    _write_clip(source)
+    write_clip(source)
     before = source.read_bytes()
     done = invoke("track", source, "--out", tmp_path, "--model", checkpoint, "--params", params_file)
     assert done.exit_code == 1
@@ -34,7 +26,7 @@ def test_track_refuses_an_annotated_video_that_would_replace_the_source(checkpoi
 
 def test_track_into_the_source_folder_without_video_is_allowed(checkpoint, params_file, tmp_path):
     source = tmp_path / "clip.mp4"
-    _write_clip(source)
+    write_clip(source)
     before = source.read_bytes()
     done = invoke("track", source, "--out", tmp_path, "--no-video", "--model", checkpoint, "--params", params_file)
     assert done.exit_code == 0, done.output
@@ -53,7 +45,7 @@ def test_track_refuses_a_file_that_is_not_a_video(name, checkpoint, params_file,
 
 def test_an_upper_case_video_extension_is_a_video(checkpoint, params_file, tmp_path):
     source = tmp_path / "CLIP.MP4"
-    _write_clip(source, frames=3)
+    write_clip(source, frames=3)
     done = invoke("track", source, "--out", tmp_path / "out", "--model", checkpoint, "--params", params_file)
     assert done.exit_code == 0, done.output
     assert "3 frames" in done.output
@@ -61,15 +53,6 @@ def test_an_upper_case_video_extension_is_a_video(checkpoint, params_file, tmp_p
 
 def _frames_of(result_file):
     return [int(line.split(",")[0]) for line in result_file.read_text().splitlines()]
-
-
-def _video_frames(path):
-    cap = cv2.VideoCapture(str(path))
-    count = 0
-    while cap.read()[0]:
-        count += 1
-    cap.release()
-    return count
 
 
 def test_a_folder_of_numbered_frames_is_tracked_in_numeric_order(checkpoint, tmp_path):
@@ -101,7 +84,7 @@ def test_rows_after_a_damaged_stretch_keep_their_frame_numbers(checkpoint, param
     assert "7 frames (3 unreadable), " in done.output
     assert f"{tmp_path / 'out' / 'clip.mp4'} (7 frames)" in done.output
     assert set(_frames_of(tmp_path / "out" / "clip.txt")) == {1, 2, 3, 7, 8, 9, 10}
-    assert _video_frames(tmp_path / "out" / "clip.mp4") == 7
+    assert count_frames(tmp_path / "out" / "clip.mp4") == 7
 
 
 def test_frames_changing_size_are_all_in_the_video(checkpoint, params_file, tmp_path):
@@ -114,4 +97,4 @@ def test_frames_changing_size_are_all_in_the_video(checkpoint, params_file, tmp_
     assert done.exit_code == 0, done.output
     assert "4 frames, " in done.output and f"{tmp_path / 'out' / 'shots.mp4'} (4 frames)" in done.output
     assert f"warning: {tmp_path / 'out' / 'shots.mp4'}: 2 frames of another size than the first" in done.output
-    assert _video_frames(tmp_path / "out" / "shots.mp4") == 4
+    assert count_frames(tmp_path / "out" / "shots.mp4") == 4
