@@ -1,5 +1,4 @@
-"""The export stage's check: the exported graph tracks exactly as the PyTorch model it came from.
-"""
+"""The export stage's check: the exported graph tracks exactly as the PyTorch model it came from."""
 
 from __future__ import annotations
 

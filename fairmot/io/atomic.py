@@ -1,5 +1,4 @@
-"""Atomic writes: into a temporary sibling, renamed over the target when complete, under the target's lock.
-"""
+"""Atomic writes: into a temporary sibling, renamed over the target when complete, under the target's lock."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""Temporary siblings named by host and pid, so a later write reaps what a killed process left.
-"""
+"""Temporary siblings named by host and pid, so a later write reaps what a killed process left."""
 
 from __future__ import annotations
 

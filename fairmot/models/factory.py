@@ -1,5 +1,4 @@
-"""The network factory: `create_model(arch)` is the one place an `arch` name becomes a network.
-"""
+"""The network factory: `create_model(arch)` is the one place an `arch` name becomes a network."""
 
 from __future__ import annotations
 

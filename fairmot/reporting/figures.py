@@ -1,5 +1,4 @@
-"""The report's figures: training curves, per-sequence scores, and annotated frames of the results.
-"""
+"""The report's figures: training curves, per-sequence scores, and annotated frames of the results."""
 
 from __future__ import annotations
 

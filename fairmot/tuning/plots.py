@@ -1,5 +1,4 @@
-"""Figures of a tuning run: the objective per trial, and each param's importance.
-"""
+"""Figures of a tuning run: the objective per trial, and each param's importance."""
 
 from __future__ import annotations
 

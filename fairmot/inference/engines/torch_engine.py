@@ -1,5 +1,4 @@
-"""The lean PyTorch engine: batch norm folded, channels_last, oneDNN graph on the CPU, CUDA graph on a GPU.
-"""
+"""The lean PyTorch engine: batch norm folded, channels_last, oneDNN graph on the CPU, CUDA graph on a GPU."""
 
 from __future__ import annotations
 
