@@ -16,6 +16,7 @@ import typer
 
 from fairmot.config import Params, load_params
 from fairmot.errors import ConfigError, FairMOTError
+from fairmot.inference.settings import DEFAULT_ONNX  # noqa: F401 -- the --onnx default the stages share
 
 ParamsFile = Annotated[
     Path,
@@ -34,7 +35,6 @@ EngineOption = Annotated[
     typer.Option(help="Inference engine: torch (lean PyTorch) | onnx (ONNX Runtime) (params: eval.engine)."),
 ]
 OnnxOption = Annotated[Path, typer.Option("--onnx", help="The `fairmot export` graph the onnx engine runs.")]
-DEFAULT_ONNX = Path("data/export/model.onnx")
 DatasetOption = Annotated[Path, typer.Option("--dataset", help="Dataset root in MOT17 layout.")]
 LabelsOption = Annotated[Path, typer.Option("--labels", help="labels_with_ids root.")]
 SplitsOption = Annotated[Path, typer.Option("--splits", help="Folder of the split indexes (train/half/val/test.txt) "

@@ -8,7 +8,6 @@ that would overwrite a source are refused.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from fairmot.data.formats.mot import read_seqinfo
+from fairmot.data.names import natural_key
 from fairmot.errors import ConfigError, DataError
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
@@ -23,7 +23,6 @@ IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv")
 # Failed reads in a row tried before a video is taken to end (a bogus frame count must not loop for long)
 MAX_FAILED_READS = 10_000
-_DIGITS = re.compile(r"([0-9]+)")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -36,13 +35,6 @@ def read_image(path: Path) -> np.ndarray:
     if img is None:
         raise DataError(f"{path}: cannot read this image (missing, empty or not an image)")
     return img
-
-
-def natural_key(name: str) -> tuple:
-    """Sort key of a file name with its digit runs compared as numbers: `frame_2` < `frame_10`, `1` < `2` < `10`;
-    names equal as numbers (`01.jpg`, `1.jpg`) in plain order."""
-    parts = _DIGITS.split(name)  # text, digits, text, digits, ..., text: the same kind at the same index
-    return tuple(int(p) if i % 2 else p.casefold() for i, p in enumerate(parts)), name
 
 
 def image_files(folder: Path) -> list[Path]:

@@ -35,6 +35,7 @@ import numpy as np
 
 from fairmot.config import DatasetParams
 from fairmot.data.formats.mot import PEDESTRIAN, SeqInfo, read_gt, read_seqinfo, write_seqinfo
+from fairmot.data.names import natural_key
 from fairmot.errors import DataError
 from fairmot.io import atomic_file
 
@@ -93,14 +94,9 @@ def _normalise(seq_dir: Path, dest: Path, spec: DatasetParams, name: str) -> int
     return total - len(rows)
 
 
-def _natural_key(path: Path) -> list:
-    """frame_2.png before frame_10.png: digit runs compare as numbers (the name breaks ties)."""
-    return [int(t) if t.isdigit() else t.lower() for t in re.split(r"([0-9]+)", path.name)] + [path.name]
-
-
 def _frames(folder: Path, name: str) -> list[Path]:
     """The images of an export's img1/ in natural order; the i-th becomes frame i (from 1)."""
-    images = sorted((p for p in folder.glob("*") if p.is_file() and p.suffix.lower() in IMAGE_EXTS), key=_natural_key)
+    images = sorted((p for p in folder.glob("*") if p.is_file() and p.suffix.lower() in IMAGE_EXTS), key=lambda p: natural_key(p.name))
     if not images:
         raise DataError(f"{folder}: no images; a CVAT MOT 1.1 export must be made with 'save images' on")
     exts = {p.suffix for p in images}
