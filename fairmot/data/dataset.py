@@ -21,6 +21,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from fairmot.data.images import read_bgr
 from fairmot.data.index import label_path, read_split
 from fairmot.errors import DataError
 
@@ -282,7 +283,7 @@ class JointDataset(Dataset):
     def load(self, index: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The augmented BGR input image, its xyxy boxes in input pixels and their global ids."""
         path = self.dataset_root / self.images[index]
-        img = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        img = read_bgr(path)
         if img is None:
             raise DataError(f"{path}: image missing or unreadable; re-run the download stage")
         rng = self.sample_rng(index)

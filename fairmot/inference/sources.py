@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from fairmot.data.formats.mot import read_seqinfo
+from fairmot.data.images import read_bgr
 from fairmot.data.names import natural_key
 from fairmot.errors import ConfigError, DataError
 
@@ -29,9 +30,7 @@ MAX_FAILED_READS = 10_000
 # Image folders (natural order) and the strict reader of MOT sequences
 # ---------------------------------------------------------------------------------------------
 def read_image(path: Path) -> np.ndarray:
-    import cv2
-
-    img = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    img = read_bgr(path)
     if img is None:
         raise DataError(f"{path}: cannot read this image (missing, empty or not an image)")
     return img
@@ -99,10 +98,8 @@ class ImageFolder(FrameSource):
         self.files = image_files(folder)
 
     def __iter__(self) -> Iterator[Frame]:
-        import cv2
-
         for number, path in enumerate(self.files, 1):
-            image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+            image = read_bgr(path)
             if image is None:
                 self.unreadable.append(number)
                 self.note = self.note or f"; the first is {path.name}"
