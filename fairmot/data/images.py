@@ -3,11 +3,12 @@
 `read_bgr(path)` returns exactly what `cv2.imread(path, cv2.IMREAD_COLOR)` returns (BGR uint8 HxWx3,
 or None when the file cannot be read). simplejpeg with its accurate defaults (integer IDCT, fancy
 upsampling; its `fastdct`/`fastupsample` change pixels by up to about 100) decodes with the same
-libjpeg-turbo settings as OpenCV, to the same pixels, without OpenCV's per-call codec lookup and
-copies. OpenCV still reads what it would treat differently: non-JPEG files, an EXIF orientation
-other than 1 (OpenCV rotates the image), CMYK/YCCK and non-8-bit JPEGs, any APP1 segment that is
-neither a plain EXIF block nor XMP, and whatever simplejpeg refuses (corrupt or truncated data:
-libjpeg's warnings are errors in its strict mode), so those decode exactly as before.
+libjpeg-turbo settings as OpenCV, to the same pixels, with less work around each call (OpenCV's
+wheel decodes with libjpeg-turbo too; docs/performance.md has the gain). OpenCV still reads what it
+would treat differently: non-JPEG files, an EXIF orientation other than 1 (OpenCV rotates the
+image), CMYK/YCCK and non-8-bit JPEGs, any APP1 segment that is neither a plain EXIF block nor XMP,
+and whatever simplejpeg refuses (corrupt or truncated data: libjpeg's warnings are errors in its
+strict mode), so those decode exactly as before.
 """
 
 from __future__ import annotations
