@@ -48,7 +48,7 @@ def evaluate(
     benchmark: Annotated[str | None, typer.Option(
         help="MOT17 | MOT20 | DanceTrack: whose preprocessing scores the results (params: eval.benchmark).")] = None,
     conf_thres: Annotated[float | None, typer.Option(help="Detection threshold (params: track.conf_thres).")] = None,
-    method: Annotated[str | None, typer.Option(help="Tracker: jde | bytetrack (params: track.method).")] = None,
+    method: Annotated[str | None, typer.Option(help="Tracker: jde | bytetrack | botsort (params: track.method).")] = None,
 ) -> None:
     """Track the evaluation split from the cache; write results, reports/metrics.json and per_sequence.csv."""
     from fairmot.evaluation import find_eval_sequences
