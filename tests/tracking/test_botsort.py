@@ -46,6 +46,8 @@ def test_fusion_keeps_the_identities_that_iou_alone_swaps():
     # implausible), so its IoU stage decides, and IoU pairs each track with the other person
     byte = who_is_who(BYTETracker(), frames)
     assert bot == [{0: 1, 1: 2}] * 10
+    no_appearance = who_is_who(BoTSORT(appearance_thresh=-1.0), frames)  # every appearance cost 1: IoU alone
+    assert no_appearance[6:] == [{0: 2, 1: 1}] * 4
     assert byte[:6] == [{0: 1, 1: 2}] * 6 and byte[6:] == [{0: 2, 1: 1}] * 4
 
 
