@@ -2,8 +2,9 @@
 
 `fairmot evaluate` runs the tracker (track.method) over data/detections/<seq>.npz, which
 `fairmot detect` wrote, so no network runs here and a track.* change costs seconds. It writes
-data/results/<seq>.txt, reports/per_sequence.csv and reports/metrics.json; the speed and memory
-figures there are the network pass's, taken over from reports/detect.json, plus `tracking_fps`.
+data/results/<seq>.txt (gaps filled offline when track.interpolate says so), reports/per_sequence.csv and
+reports/metrics.json; the speed and memory figures there are the network pass's, taken over from
+reports/detect.json, plus `tracking_fps`.
 `fairmot evaluate --results DIR --gt DIR` only scores existing MOTChallenge result files: it needs
 no params.yaml (the code's defaults unless --params is given), scores whole sequences unless
 --split says otherwise (eval.split is the pipeline's and is not read) and writes metrics.json and
@@ -48,7 +49,7 @@ def evaluate(
     benchmark: Annotated[str | None, typer.Option(
         help="MOT17 | MOT20 | DanceTrack: whose preprocessing scores the results (params: eval.benchmark).")] = None,
     conf_thres: Annotated[float | None, typer.Option(help="Detection threshold (params: track.conf_thres).")] = None,
-    method: Annotated[str | None, typer.Option(help="Tracker: jde | bytetrack (params: track.method).")] = None,
+    method: Annotated[str | None, typer.Option(help="Tracker: jde | bytetrack | botsort (params: track.method).")] = None,
 ) -> None:
     """Track the evaluation split from the cache; write results, reports/metrics.json and per_sequence.csv."""
     from fairmot.evaluation import find_eval_sequences
@@ -120,6 +121,7 @@ def _track_and_score(params: Params, sequences: list[EvalSequence], detections: 
     from fairmot.data.formats.mot import write_results
     from fairmot.errors import DataError
     from fairmot.evaluation import format_table, load_results, score_results, tracking_metrics, write_reports
+    from fairmot.evaluation.interpolate import interpolate_tracks
     from fairmot.io import OURS, atomic_dir
     from fairmot.tracking.cache import track_cached
 
@@ -131,7 +133,7 @@ def _track_and_score(params: Params, sequences: list[EvalSequence], detections: 
     started = time.perf_counter()
     with atomic_dir(results, replace=OURS) as tmp:
         for seq, cache in zip(sequences, caches):
-            write_results(tmp / f"{seq.name}.txt", track_cached(cache, params.track))
+            write_results(tmp / f"{seq.name}.txt", interpolate_tracks(track_cached(cache, params.track), params.track))
     tracking_s = time.perf_counter() - started
     report = score_results(sequences, load_results(results, sequences), params.eval.benchmark)
     frames = sum(s.num_frames for s in sequences)

@@ -37,7 +37,7 @@ def track(
     out: Annotated[Path, typer.Option(help="Output folder for <name>.txt and <name>.mp4.")] = Path("outputs"),
     params_file: ParamsFile = Path("params.yaml"),
     conf_thres: Annotated[float | None, typer.Option(help="Detection threshold (params: track.conf_thres).")] = None,
-    method: Annotated[str | None, typer.Option(help="Tracker: jde | bytetrack (params: track.method).")] = None,
+    method: Annotated[str | None, typer.Option(help="Tracker: jde | bytetrack | botsort (params: track.method).")] = None,
     frame_rate: Annotated[float | None, typer.Option(help="Override the source's frame rate (sets the lost-track buffer).")] = None,
     device: DeviceOption = None,
     amp: AmpOption = None,

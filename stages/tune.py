@@ -36,7 +36,7 @@ def tune(
     out: Annotated[Path, typer.Option(help="Folder for best.yaml/json, trials.csv and the plots.")] = Path("reports/tune"),
     trials: Annotated[int | None, typer.Option(help="Number of trials (params: tune.n_trials).")] = None,
     objective: Annotated[str | None, typer.Option(help="HOTA | MOTA | IDF1 | AssA | DetA (params: tune.objective).")] = None,
-    method: Annotated[str | None, typer.Option(help="Search one tracker only: jde | bytetrack (params: tune.methods).")] = None,
+    method: Annotated[str | None, typer.Option(help="Search one tracker only: jde | bytetrack | botsort (params: tune.methods).")] = None,
     jobs: Annotated[int | None, typer.Option(help="Parallel trials (params: tune.n_jobs).")] = None,
     storage: Annotated[str | None, typer.Option(help="The study's journal file or RDB URL (params: tune.storage).")] = None,
     study: Annotated[str | None, typer.Option(help="The study's name (params: tune.study; default: derived).")] = None,

@@ -62,6 +62,23 @@ def test_the_same_seed_gives_the_same_trials(val_split):
     assert set(a.trials["method"]) <= {"jde", "bytetrack"}
 
 
+def test_botsort_and_gap_filling_are_searched_where_they_apply(val_split):
+    sequences, caches = val_split
+    base = TrackParams(method="botsort", conf_thres=0.3, interpolate="gsi", max_gap=7, gsi_tau=8.0)
+    result = tune(caches, sequences, base, n_trials=8, seed=1, methods=["botsort"])
+    first = result.trials.iloc[0]  # trial 0 is base itself, in every key it applies to
+    assert (first["method"], first["interpolate"], first["max_gap"], first["gsi_tau"]) == ("botsort", "gsi", 7, 8.0)
+    assert (first["match_thresh"], first["proximity_thresh"], first["appearance_thresh"]) == (0.8, 0.5, 0.25)
+    assert first["value"] == pytest.approx(result.baseline_value)
+    for _, trial in result.trials.iterrows():  # max_gap only when filling gaps, gsi_tau only for gsi
+        assert np.isnan(trial["max_gap"]) == (trial["interpolate"] == "none")
+        assert np.isnan(trial["gsi_tau"]) == (trial["interpolate"] != "gsi")
+    assert set(result.trials["interpolate"]) > {"gsi"}
+    keys = result.best_track_params()
+    assert {"match_thresh", "proximity_thresh", "appearance_thresh", "interpolate", "max_gap", "gsi_tau"} <= set(keys)
+    assert score_track_params(caches, sequences, result.best).overall["HOTA"] == pytest.approx(result.best_value)
+
+
 def test_plots_are_written(val_split, tmp_path):
     sequences, caches = val_split
     result = tune(caches, sequences, TrackParams(), n_trials=6, seed=0)
@@ -206,9 +223,9 @@ def test_a_fresh_stored_study_gives_the_trials_of_the_in_memory_search(val_split
     in_memory = tune(caches, sequences, TrackParams(), n_trials=8, seed=0)
     cols = ["number", "method", "conf_thres", "track_buffer", "value"]
     assert stored.trials[cols].equals(in_memory.trials[cols])
-    best = stored.best_track_params()  # what tune() found before the study was stored (optuna 5.1)
-    assert (best["method"], best["track_buffer"], round(best["conf_thres"], 6)) == ("bytetrack", 17, 0.235518)
-    assert stored.best_value == pytest.approx(0.928988, abs=1e-6)
+    best = stored.best_track_params()  # what tune() finds in memory (optuna 5.1; the space with interpolate)
+    assert (best["method"], best["track_buffer"], round(best["conf_thres"], 6)) == ("bytetrack", 61, 0.259137)
+    assert best["interpolate"] == "none" and stored.best_value == pytest.approx(0.897610, abs=1e-6)
 
 
 def test_fresh_starts_the_stored_study_over_and_another_objective_is_another_study(val_split, tmp_path, monkeypatch):

@@ -76,6 +76,11 @@ RANGES: dict[str, Range] = {
     "track.max_aspect_ratio": Range(0.0, open_low=True, note="width / height"),
     "track.K": Range(1, note="candidates decoded per frame"),
     "track.low_thres": Range(0.0, 1.0),
+    "track.match_thresh": Range(0.0, 1.0, open_low=True, note="a fused cost in [0, 1]"),
+    "track.proximity_thresh": Range(0.0, 1.0, note="a 1 - IoU cost"),
+    "track.appearance_thresh": Range(0.0, 1.0, note="a halved cosine distance"),
+    "track.max_gap": Range(1, note="missing frames filled per id"),
+    "track.gsi_tau": Range(0.0, open_low=True, note="StrongSORT's tau, 10 there"),
     "eval.warmup_frames": Range(0),
     "eval.gate_tolerance": Range(0.0, 1.0, note="a drop of the metrics, which are fractions"),
     "eval.report_frames": Range(0),
@@ -115,11 +120,11 @@ def check_values(p: Params, where: Callable[[str], str]) -> None:
         fail("track.conf_thres", f"= {p.track.conf_thres} must be between 0 and 1")
     if not 0 <= p.track.det_floor <= p.track.conf_thres:
         fail("track.det_floor", f"= {p.track.det_floor} must lie between 0 and track.conf_thres ({p.track.conf_thres})")
-    if p.track.method == "bytetrack" and not p.track.det_floor <= p.track.low_thres <= p.track.conf_thres:
+    if p.track.method in ("bytetrack", "botsort") and not p.track.det_floor <= p.track.low_thres <= p.track.conf_thres:
         fail("track.low_thres", f"= {p.track.low_thres} must lie between track.det_floor ({p.track.det_floor}) "
              f"and track.conf_thres ({p.track.conf_thres})")
-    if not p.tune.methods or set(p.tune.methods) - {"jde", "bytetrack"}:
-        fail("tune.methods", f"= {p.tune.methods} must list jde and/or bytetrack")
+    if not p.tune.methods or set(p.tune.methods) - {"jde", "bytetrack", "botsort"}:
+        fail("tune.methods", f"= {p.tune.methods} must list some of jde, bytetrack and botsort")
     if not 0 < p.track.low_iou_gate <= 1:
         fail("track.low_iou_gate", f"= {p.track.low_iou_gate} must be in (0, 1] (a 1 - IoU cost)")
     for key in ("width", "height"):

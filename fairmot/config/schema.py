@@ -82,21 +82,37 @@ class SyntheticParams:
 
 @dataclass
 class TrackParams:
-    """The tracker (JDETracker or BYTETracker) and decoding thresholds (FairMOT defaults)."""
+    """The tracker (JDETracker, BYTETracker or BoTSORT), decoding thresholds (FairMOT defaults) and gap filling."""
 
     conf_thres: float = 0.4
     track_buffer: int = 30
     min_box_area: float = 100.0
     max_aspect_ratio: float = 1.6
     K: int = 500
-    # jde: FairMOT's JDETracker; bytetrack: ByteTrack's association (low-score boxes continue tracks)
-    method: Literal["jde", "bytetrack"] = "jde"
-    # bytetrack: candidates scoring in (low_thres, conf_thres] may continue (never start) a track
+    # jde: FairMOT's JDETracker; bytetrack: ByteTrack's association (low-score boxes continue tracks);
+    # botsort: ByteTrack's two stages with BoT-SORT's fusion of IoU and appearance and its (x, y, w, h) Kalman filter
+    method: Literal["jde", "bytetrack", "botsort"] = "jde"
+    # bytetrack, botsort: candidates scoring in (low_thres, conf_thres] may continue (never start) a track
     low_thres: float = 0.1
-    # bytetrack: a low-score candidate continues a track only when 1 - IoU is below this
+    # bytetrack, botsort: a low-score candidate continues a track only when 1 - IoU is below this
     low_iou_gate: float = 0.5
     # The detection cache keeps every candidate above this, so later thresholds need no network
     det_floor: float = 0.05
+    # botsort: the first association matches a pair only when its fused cost is below this
+    match_thresh: float = 0.8
+    # botsort: appearance counts only for pairs whose 1 - IoU is at most this
+    proximity_thresh: float = 0.5
+    # botsort: a halved cosine distance above this counts as another person
+    appearance_thresh: float = 0.25
+    # botsort: IoU similarity times the detection score (BoT-SORT's MOT17 setting; its MOT20 one is false)
+    fuse_score: bool = True
+    # Offline gap filling of the result files in `evaluate` (never in `track`): none | linear | gsi
+    # (linear, then StrongSORT's Gaussian-process smoothing of each track)
+    interpolate: Literal["none", "linear", "gsi"] = "none"
+    # interpolate: fill gaps of at most this many missing frames per id
+    max_gap: int = 20
+    # gsi: StrongSORT's tau, which sets the smoothing length scale from the track's length
+    gsi_tau: float = 10.0
 
 
 EvalSplit = Literal["test", "val", "train"]

@@ -1,4 +1,4 @@
-"""Trackers over detections: the JDE/FairMOT cascade and ByteTrack's, reached through one registry.
+"""Trackers over detections: the JDE/FairMOT cascade, ByteTrack's and BoT-SORT's, reached through one registry.
 
 A tracker takes each frame's candidates (boxes, scores, embeddings) and returns its tracks; it never
 sees frames or networks. `build_tracker` is the one place `track.method` becomes a tracker, for the
@@ -12,6 +12,7 @@ from collections.abc import Callable
 import numpy as np
 
 from fairmot.config import TrackParams
+from fairmot.tracking.botsort import BoTSORT
 from fairmot.tracking.bytetrack import BYTETracker
 from fairmot.tracking.kalman import CHI2_95_4DOF, KalmanFilter
 from fairmot.tracking.matching import (
@@ -28,6 +29,7 @@ __all__ = [
     "CHI2_95_4DOF",
     "TRACKERS",
     "BYTETracker",
+    "BoTSORT",
     "JDETracker",
     "KalmanFilter",
     "Track",
@@ -53,10 +55,18 @@ def _bytetrack(settings: TrackParams, frame_rate: float) -> BYTETracker:
                        low_thres=settings.low_thres, low_iou_gate=settings.low_iou_gate)
 
 
+def _botsort(settings: TrackParams, frame_rate: float) -> BoTSORT:
+    return BoTSORT(frame_rate, settings.conf_thres, settings.track_buffer, low_thres=settings.low_thres,
+                   low_iou_gate=settings.low_iou_gate, match_thresh=settings.match_thresh,
+                   proximity_thresh=settings.proximity_thresh, appearance_thresh=settings.appearance_thresh,
+                   fuse_score=settings.fuse_score)
+
+
 # track.method -> (builder from the settings and the frame rate, the lowest score the tracker reads)
 TRACKERS: dict[str, tuple[Callable[[TrackParams, float], JDETracker], Callable[[TrackParams], float]]] = {
     "jde": (_jde, lambda settings: settings.conf_thres),
     "bytetrack": (_bytetrack, lambda settings: settings.low_thres),
+    "botsort": (_botsort, lambda settings: settings.low_thres),
 }
 
 

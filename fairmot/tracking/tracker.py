@@ -63,6 +63,7 @@ class Track:
     """One identity: Kalman state, smoothed appearance feature and life cycle."""
 
     alpha = 0.9  # feature smoothing: smooth = alpha * smooth + (1 - alpha) * new
+    to_state, to_tlwh = staticmethod(tlwh_to_xyah), staticmethod(xyah_to_tlwh)  # box <-> Kalman (x, y, a, h)
 
     def __init__(self, tlwh: np.ndarray, score: float, feature: np.ndarray, *, unit: bool = False) -> None:
         self._tlwh = np.asarray(tlwh, dtype=np.float64)
@@ -95,7 +96,7 @@ class Track:
         """Current box (top-left x, y, width, height): the Kalman mean once the track started."""
         if self.mean is None:
             return self._tlwh.copy()
-        return xyah_to_tlwh(self.mean[:4])
+        return self.to_tlwh(self.mean[:4])
 
     @property
     def tlbr(self) -> np.ndarray:
@@ -111,7 +112,7 @@ class Track:
     def activate(self, kf: KalmanFilter, frame_id: int, track_id: int) -> None:
         """Start a track from this detection; confirmed at once only on the first frame."""
         self.track_id = track_id
-        self.mean, self.covariance = kf.initiate(tlwh_to_xyah(self._tlwh))
+        self.mean, self.covariance = kf.initiate(self.to_state(self._tlwh))
         self.state = TrackState.Tracked
         self.is_activated = frame_id == 1
         self.frame_id = frame_id
@@ -156,7 +157,7 @@ def _boxes(tracks: list[Track]) -> np.ndarray:
     """(N, 4) xyxy boxes of started tracks, from their Kalman means in one go."""
     if not tracks:
         return np.zeros((0, 4))
-    tlwh = xyah_to_tlwh(np.stack([t.mean[:4] for t in tracks]))
+    tlwh = tracks[0].to_tlwh(np.stack([t.mean[:4] for t in tracks]))
     tlwh[:, 2:] += tlwh[:, :2]
     return tlwh
 
@@ -177,6 +178,7 @@ class _Detections:
 
 class JDETracker:
     """FairMOT's tracker. `update` takes one frame's detections and returns the confirmed tracks."""
+    track_class = Track  # what `_start_tracks` makes (BoT-SORT's keeps an (x, y, w, h) state)
 
     def __init__(self, frame_rate: float = 30, conf_thres: float = 0.4, track_buffer: int = 30) -> None:
         self.det_thresh = conf_thres
@@ -287,7 +289,7 @@ class JDETracker:
         for j in det_idx:
             if dets.scores[j] < self.det_thresh:
                 continue
-            track = Track(dets.tlwh[j], dets.scores[j], dets.unit_features[j], unit=True)
+            track = self.track_class(dets.tlwh[j], dets.scores[j], dets.unit_features[j], unit=True)
             track.activate(self.kalman_filter, self.frame_id, self._next_id)
             self._next_id += 1
             started.append(track)

@@ -20,25 +20,33 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from fairmot.config import TrackParams
 from fairmot.errors import ConfigError, FairMOTError
 from fairmot.evaluation import EvalReport, EvalSequence, score_results
+from fairmot.evaluation.interpolate import interpolate_tracks
 from fairmot.tracking.cache import SequenceDetections, track_cached
 from fairmot.tuning.study import StopOnCtrlC, complete_trials, open_storage, open_study, study_name
 
 log = logging.getLogger(__name__)
 
 OBJECTIVES = ("HOTA", "MOTA", "IDF1", "AssA", "DetA")
-# Search space: (low, high) per tuned param; the low band and its gate apply to bytetrack only
+# Search space: (low, high) per tuned number, the choices of `interpolate`. The low band and its gate
+# apply to bytetrack and botsort, the fusion thresholds to botsort; max_gap when interpolating, gsi_tau for gsi
 SPACE = {
     "conf_thres": (0.2, 0.7),
     "track_buffer": (10, 90),
     "low_thres": (0.05, 0.3),
     "low_iou_gate": (0.2, 0.8),
+    "match_thresh": (0.5, 0.95),
+    "proximity_thresh": (0.3, 0.8),
+    "appearance_thresh": (0.1, 0.4),
+    "interpolate": ("none", "linear", "gsi"),
+    "max_gap": (5, 60),
+    "gsi_tau": (5.0, 20.0),
 }
+BOTSORT_KEYS = ("match_thresh", "proximity_thresh", "appearance_thresh")
 TUNED_KEYS = ("method", *SPACE)
 
 
@@ -69,29 +77,35 @@ class TuneResult:
 
 def score_track_params(caches: Sequence[SequenceDetections], sequences: Sequence[EvalSequence],
                        settings: TrackParams) -> EvalReport:
-    """Track every cached sequence with `settings` and score it against its gt."""
+    """Track every cached sequence with `settings`, fill its gaps as `settings.interpolate` says, and score it."""
     by_name = {c.name: c for c in caches}
     missing = [s.name for s in sequences if s.name not in by_name]
     if missing:
         raise ConfigError(f"no cached detections for {', '.join(missing)}; run the detection pass on this split")
-    results = {s.name: np.asarray(track_cached(by_name[s.name], settings), dtype=np.float64).reshape(-1, 7)
-               for s in sequences}
+    results = {s.name: interpolate_tracks(track_cached(by_name[s.name], settings), settings) for s in sequences}
     return score_results(sequences, results)
 
 
 def suggest(trial: Any, base: TrackParams, methods: Sequence[str]) -> TrackParams:
-    """One candidate: `base` with the tuned keys drawn from SPACE (the low band only for bytetrack)."""
+    """One candidate: `base` with the tuned keys drawn from SPACE (each only where it applies)."""
     method = trial.suggest_categorical("method", list(methods))
     values: dict[str, Any] = {
         "method": method,
         "conf_thres": trial.suggest_float("conf_thres", *SPACE["conf_thres"]),
         "track_buffer": trial.suggest_int("track_buffer", *SPACE["track_buffer"]),
     }
-    if method == "bytetrack":
+    if method in ("bytetrack", "botsort"):
         low, high = SPACE["low_thres"]
         low = max(low, base.det_floor)
         values["low_thres"] = min(trial.suggest_float("low_thres", low, high), values["conf_thres"])
         values["low_iou_gate"] = trial.suggest_float("low_iou_gate", *SPACE["low_iou_gate"])
+    if method == "botsort":
+        values.update({key: trial.suggest_float(key, *SPACE[key]) for key in BOTSORT_KEYS})
+    values["interpolate"] = trial.suggest_categorical("interpolate", list(SPACE["interpolate"]))
+    if values["interpolate"] != "none":
+        values["max_gap"] = trial.suggest_int("max_gap", *SPACE["max_gap"])
+    if values["interpolate"] == "gsi":
+        values["gsi_tau"] = trial.suggest_float("gsi_tau", *SPACE["gsi_tau"])
     return dataclasses.replace(base, **values)
 
 
@@ -117,10 +131,7 @@ def tune(caches: Sequence[SequenceDetections], sequences: Sequence[EvalSequence]
     if done:
         log.info("resuming study %s: %d of %d trials done", name, done, n_trials)
     elif base.method in methods:
-        start = {"method": base.method, "conf_thres": base.conf_thres, "track_buffer": base.track_buffer}
-        if base.method == "bytetrack":
-            start.update(low_thres=base.low_thres, low_iou_gate=base.low_iou_gate)
-        search.enqueue_trial(start, skip_if_exists=True)
+        search.enqueue_trial(_start(base), skip_if_exists=True)
     stopped = _optimize(search, _objective(caches, sequences, base, objective, methods), n_trials - done,
                         n_trials, n_jobs)
     finished = len(complete_trials(search))
@@ -132,6 +143,15 @@ def tune(caches: Sequence[SequenceDetections], sequences: Sequence[EvalSequence]
     return TuneResult(objective, best, search.best_value, float(baseline), _trials_table(search),
                       _importances(search), study=name, finished=finished, earlier=done,
                       n_trials=n_trials, interrupted=interrupted)
+
+
+def _start(base: TrackParams) -> dict[str, Any]:
+    """The first trial: `base` itself, in the keys `suggest` would draw for it."""
+    keys = ["method", "conf_thres", "track_buffer", "interpolate"]
+    keys += ["low_thres", "low_iou_gate"] if base.method in ("bytetrack", "botsort") else []
+    keys += list(BOTSORT_KEYS) if base.method == "botsort" else []
+    keys += {"none": [], "linear": ["max_gap"], "gsi": ["max_gap", "gsi_tau"]}[base.interpolate]
+    return {key: getattr(base, key) for key in keys}
 
 
 def _check(objective: str, n_trials: int, base: TrackParams) -> None:

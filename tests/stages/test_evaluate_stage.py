@@ -327,3 +327,29 @@ def test_a_damaged_cache_is_one_line_naming_the_file(val_detect, tiny_dataset, t
     spoil(det / "SYN-02.npz")  # the second: the first is read and tracked fine, and nothing is written
     _evaluate_refuses(tmp_path, tiny_dataset, f"{det / 'SYN-02.npz'}: unreadable detection cache ({reason}); "
                                               "rerun `fairmot detect`")
+
+
+def test_evaluate_tracks_with_botsort_and_fills_gaps_as_the_params_say(val_detect, tiny_dataset, tmp_path):
+    """track.method botsort and track.interpolate linear reach the written results; the figures are of those rows."""
+    from fairmot.config import load_params
+    from fairmot.data.formats.mot import read_results
+    from fairmot.evaluation.interpolate import interpolate_tracks
+    from fairmot.tracking.cache import track_cached
+
+    det = _copy_of(val_detect, tmp_path)
+    params = yaml.safe_load((tmp_path / "params.yaml").read_text())
+    params["track"].update(method="botsort", interpolate="linear", max_gap=5)
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    done = invoke("evaluate", "--params", tmp_path / "params.yaml", "--dataset", tiny_dataset, "--detections", det,
+                  "--results", tmp_path / "results", "--reports", tmp_path / "reports")
+    assert done.exit_code == 0, done.output
+    assert json.loads((tmp_path / "reports" / "metrics.json").read_text())["method"] == "botsort"
+    settings = load_params(tmp_path / "params.yaml").track
+    filled = 0
+    for name in ("SYN-01", "SYN-02"):
+        tracked = np.asarray(track_cached(read_detections(det / f"{name}.npz"), settings)).reshape(-1, 7)
+        expected = interpolate_tracks(tracked, settings)
+        written = read_results(tmp_path / "results" / f"{name}.txt")[:, :7]
+        np.testing.assert_allclose(written, expected, atol=0.006)
+        filled += len(expected) - len(tracked)
+    assert filled > 0  # the random network's tracks have gaps, and they were filled

@@ -24,7 +24,7 @@ def invoke(*args):
     # --report-frames and --gate-tolerance
     (["tune", "--trials", "-5"], "command-line option --trials: 'tune.n_trials' = -5 must be an integer >= 1"),
     (["tune", "--jobs", "0"], "command-line option --jobs: 'tune.n_jobs' = 0 must be an integer >= 1"),
-    (["tune", "--method", "sort"], "command-line option --method: 'tune.methods' = ['sort'] must list jde and/or bytetrack"),
+    (["tune", "--method", "sort"], "command-line option --method: 'tune.methods' = ['sort'] must list some of jde, bytetrack and botsort"),
     (["report", "--frames", "-1"], "command-line option --frames: 'eval.report_frames' = -1 must be an integer >= 0"),
     (["compare", "--tolerance", "inf"], "command-line option --tolerance: 'eval.gate_tolerance' = inf must be a finite "
                                          "number in [0, 1] (a drop of the metrics, which are fractions)"),

@@ -52,7 +52,7 @@ def online_rows(network, frames, settings: TrackParams) -> list[tuple]:
     return [row for _, tracks in runner.run(frames, frame_rate=30) for row in tracks.rows()]
 
 
-@pytest.mark.parametrize("method", ["jde", "bytetrack"])
+@pytest.mark.parametrize("method", ["jde", "bytetrack", "botsort"])
 def test_tracking_from_the_cache_gives_the_online_rows(network, frames, tmp_path, method):
     floor = TrackParams(det_floor=0.05)
     runner = OnlineTracker(network, input_w=160, input_h=96, settings=floor)
