@@ -1,0 +1,175 @@
+"""Live streams served on loopback by the tests themselves: MJPEG over HTTP (multipart/x-mixed-replace)
+and MPEG-TS over HTTP (written with PyAV), each from a thread on 127.0.0.1 and a free port.
+
+The MJPEG server plays like a camera: frame i is due `i / fps` seconds after the first request, and a
+connection that starts late begins at the frame due then. `down=(a, b)` cuts the stream from a to b
+seconds (open connections are closed, new ones refused), as a camera whose network drops.
+"""
+
+from __future__ import annotations
+
+import io
+import socket
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import cv2
+import numpy as np
+
+from tests.inference.clips import gray
+
+BOUNDARY = "frame"
+
+
+def gray_frames(count: int, size: tuple[int, int] = (64, 48)) -> list[np.ndarray]:
+    """Frames whose gray level says their 0-based index (tests.inference.clips.index_of reads it back)."""
+    return [np.full((size[1], size[0], 3), gray(i), np.uint8) for i in range(count)]
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+
+class LoopbackServer:
+    """A thread serving one stream at http://127.0.0.1:<free port>/<path>; a context manager."""
+
+    path = "/stream"
+
+    def __init__(self) -> None:
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+                owner.requests += 1
+                owner.handle(self)
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.requests = 0
+        self.stopped = threading.Event()
+        self.server = _Server(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}{self.path}"
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+
+    def handle(self, request: BaseHTTPRequestHandler) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> LoopbackServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stopped.set()
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(5)
+
+
+class MjpegServer(LoopbackServer):
+    """A camera of `frames` at `fps` as multipart JPEG parts; the response ends after the last frame."""
+
+    path = "/stream.mjpg"
+
+    def __init__(self, frames: list[np.ndarray], fps: float, down: tuple[float, float] | None = None) -> None:
+        super().__init__()
+        self.parts = [cv2.imencode(".jpg", f, [cv2.IMWRITE_JPEG_QUALITY, 95])[1].tobytes() for f in frames]
+        self.fps, self.down, self.t0 = fps, down, None
+        self.sent: list[int] = []  # indices of the frames sent, in order
+
+    def _clock(self) -> float:
+        self.t0 = time.monotonic() if self.t0 is None else self.t0
+        return time.monotonic() - self.t0
+
+    def _is_down(self, at: float) -> bool:
+        return self.down is not None and self.down[0] <= at < self.down[1]
+
+    def handle(self, request: BaseHTTPRequestHandler) -> None:
+        now = self._clock()
+        start = int(now * self.fps)
+        if self._is_down(now) or start >= len(self.parts):
+            request.send_error(503 if self._is_down(now) else 404)
+            return
+        request.send_response(200)
+        request.send_header("Content-Type", f"multipart/x-mixed-replace; boundary={BOUNDARY}")
+        request.end_headers()
+        for i in range(start, len(self.parts)):
+            wait = self.t0 + i / self.fps - time.monotonic()
+            if wait > 0:
+                time.sleep(wait)
+            if self.stopped.is_set() or self._is_down(time.monotonic() - self.t0):
+                break
+            part = self.parts[i]
+            head = f"--{BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: {len(part)}\r\n\r\n".encode()
+            try:
+                request.wfile.write(head + part + b"\r\n")
+                request.wfile.flush()
+            except OSError:
+                return
+            self.sent.append(i)
+        request.close_connection = True
+
+
+def mpegts_bytes(frames: list[np.ndarray], fps: int) -> bytes:
+    """The frames as an MPEG-2 video in an MPEG-TS container, encoded with PyAV."""
+    import av
+
+    out = io.BytesIO()
+    with av.open(out, "w", format="mpegts") as container:
+        stream = container.add_stream("mpeg2video", rate=fps)
+        stream.height, stream.width = frames[0].shape[:2]
+        stream.pix_fmt = "yuv420p"
+        stream.bit_rate = 4_000_000
+        for image in frames:
+            for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="bgr24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return out.getvalue()
+
+
+class MpegTsServer(LoopbackServer):
+    """An MPEG-TS stream over HTTP, sent in 188-byte packets paced to play at about `speed` times real time."""
+
+    path = "/stream.ts"
+
+    def __init__(self, frames: list[np.ndarray], fps: int, speed: float = 1.0) -> None:
+        super().__init__()
+        self.data, self.seconds = mpegts_bytes(frames, fps), len(frames) / fps / speed
+
+    def handle(self, request: BaseHTTPRequestHandler) -> None:
+        request.send_response(200)
+        request.send_header("Content-Type", "video/mp2t")
+        request.end_headers()
+        chunk = 188 * 32
+        pieces = range(0, len(self.data), chunk)
+        t0 = time.monotonic()
+        for k, at in enumerate(pieces):
+            wait = t0 + self.seconds * k / len(pieces) - time.monotonic()
+            if wait > 0:
+                time.sleep(wait)
+            if self.stopped.is_set():
+                return
+            try:
+                request.wfile.write(self.data[at:at + chunk])
+            except OSError:
+                return
+        request.close_connection = True
+
+
+class SilentServer:
+    """A port that accepts connections and never answers (a stream URL that hangs); a context manager."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}/stream.mjpg"
+
+    def __enter__(self) -> SilentServer:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.sock.close()
