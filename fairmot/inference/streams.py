@@ -77,30 +77,36 @@ def parse_options(options: list[str] | None) -> dict[str, str]:
 
 
 def open_capture(source: str, options: dict[str, str], timeout_s: float) -> object | None:
-    """An opened cv2.VideoCapture of a stream or camera, or None; FFmpeg `options` apply to this open only."""
+    """An opened cv2.VideoCapture of a stream or camera, or None; FFmpeg `options` apply to this open only.
+
+    OpenCV's and FFmpeg's own messages about failed tries are silenced (FFmpeg's from the first open
+    on, unless OPENCV_FFMPEG_LOGLEVEL is set): every try of a reconnection would print them, and the
+    one line this module logs says what happened.
+    """
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
     import cv2
 
-    if stream_kind(source) == "camera":
-        level = cv2.utils.logging.getLogLevel()
-        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)  # absent camera: our one line, not OpenCV's
-        try:
+    level = cv2.utils.logging.getLogLevel()
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
+    try:
+        if stream_kind(source) == "camera":
             cap = cv2.VideoCapture(int(source))
-        finally:
-            cv2.utils.logging.setLogLevel(level)
-    else:
-        ms = int(max(0.5, timeout_s) * 1000)
-        params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, ms, cv2.CAP_PROP_READ_TIMEOUT_MSEC, int(READ_TIMEOUT_S * 1000)]
-        with _ENV_LOCK:
-            saved = os.environ.get("OPENCV_FFMPEG_CAPTURE_OPTIONS")
-            if options:
-                os.environ["OPENCV_FFMPEG_CAPTURE_OPTIONS"] = "|".join(f"{k};{v}" for k, v in options.items())
-            try:
-                cap = cv2.VideoCapture(source, cv2.CAP_FFMPEG, params)
-            finally:
-                if options and saved is None:
-                    del os.environ["OPENCV_FFMPEG_CAPTURE_OPTIONS"]
-                elif options:
-                    os.environ["OPENCV_FFMPEG_CAPTURE_OPTIONS"] = saved
+        else:
+            ms = int(max(0.5, timeout_s) * 1000)
+            params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, ms, cv2.CAP_PROP_READ_TIMEOUT_MSEC, int(READ_TIMEOUT_S * 1000)]
+            with _ENV_LOCK:
+                saved = os.environ.get("OPENCV_FFMPEG_CAPTURE_OPTIONS")
+                if options:
+                    os.environ["OPENCV_FFMPEG_CAPTURE_OPTIONS"] = "|".join(f"{k};{v}" for k, v in options.items())
+                try:
+                    cap = cv2.VideoCapture(source, cv2.CAP_FFMPEG, params)
+                finally:
+                    if saved is None:
+                        os.environ.pop("OPENCV_FFMPEG_CAPTURE_OPTIONS", None)
+                    else:
+                        os.environ["OPENCV_FFMPEG_CAPTURE_OPTIONS"] = saved
+    finally:
+        cv2.utils.logging.setLogLevel(level)
     if cap.isOpened():
         return cap
     cap.release()
