@@ -23,7 +23,9 @@ import os
 import re
 import threading
 import time
+from collections import deque
 from collections.abc import Iterator
+from statistics import median
 from urllib.parse import urlsplit
 
 import numpy as np
@@ -117,19 +119,24 @@ class StreamClock:
     """Numbers (from 1) and timestamps (s since the first frame) of a stream's frames; see the module."""
 
     def __init__(self, fps: float) -> None:
-        self.fps = fps
+        self.fps = self.rate = fps  # rate: frames per wall-clock second, as measured over the stream
+        self.pace: deque[float] = deque(maxlen=64)  # wall seconds per frame number, of the latest frames
         self.last, self.last_time, self.last_wall, self.last_ms = 0, 0.0, 0.0, -1.0
         self.base: tuple[int, float, float | None, float] | None = None  # a connection's first (number, time, ms, wall)
 
     def restart(self) -> None:
-        """The next frame comes over a new connection, its timestamps on a new origin."""
+        """The next frame comes over a new connection, its timestamps on a new origin. The gap is
+        numbered at the rate frames arrived at (the median pace, which the burst of frames FFmpeg reads
+        while opening does not skew); MJPEG over HTTP has no rate of its own, FFmpeg says 25."""
+        if len(self.pace) >= 5 and median(self.pace) > 0:
+            self.rate = 1 / median(self.pace)
         self.base = None
 
     def place(self, ms: float | None, wall: float) -> tuple[int, float]:
         ms = ms if ms is not None and math.isfinite(ms) and ms >= 0 else None
         if self.base is None:
             gap = wall - self.last_wall
-            number, at = (1, 0.0) if self.last == 0 else (self.last + max(1, round(gap * self.fps)), self.last_time + gap)
+            number, at = (1, 0.0) if self.last == 0 else (self.last + max(1, round(gap * self.rate)), self.last_time + gap)
             self.base = (number, at, ms, wall)
         else:
             first, at0, ms0, wall0 = self.base
@@ -139,9 +146,12 @@ class StreamClock:
                 at = at0 + (ms - ms0) / 1000
                 number = first + round((ms - ms0) / 1000 * self.fps)
                 if ms <= self.last_ms or number - self.last > self.fps * (wall - self.last_wall + 2):
-                    self.base = None  # timestamps went back or leapt ahead of the clock: a new origin
+                    self.restart()  # timestamps went back or leapt ahead of the clock: a new origin
                     return self.place(ms, wall)
-        self.last, self.last_time, self.last_wall, self.last_ms = max(number, self.last + 1), at, wall, ms if ms else -1.0
+        number = max(number, self.last + 1)
+        if self.base[0] != number:  # not a connection's first frame
+            self.pace.append((wall - self.last_wall) / (number - self.last))
+        self.last, self.last_time, self.last_wall, self.last_ms = number, at, wall, ms if ms else -1.0
         return self.last, at
 
 

@@ -17,14 +17,24 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import cv2
 import numpy as np
 
-from tests.inference.clips import gray
-
 BOUNDARY = "frame"
 
 
-def gray_frames(count: int, size: tuple[int, int] = (64, 48)) -> list[np.ndarray]:
-    """Frames whose gray level says their 0-based index (tests.inference.clips.index_of reads it back)."""
-    return [np.full((size[1], size[0], 3), gray(i), np.uint8) for i in range(count)]
+def numbered_frames(count: int, size: tuple[int, int] = (64, 48)) -> list[np.ndarray]:
+    """Frames that say their 0-based index (up to 255): its high and low 4 bits as the gray levels
+    of the left and right halves (`frame_index` reads it back, through JPEG)."""
+    frames = []
+    for i in range(count):
+        image = np.full((size[1], size[0], 3), 8 + 16 * (i >> 4), np.uint8)
+        image[:, size[0] // 2:] = 8 + 16 * (i & 15)
+        frames.append(image)
+    return frames
+
+
+def frame_index(image: np.ndarray) -> int:
+    w = image.shape[1]
+    high, low = (round((float(np.median(half)) - 8) / 16) for half in (image[:, : w // 2 - 4], image[:, w // 2 + 4:]))
+    return 16 * high + low
 
 
 class _Server(ThreadingHTTPServer):
