@@ -7,7 +7,9 @@ decodes to BGR faster (MPEG-TS 2,100 fps against PyAV's 780 with `to_ndarray("bg
 even), it reads video files and cameras through the same call, and ends a stream on EOF where PyAV
 raises an I/O error and leaves the decoder's last frame unflushed. Its one drawback, FFmpeg options
 only through the process-wide OPENCV_FFMPEG_CAPTURE_OPTIONS, is met by setting that variable under a
-lock just for the open (`rtsp_transport=tcp` reaches FFmpeg that way).
+lock just for the open (`rtsp_transport=tcp` reaches FFmpeg that way; without options OpenCV asks
+FFmpeg for `rtsp_flags=prefer_tcp`, RTP over TCP where the server offers it, and so does this module
+when options are given that say nothing of the transport).
 
 Numbering: within one connection a frame's number comes from its timestamp at the stream's frame rate
 (or its arrival order where the stream has no usable timestamps); across a gap (a reconnection, or
@@ -96,6 +98,8 @@ def open_capture(source: str, options: dict[str, str], timeout_s: float) -> obje
         else:
             ms = int(max(0.5, timeout_s) * 1000)
             params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, ms, cv2.CAP_PROP_READ_TIMEOUT_MSEC, int(READ_TIMEOUT_S * 1000)]
+            if options and source.lower().startswith("rtsp") and not {"rtsp_transport", "rtsp_flags"} & set(options):
+                options = {"rtsp_flags": "prefer_tcp", **options}  # OpenCV's own default, lost once options are given
             with _ENV_LOCK:
                 saved = os.environ.get("OPENCV_FFMPEG_CAPTURE_OPTIONS")
                 if options:

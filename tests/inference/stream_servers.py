@@ -53,12 +53,14 @@ class LoopbackServer:
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802 (http.server's name)
                 owner.requests += 1
+                owner.agents.append(self.headers.get("User-Agent", ""))
                 owner.handle(self)
 
             def log_message(self, *args) -> None:
                 pass
 
         self.requests = 0
+        self.agents: list[str] = []  # the User-Agent of every request
         self.stopped = threading.Event()
         self.server = _Server(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}{self.path}"

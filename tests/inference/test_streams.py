@@ -4,6 +4,7 @@ globs and the names outputs get."""
 
 import io
 import logging
+import os
 import time
 
 import cv2
@@ -137,6 +138,15 @@ def test_a_glob_reads_its_images_in_natural_order(tmp_path):
 ])
 def test_streams_and_cameras_get_file_names_without_credentials(source, name):
     assert output_name(source) == name
+
+
+def test_stream_options_reach_ffmpeg_for_that_open_only():
+    with MjpegServer(numbered_frames(30), fps=30) as server:
+        source = open_source(server.url, reconnect_s=0, options={"user_agent": "fairmot-test/1"})
+        open_source(server.url, reconnect_s=0).close()
+        assert len(list(source)) == 30
+    assert server.agents[0] == "fairmot-test/1" and server.agents[1] != "fairmot-test/1"
+    assert "OPENCV_FFMPEG_CAPTURE_OPTIONS" not in os.environ
 
 
 def test_an_unknown_scheme_and_a_bad_stream_option_are_one_line():
