@@ -178,8 +178,11 @@ class StreamCapture:
         if self.cap is None:
             raise DataError(f"{source}: no stream could be opened in {reconnect_s:g} s of trying; check the address and "
                             f"that the server or camera is up, or allow longer with --reconnect-s")
-        fps = self.cap.get(cv2.CAP_PROP_FPS)
+        fps, count = self.cap.get(cv2.CAP_PROP_FPS), self.cap.get(cv2.CAP_PROP_FRAME_COUNT)
         self.fps = fps if fps and 1.0 <= fps <= 240.0 else 0.0  # 0: none usable
+        # A recording (its length known: a video over HTTP, an HLS VOD playlist) is read once, like a
+        # file: re-opening it would play it again from the start
+        self.recording = 0 < count < 1e9
 
     def _reopen(self, since: float) -> object | None:
         """A new capture, tried with backoff until `reconnect_s` after `since`; None when none came."""
@@ -210,9 +213,9 @@ class StreamCapture:
                     continue
                 self.cap.release()
                 lost = lost or (clock.last, now)
-                self.cap = self._reopen(lost[1]) if self.reconnect_s > 0 else None
+                self.cap = self._reopen(lost[1]) if self.reconnect_s > 0 and not self.recording else None
                 clock.restart()
-            if lost is not None and self.reconnect_s > 0:
+            if lost is not None and self.reconnect_s > 0 and not self.recording:
                 log.warning(f"{self.source}: stream ended after frame {lost[0]} (no answer for {self.reconnect_s:g} s)")
         finally:
             self.release()

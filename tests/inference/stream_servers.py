@@ -13,6 +13,7 @@ import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -172,6 +173,39 @@ class MpegTsServer(LoopbackServer):
             except OSError:
                 return
         request.close_connection = True
+
+
+class HlsServer(LoopbackServer):
+    """An HLS recording (a VOD playlist of MPEG-TS segments written with PyAV into `folder`), served
+    as static files; `paths` lists what was asked for."""
+
+    path = "/index.m3u8"
+
+    def __init__(self, frames: list[np.ndarray], fps: int, folder: Path) -> None:
+        import av
+
+        super().__init__()
+        self.folder, self.paths = Path(folder), []
+        options = {"hls_time": "0.4", "hls_list_size": "0", "hls_playlist_type": "vod"}
+        with av.open(str(self.folder / "index.m3u8"), "w", format="hls", options=options) as container:
+            stream = container.add_stream("mpeg2video", rate=fps)
+            stream.height, stream.width = frames[0].shape[:2]
+            stream.pix_fmt, stream.options = "yuv420p", {"qmin": "1", "qmax": "2", "bf": "0"}
+            for image in [*frames, None]:
+                for packet in stream.encode(None if image is None else av.VideoFrame.from_ndarray(image, format="bgr24")):
+                    container.mux(packet)
+
+    def handle(self, request: BaseHTTPRequestHandler) -> None:
+        self.paths.append(request.path)
+        file = self.folder / request.path.lstrip("/")
+        if "/" in request.path.lstrip("/") or not file.is_file():
+            request.send_error(404)
+            return
+        data = file.read_bytes()
+        request.send_response(200)
+        request.send_header("Content-Length", str(len(data)))
+        request.end_headers()
+        request.wfile.write(data)
 
 
 class SilentServer:

@@ -16,7 +16,7 @@ from fairmot.inference.readahead import ReadAhead
 from fairmot.inference.sources import LIVE_QUEUE_SIZE, open_source, output_name
 from fairmot.inference.streams import StreamClock, parse_options
 from tests.inference.clips import gray, index_of, write_avi
-from tests.inference.stream_servers import MjpegServer, MpegTsServer, SilentServer, frame_index, mpegts_bytes, numbered_frames
+from tests.inference.stream_servers import HlsServer, MjpegServer, MpegTsServer, SilentServer, frame_index, mpegts_bytes, numbered_frames
 
 
 def test_an_mjpeg_stream_that_ends_gives_every_frame_numbered_in_order(caplog):
@@ -45,6 +45,20 @@ def test_an_mpegts_stream_over_http_is_numbered_by_its_timestamps():
     assert [round(f.timestamp, 3) for f in frames] == [round(i / 25, 3) for i in range(25)]  # the stream's clock
 
 
+def test_an_hls_recording_is_read_once_like_a_file(tmp_path, caplog):
+    """A VOD playlist knows its length: its end is the end, not a drop to reconnect after (that
+    would play it again from the start)."""
+    caplog.set_level(logging.WARNING, "fairmot.inference.streams")
+    with HlsServer(numbered_frames(20), fps=25, folder=tmp_path) as server:
+        start = time.monotonic()
+        source = open_source(server.url, reconnect_s=5.0)
+        frames = list(source)
+        took = time.monotonic() - start
+    assert [(f.number, frame_index(f.image) + 1) for f in frames] == [(n, n) for n in range(1, 21)]
+    assert source.capture.recording and server.paths.count("/index.m3u8") == 1 and took < 3
+    assert caplog.messages == []
+
+
 def test_a_stream_that_drops_for_two_seconds_reconnects_and_numbers_on_past_the_gap(caplog):
     """A 20 fps camera cut from 1 s to 3 s: the frames after the gap are numbered by the wall clock
     across it, close to their true place (a frame's gray level says which it is), not 21, 22, ..."""
@@ -57,6 +71,7 @@ def test_a_stream_that_drops_for_two_seconds_reconnects_and_numbers_on_past_the_
             if frame.number >= 95:
                 break
         source.close()
+        assert not source._reader.thread.is_alive() and source.capture.cap is None  # stopped, released
     numbers = [n for n, _ in frames]
     assert numbers[:20] == list(range(1, 21)) and numbers == sorted(set(numbers))
     before, after = [f for f in frames if f[1] <= 20], [f for f in frames if f[1] > 20]
