@@ -208,6 +208,41 @@ class HlsServer(LoopbackServer):
         request.wfile.write(data)
 
 
+class UdpSender:
+    """MPEG-TS in 1316-byte datagrams to udp://127.0.0.1:<free port>, the clip looped at real time
+    from a thread until the context ends (UDP has no end of stream)."""
+
+    def __init__(self, frames: list[np.ndarray], fps: int) -> None:
+        self.data, self.seconds = mpegts_bytes(frames, fps), len(frames) / fps
+        probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        probe.bind(("127.0.0.1", 0))
+        self.port = probe.getsockname()[1]
+        probe.close()
+        self.url = f"udp://127.0.0.1:{self.port}"
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._send, daemon=True)
+
+    def _send(self) -> None:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        pieces = range(0, len(self.data), 1316)
+        while not self.stopped.is_set():
+            t0 = time.monotonic()
+            for k, at in enumerate(pieces):
+                wait = t0 + self.seconds * k / len(pieces) - time.monotonic()
+                if self.stopped.wait(wait) if wait > 0 else self.stopped.is_set():
+                    break
+                sock.sendto(self.data[at:at + 1316], ("127.0.0.1", self.port))
+        sock.close()
+
+    def __enter__(self) -> UdpSender:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stopped.set()
+        self.thread.join(5)
+
+
 class SilentServer:
     """A port that accepts connections and never answers (a stream URL that hangs); a context manager."""
 

@@ -16,7 +16,16 @@ from fairmot.inference.readahead import ReadAhead
 from fairmot.inference.sources import LIVE_QUEUE_SIZE, open_source, output_name
 from fairmot.inference.streams import StreamClock, parse_options
 from tests.inference.clips import gray, index_of, write_avi
-from tests.inference.stream_servers import HlsServer, MjpegServer, MpegTsServer, SilentServer, frame_index, mpegts_bytes, numbered_frames
+from tests.inference.stream_servers import (
+    HlsServer,
+    MjpegServer,
+    MpegTsServer,
+    SilentServer,
+    UdpSender,
+    frame_index,
+    mpegts_bytes,
+    numbered_frames,
+)
 
 
 def test_an_mjpeg_stream_that_ends_gives_every_frame_numbered_in_order(caplog):
@@ -57,6 +66,23 @@ def test_an_hls_recording_is_read_once_like_a_file(tmp_path, caplog):
     assert [(f.number, frame_index(f.image) + 1) for f in frames] == [(n, n) for n in range(1, 21)]
     assert source.capture.recording and server.paths.count("/index.m3u8") == 1 and took < 3
     assert caplog.messages == []
+
+
+def test_mpegts_over_udp_is_numbered_from_the_first_frame_received():
+    """UDP has no start: the reader joins a looping broadcast wherever it is, numbers from there by
+    the stream's timestamps (number and content advance together) and stops when closed."""
+    with UdpSender(numbered_frames(100), fps=25) as sender:
+        source = open_source(sender.url, reconnect_s=2.0)
+        frames = []
+        for frame in source:
+            frames.append((frame.number, frame_index(frame.image) + 1, frame.timestamp))
+            if len(frames) == 30:
+                break
+        source.close()
+    offset = frames[0][1] - 1
+    assert [(n, true - offset) for n, true, _ in frames] == [(n, n) for n in range(1, 31)]
+    assert [round(t, 2) for *_, t in frames] == [round(i / 25, 2) for i in range(30)]
+    assert source.frame_rate == 25 and not source._reader.thread.is_alive()
 
 
 def test_a_stream_that_drops_for_two_seconds_reconnects_and_numbers_on_past_the_gap(caplog):
