@@ -119,6 +119,18 @@ def open_capture(source: str, options: dict[str, str], timeout_s: float) -> obje
     return None
 
 
+def quiet_read(cap: object) -> tuple[bool, np.ndarray | None]:
+    """`cap.read()` without OpenCV's warning when a stalled read times out (the loss is logged on one line)."""
+    import cv2
+
+    level = cv2.utils.logging.getLogLevel()
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
+    try:
+        return cap.read()
+    finally:
+        cv2.utils.logging.setLogLevel(level)
+
+
 class StreamClock:
     """Numbers (from 1) and timestamps (s since the first frame) of a stream's frames; see the module."""
 
@@ -197,10 +209,10 @@ class StreamCapture:
     def frames(self) -> Iterator[tuple[int, np.ndarray, float, float]]:
         import cv2
 
-        clock, lost = StreamClock(self.fps or 30.0), None
+        clock, lost = StreamClock(self.fps or 30.0), None  # lost: (last frame, its arrival, when the loss was seen)
         try:
             while self.cap is not None:
-                ok, image = self.cap.read()
+                ok, image = quiet_read(self.cap)
                 now = time.monotonic()
                 if ok and image is not None:
                     number, at = clock.place(self.cap.get(cv2.CAP_PROP_POS_MSEC) if not self.camera else None, now)
@@ -212,8 +224,8 @@ class StreamCapture:
                     yield number, image, at, now
                     continue
                 self.cap.release()
-                lost = lost or (clock.last, now)
-                self.cap = self._reopen(lost[1]) if self.reconnect_s > 0 and not self.recording else None
+                lost = lost or (clock.last, clock.last_wall, now)
+                self.cap = self._reopen(lost[2]) if self.reconnect_s > 0 and not self.recording else None
                 clock.restart()
             if lost is not None and self.reconnect_s > 0 and not self.recording:
                 log.warning(f"{self.source}: stream ended after frame {lost[0]} (no answer for {self.reconnect_s:g} s)")

@@ -3,7 +3,8 @@ and MPEG-TS over HTTP (written with PyAV), each from a thread on 127.0.0.1 and a
 
 The MJPEG server plays like a camera: frame i is due `i / fps` seconds after the first request, and a
 connection that starts late begins at the frame due then. `down=(a, b)` cuts the stream from a to b
-seconds (open connections are closed, new ones refused), as a camera whose network drops.
+seconds (open connections are closed, new ones refused), as a camera whose network drops;
+`stall_after=k` holds the first connection open without a byte more after k frames (a hung link).
 """
 
 from __future__ import annotations
@@ -86,8 +87,10 @@ class MjpegServer(LoopbackServer):
 
     path = "/stream.mjpg"
 
-    def __init__(self, frames: list[np.ndarray], fps: float, down: tuple[float, float] | None = None) -> None:
+    def __init__(self, frames: list[np.ndarray], fps: float, down: tuple[float, float] | None = None,
+                 stall_after: int | None = None) -> None:
         super().__init__()
+        self.stall_after = stall_after
         self.parts = [cv2.imencode(".jpg", f, [cv2.IMWRITE_JPEG_QUALITY, 95])[1].tobytes() for f in frames]
         self.fps, self.down, self.t0 = fps, down, None
         self.sent: list[int] = []  # indices of the frames sent, in order
@@ -114,6 +117,9 @@ class MjpegServer(LoopbackServer):
                 time.sleep(wait)
             if self.stopped.is_set() or self._is_down(time.monotonic() - self.t0):
                 break
+            if len(self.sent) == self.stall_after and self.requests == 1:
+                self.stopped.wait(30)  # silent, the connection left open
+                return
             part = self.parts[i]
             head = f"--{BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: {len(part)}\r\n\r\n".encode()
             try:

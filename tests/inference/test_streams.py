@@ -111,6 +111,24 @@ def test_a_stream_that_drops_for_two_seconds_reconnects_and_numbers_on_past_the_
     assert caplog.messages[0].endswith(f" s at frame {first}")
 
 
+def test_a_stream_that_hangs_is_taken_as_lost_after_the_read_timeout(monkeypatch, capfd):
+    """Silent for 1 s (the read timeout, shortened here): lost, re-opened; the gap counts from the last
+    frame, and OpenCV's own timeout warning stays off stderr."""
+    monkeypatch.setattr("fairmot.inference.streams.READ_TIMEOUT_S", 1.0)
+    with MjpegServer(numbered_frames(80), fps=20, stall_after=10) as server:
+        source = open_source(server.url, reconnect_s=3.0)
+        frames = []
+        for frame in source:
+            frames.append((frame.number, frame_index(frame.image) + 1))
+            if frame.number >= 50:
+                break
+        source.close()
+    [(last, first, seconds)] = source.capture.gaps
+    assert frames[:10] == [(n, n) for n in range(1, 11)] and last == 10 and 0.9 <= seconds < 2.5
+    assert server.requests == 2 and all(abs(n - true) <= 3 for n, true in frames[10:]), frames[10:15]
+    assert "timeout" not in capfd.readouterr().err
+
+
 def test_live_drops_stale_frames_when_the_consumer_is_slower_than_the_stream():
     """60 frames at 60 fps, consumed at 20 fps: the queue stays at LIVE_QUEUE_SIZE, every consumed
     frame is recent and keeps its true number; the others are counted as dropped."""
