@@ -1,10 +1,12 @@
-"""`fairmot track`: the demo. Track a video file or an image folder with a trained checkpoint.
+"""`fairmot track`: the demo. Track a video file, an image folder or glob, a stream URL or a camera
+with a trained checkpoint.
 
 Writes <out>/<name>.txt (MOTChallenge rows) and <out>/<name>.mp4 (boxes, ids, short trails and
 the running FPS drawn on every frame). Frames are numbered by where they are (a video's timestamps,
 a folder's natural order); unreadable ones are skipped, counted in the summary and named in a
 warning. An output that would replace the source is refused, and so (before any
-frame is read) is an existing <name>.txt/.mp4 this tool did not write, unless --overwrite.
+frame is read) is an existing <name>.txt/.mp4 this tool did not write, unless --overwrite. A stream
+that stops is re-opened for --reconnect-s; --live drops stale frames to keep up with it.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from stages.common import (
 
 @one_line_errors
 def track(
-    source: Annotated[Path, typer.Argument(help="A video file or a folder of frames (or a MOT sequence folder).")],
+    source: Annotated[str, typer.Argument(help="A video, an image folder, a quoted glob, a camera index (0) or a stream URL.")],
     model: ModelOption = Path("data/model/model.pt"),
     arch: ArchOption = None,
     out: Annotated[Path, typer.Option(help="Output folder for <name>.txt and <name>.mp4.")] = Path("outputs"),
@@ -45,26 +47,25 @@ def track(
     engine: EngineOption = None,
     onnx: OnnxOption = DEFAULT_ONNX,
     overwrite: Annotated[bool, typer.Option(help="Replace <name>.txt/.mp4 in --out even if this tool did not write them.")] = False,
+    live: Annotated[bool, typer.Option(help="Streams and cameras: drop stale frames when tracking is slower than the source.")] = False,
+    reconnect_s: Annotated[float, typer.Option(help="Streams: seconds to keep re-opening one that stops or fails to open.")] = 10.0,
+    stream_option: Annotated[list[str] | None, typer.Option(help="Streams: FFmpeg option KEY=VALUE (rtsp_transport=tcp).")] = None,
 ) -> None:
     """Track SOURCE and write a MOTChallenge result file and an annotated video."""
-    import math
     import sys
 
     from fairmot.devices import apply_threads
-    from fairmot.errors import ConfigError
     from fairmot.inference.outputs import track_to_files
     from fairmot.inference.runner import OnlineTracker
     from fairmot.inference.settings import InferenceSettings
-    from fairmot.inference.sources import check_outputs_spare_source, open_source, output_name
+    from fairmot.inference.sources import check_outputs_spare_source, output_name
     from fairmot.io import OURS, OVERWRITE, check_output_file
 
-    if frame_rate is not None and not (math.isfinite(frame_rate) and frame_rate > 0):
-        raise ConfigError(f"command-line option --frame-rate = {frame_rate} must be a finite number > 0 (frames per second)")
     params = read_params(params_file, track__conf_thres=("--conf-thres", conf_thres), track__method=("--method", method),
                          eval__engine=("--engine", engine))
     name = output_name(source)
     result_path, video_path = out / f"{name}.txt", out / f"{name}.mp4"
-    frames = open_source(source)
+    frames = _open(source, frame_rate, live, reconnect_s, stream_option)
     outputs = [result_path, video_path] if video else [result_path]
     check_outputs_spare_source(source, outputs)
     replace = OVERWRITE if overwrite else OURS
@@ -88,3 +89,16 @@ def track(
     written = f", {video_path} ({done.video_frames} frames)" if video else ""
     print(f"{done.frames} frames{unreadable}, {len({r[1] for r in done.rows})} identities, {runner.meter.fps:.2f} fps "
           f"on {dev}: {result_path}{written}")
+
+
+def _open(source: str, frame_rate: float | None, live: bool, reconnect_s: float, stream_option: list[str] | None):
+    """SOURCE's frames, a stream's opened now (a wrong address fails before a model is loaded)."""
+    import math
+
+    from fairmot.errors import ConfigError
+    from fairmot.inference.sources import open_source
+    from fairmot.inference.streams import parse_options
+
+    if frame_rate is not None and not (math.isfinite(frame_rate) and frame_rate > 0):
+        raise ConfigError(f"command-line option --frame-rate = {frame_rate} must be a finite number > 0 (frames per second)")
+    return open_source(source, live=live, reconnect_s=reconnect_s, options=parse_options(stream_option))

@@ -1,15 +1,20 @@
-"""Frame sources for tracking: a video file or a folder of images, every frame numbered by where it is.
+"""Frame sources for tracking: a video file, a folder or glob of images, a stream or a camera
+(fairmot.inference.streams), every frame numbered by where it is.
 
 A video's frames are numbered by their timestamps (a damaged stretch leaves a gap, not a shift of
-every later number); a folder's by their place in natural order (`2.jpg` before `10.jpg`). Frames
-that cannot be read are counted and named in one warning line instead of ending the run. Outputs
-that would overwrite a source are refused.
+every later number); a folder's or glob's by their place in natural order (`2.jpg` before `10.jpg`).
+Frames that cannot be read are counted and named in one warning line instead of ending the run.
+Outputs that would overwrite a source are refused. A reader thread decodes a few frames ahead
+(fairmot.inference.readahead); only a stream or camera opened `live` drops frames, never a file.
 """
 
 from __future__ import annotations
 
+import glob
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from itertools import takewhile
 from pathlib import Path
 
 import numpy as np
@@ -18,8 +23,12 @@ from fairmot.data.formats.mot import read_seqinfo
 from fairmot.data.images import read_bgr
 from fairmot.data.names import natural_key
 from fairmot.errors import ConfigError, DataError
+from fairmot.inference.readahead import ReadAhead
+from fairmot.inference.streams import DEFAULT_RECONNECT_S, StreamCapture, stream_kind, stream_name
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
+# Frames decoded ahead of the tracker: a file's reader waits for room, a live stream's drops the oldest
+QUEUE_SIZE, LIVE_QUEUE_SIZE = 4, 2
 # Only these are opened as videos: ffmpeg would also "decode" a text file (its tty demuxer).
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv")
 # Failed reads in a row tried before a video is taken to end (a bogus frame count must not loop for long)
@@ -58,27 +67,51 @@ def iter_images(paths: Iterable[Path]) -> Iterator[np.ndarray]:
 # ---------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Frame:
-    """One frame of a source: its 1-based number there (the number its result rows carry) and its BGR image."""
+    """One frame of a source: its 1-based number there (the number its result rows carry), its BGR image,
+    its time in s since the source's first frame (the source's clock where known) and the
+    `time.monotonic()` at which the reader decoded it (what latency is measured from)."""
 
     number: int
     image: np.ndarray
+    timestamp: float | None = None
+    captured: float | None = None
 
 
 class FrameSource:
     """The frames of one source, numbered by where they are; iterate once.
 
     Frames that cannot be read are skipped with their numbers left free: afterwards `unreadable`
-    lists those numbers and `warning()` says so on one line.
+    lists those numbers and `warning()` says so on one line. A reader thread decodes `_frames()`
+    ahead; `dropped` counts the frames a live source let go; `close()` stops the reader.
     """
 
-    def __init__(self, path: Path, frame_rate: float) -> None:
-        self.path = Path(path)
+    live = False
+
+    def __init__(self, path: Path | str, frame_rate: float) -> None:
+        self.path = path if isinstance(path, str) else Path(path)
         self.frame_rate = frame_rate
         self.unreadable: list[int] = []
         self.note = ""  # what the warning adds after the frame numbers
+        self.dropped = 0
+        self._reader: ReadAhead | None = None
+
+    def _frames(self) -> Iterator[Frame]:
+        raise NotImplementedError
 
     def __iter__(self) -> Iterator[Frame]:
-        raise NotImplementedError
+        self._reader = ReadAhead(self._frames(), LIVE_QUEUE_SIZE if self.live else QUEUE_SIZE, live=self.live)
+        try:
+            for frame in self._reader:
+                self.dropped = self._reader.dropped
+                yield frame
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Stop the reader thread and release what it reads (idempotent)."""
+        if self._reader is not None:
+            self._reader.close()
+            self.dropped = self._reader.dropped
 
     def warning(self) -> str | None:
         """One line naming the frames that could not be read, or None when every frame was."""
@@ -93,18 +126,18 @@ class ImageFolder(FrameSource):
     """A folder's images in natural order, numbered 1..N; an unreadable image is skipped (one bad
     JPEG among thousands should not end the run) and keeps its number free."""
 
-    def __init__(self, folder: Path, frame_rate: float) -> None:
+    def __init__(self, folder: Path | str, frame_rate: float, files: list[Path] | None = None) -> None:
         super().__init__(folder, frame_rate)
-        self.files = image_files(folder)
+        self.files = image_files(Path(folder)) if files is None else files
 
-    def __iter__(self) -> Iterator[Frame]:
+    def _frames(self) -> Iterator[Frame]:
         for number, path in enumerate(self.files, 1):
             image = read_bgr(path)
             if image is None:
                 self.unreadable.append(number)
                 self.note = self.note or f"; the first is {path.name}"
                 continue
-            yield Frame(number, image)
+            yield Frame(number, image, (number - 1) / self.frame_rate, time.monotonic())
 
 
 class VideoFile(FrameSource):
@@ -131,7 +164,7 @@ class VideoFile(FrameSource):
         self.count = int(count) if count and count > 0 else 0  # 0: unknown
         super().__init__(path, self.fps or 30.0)
 
-    def __iter__(self) -> Iterator[Frame]:
+    def _frames(self) -> Iterator[Frame]:
         import cv2
 
         cap = cv2.VideoCapture(str(self.path))
@@ -149,7 +182,7 @@ class VideoFile(FrameSource):
                 number = self._number(ms, last, last_ms)
                 self.unreadable += range(last + 1, number)
                 last, last_ms, failures = number, ms, 0
-                yield Frame(number, image)
+                yield Frame(number, image, (number - 1) / self.frame_rate, time.monotonic())
         finally:
             cap.release()
         if last < self.count:
@@ -195,9 +228,55 @@ def video_frame_rate(path: Path, default: float = 30.0) -> float:
     return usable_rate(fps) or default
 
 
-def open_source(source: Path) -> FrameSource:
-    """The numbered frames of a video file or an image folder; `.frame_rate` is the video's rate, a
-    folder's seqinfo.ini's when present, else 30."""
+class Stream(FrameSource):
+    """A network stream or camera (fairmot.inference.streams.StreamCapture), opened now, so that a
+    wrong address fails before a model is loaded; `live` drops stale frames to keep up."""
+
+    def __init__(self, source: str, live: bool = False, reconnect_s: float = DEFAULT_RECONNECT_S,
+                 options: dict[str, str] | None = None) -> None:
+        self.capture = StreamCapture(source, reconnect_s, options)
+        super().__init__(source, self.capture.fps or 30.0)
+        self.live = live
+
+    def _frames(self) -> Iterator[Frame]:
+        for number, image, timestamp, captured in self.capture.frames():
+            yield Frame(number, image, timestamp, captured)
+
+    def close(self) -> None:
+        super().close()
+        if self._reader is None:  # never iterated: no reader thread holds the capture
+            self.capture.release()
+
+
+def is_glob(source: str) -> bool:
+    return any(c in source for c in "*?[") and not Path(source).exists()
+
+
+def glob_files(pattern: str) -> list[Path]:
+    """The images a glob matches, in natural order of their paths."""
+    files = [Path(p) for p in glob.glob(pattern, recursive=True) if Path(p).suffix.lower() in IMAGE_EXTENSIONS]
+    if not files:
+        raise DataError(f"{pattern}: this pattern matches no images ({', '.join(IMAGE_EXTENSIONS)}); quote it so "
+                        f"that the shell passes it on")
+    return sorted(files, key=lambda p: natural_key(str(p)))
+
+
+def open_source(source: Path | str, *, live: bool = False, reconnect_s: float = DEFAULT_RECONNECT_S,
+                options: dict[str, str] | None = None) -> FrameSource:
+    """The numbered frames of a video file, an image folder or glob, a stream URL or a camera index.
+
+    `.frame_rate` is the video's or stream's rate, a folder's seqinfo.ini's when present, else 30.
+    `live` (streams and cameras only: a file's every frame is tracked) drops frames the consumer is
+    too slow for; `reconnect_s` and FFmpeg `options` apply to streams.
+    """
+    text = str(source)
+    if stream_kind(text):
+        return Stream(text, live=live, reconnect_s=reconnect_s, options=options)
+    if live:
+        raise ConfigError(f"--live drops frames to keep up with a stream or camera; {text} is a file or folder, every "
+                          f"frame of which is tracked: leave out --live")
+    if is_glob(text):
+        return ImageFolder(text, 30.0, files=glob_files(text))
     source = Path(source)
     if not source.exists():
         raise DataError(f"{source}: no such video file or image folder")
@@ -213,18 +292,30 @@ def open_source(source: Path) -> FrameSource:
     return VideoFile(source)
 
 
-def output_name(source: Path) -> str:
-    """A video's stem, or the sequence name for `<seq>/img1` folders."""
+def output_name(source: Path | str) -> str:
+    """A video's stem, the sequence name for `<seq>/img1` folders, a glob's folder (`frames/*.jpg` ->
+    `frames`), `camera0` for a camera and host-port-path for a URL."""
+    text = str(source)
+    if stream_kind(text):
+        return stream_name(text)
+    if is_glob(text):
+        fixed = list(takewhile(lambda part: not any(c in part for c in "*?["), Path(text).parts))
+        folder = Path(*fixed).resolve() if fixed else Path.cwd()
+        return (folder.parent if folder.name == "img1" else folder).name or "frames"
     source = Path(source)
     if source.is_dir() and source.name == "img1":
         return source.parent.name
     return source.stem if source.is_file() else source.name
 
 
-def check_outputs_spare_source(source: Path, outputs: Iterable[Path]) -> None:
-    """Refuse an output path that is the source video or one of a source folder's frames."""
+def check_outputs_spare_source(source: Path | str, outputs: Iterable[Path]) -> None:
+    """Refuse an output path that is the source video or one of a source folder's or glob's frames."""
+    text = str(source)
+    if stream_kind(text):
+        return
     source = Path(source)
-    protected = {p.resolve() for p in (image_files(source) if source.is_dir() else [source])}
+    files = glob_files(text) if is_glob(text) else image_files(source) if source.is_dir() else [source]
+    protected = {p.resolve() for p in files}
     for path in outputs:
         if Path(path).resolve() in protected:
             raise ConfigError(
