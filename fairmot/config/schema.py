@@ -78,6 +78,9 @@ class SyntheticParams:
     ignore_fraction: float = 0.03
     # default: the quick set; crowd: 25+ people per frame, heavy occlusion, shared outfits, shaking camera
     preset: Literal["default", "crowd"] = "default"
+    # preset: the preset's own camera (default: static, crowd: shake); static; shake (a pixel or two);
+    # pan (smooth pans and zooms of a few percent per second, plus the shake; ground truth stays exact)
+    camera: Literal["preset", "static", "shake", "pan"] = "preset"
 
 
 @dataclass
