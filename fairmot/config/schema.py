@@ -100,6 +100,9 @@ class TrackParams:
     low_iou_gate: float = 0.5
     # The detection cache keeps every candidate above this, so later thresholds need no network
     det_floor: float = 0.05
+    # Camera motion compensation: move the tracks by the camera's frame-to-frame warp before association.
+    # none | sparse (optical flow) | ecc | orb; from the cache, detect must have cached it (eval.cmc)
+    cmc: Literal["none", "sparse", "ecc", "orb"] = "none"
 
 
 EvalSplit = Literal["test", "val", "train"]
@@ -127,6 +130,9 @@ class EvalParams:
     threads: int = 0
     # Frames per network pass in `detect` (offline; `track` is online, one frame at a time)
     batch: int = 4
+    # Camera motion estimators whose frame-to-frame warps `detect` caches beside the detections, so
+    # that track.cmc can use them with no images ([] = none: detect stays as cheap as without cmc)
+    cmc: list[Literal["sparse", "ecc", "orb"]] = field(default_factory=list)
 
 
 @dataclass
