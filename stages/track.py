@@ -40,6 +40,7 @@ def track(
     params_file: ParamsFile = Path("params.yaml"),
     conf_thres: Annotated[float | None, typer.Option(help="Detection threshold (params: track.conf_thres).")] = None,
     method: Annotated[str | None, typer.Option(help="Tracker: jde | bytetrack | botsort (params: track.method).")] = None,
+    cmc: Annotated[str | None, typer.Option(help="Camera motion: none | sparse | ecc | orb (params: track.cmc).")] = None,
     frame_rate: Annotated[float | None, typer.Option(help="Override the source's frame rate (sets the lost-track buffer).")] = None,
     device: DeviceOption = None,
     amp: AmpOption = None,
@@ -62,7 +63,7 @@ def track(
     from fairmot.io import OURS, OVERWRITE, check_output_file
 
     params = read_params(params_file, track__conf_thres=("--conf-thres", conf_thres), track__method=("--method", method),
-                         eval__engine=("--engine", engine))
+                         track__cmc=("--cmc", cmc), eval__engine=("--engine", engine))
     name = output_name(source)
     result_path, video_path = out / f"{name}.txt", out / f"{name}.mp4"
     frames = _open(source, frame_rate, live, reconnect_s, stream_option)

@@ -78,6 +78,9 @@ class SyntheticParams:
     ignore_fraction: float = 0.03
     # default: the quick set; crowd: 25+ people per frame, heavy occlusion, shared outfits, shaking camera
     preset: Literal["default", "crowd"] = "default"
+    # preset: the preset's own camera (default: static, crowd: shake); static; shake (a pixel or two);
+    # pan (smooth pans and zooms of a few percent per second, plus the shake; ground truth stays exact)
+    camera: Literal["preset", "static", "shake", "pan"] = "preset"
 
 
 @dataclass
@@ -113,6 +116,9 @@ class TrackParams:
     max_gap: int = 20
     # gsi: StrongSORT's tau, which sets the smoothing length scale from the track's length
     gsi_tau: float = 10.0
+    # Camera motion compensation: move the tracks by the camera's frame-to-frame warp before association.
+    # none | sparse (optical flow) | ecc | orb; from the cache, detect must have cached it (eval.cmc)
+    cmc: Literal["none", "sparse", "ecc", "orb"] = "none"
 
 
 EvalSplit = Literal["test", "val", "train"]
@@ -140,6 +146,9 @@ class EvalParams:
     threads: int = 0
     # Frames per network pass in `detect` (offline; `track` is online, one frame at a time)
     batch: int = 4
+    # Camera motion estimators whose frame-to-frame warps `detect` caches beside the detections, so
+    # that track.cmc can use them with no images ([] = none: detect stays as cheap as without cmc)
+    cmc: list[Literal["sparse", "ecc", "orb"]] = field(default_factory=list)
 
 
 @dataclass

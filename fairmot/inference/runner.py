@@ -22,6 +22,7 @@ import torch
 from fairmot.config import TrackParams
 from fairmot.data.dataset import letterbox
 from fairmot.devices import resolve_amp
+from fairmot.inference.camera_motion import CameraMotion
 from fairmot.inference.engines import make_engine
 from fairmot.inference.settings import InferenceSettings
 from fairmot.inference.sources import Frame
@@ -93,8 +94,10 @@ class OnlineTracker:
                    meter=SpeedMeter(warmup=settings.warmup), engine=engine, batch=settings.batch)
 
     def reset(self, frame_rate: float = 30) -> None:
-        """Start a new sequence: fresh tracker (ids from 1), buffer scaled by the frame rate."""
+        """Start a new sequence: fresh tracker (ids from 1), buffer scaled by the frame rate, and (track.cmc)
+        a fresh camera motion estimator."""
         self.tracker = build_tracker(self.settings, frame_rate)
+        self.camera = CameraMotion(self.settings.cmc) if self.settings.cmc != "none" else None
         self.frame = 0
 
     def prepare(self, img_bgr: np.ndarray) -> Prepared:
@@ -130,14 +133,17 @@ class OnlineTracker:
             dets = decode_detections(outputs, K=self.settings.K, conf_thres=conf_thres, letterbox=geometries)
         return dets, model_s
 
-    def step(self, blob: np.ndarray, geometry: tuple[float, float, float], number: int | None = None) -> FrameTracks:
+    def step(self, blob: np.ndarray, geometry: tuple[float, float, float], number: int | None = None,
+             image: np.ndarray | None = None) -> FrameTracks:
         """Track one prepared frame, numbered `number` (default: the one after the last); records its
-        timings in the meter. The tracker steps once per frame it is given, as the reference's does."""
+        timings in the meter. The tracker steps once per frame it is given, as the reference's does.
+        With track.cmc, `image` (the frame as read, BGR) gives the camera's motion (timed with the step)."""
         self.frame = self.frame + 1 if number is None else number
         self._sync()
         start = time.perf_counter()
+        warp = self.camera.apply(image) if self.camera is not None and image is not None else None
         (dets,), model_s = self.detect(blob, [geometry], input_threshold(self.settings))
-        tracks = self.tracker.update(dets.boxes, dets.scores, dets.embeddings)
+        tracks = self.tracker.update(dets.boxes, dets.scores, dets.embeddings, warp=warp)
         result = FrameTracks(self.frame, *reported(tracks, self.settings))
         self.meter.add(time.perf_counter() - start, model_s)
         return result
@@ -165,7 +171,7 @@ class OnlineTracker:
         """
         self.reset(frame_rate)
         for frame in frames:
-            yield frame.image, self.step(*self.prepare(frame.image), number=frame.number)
+            yield frame.image, self.step(*self.prepare(frame.image), number=frame.number, image=frame.image)
 
 
 def stack_prepared(prepared: list[Prepared]) -> tuple[np.ndarray, list]:

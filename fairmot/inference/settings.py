@@ -16,7 +16,8 @@ class InferenceSettings:
 
     `input_w` x `input_h` is the size for a released checkpoint, which records none (ours run at the
     size they were trained at); `engine` None runs the model as it is, without an engine; `batch` is
-    frames per network pass (offline passes only: online tracking goes frame by frame).
+    frames per network pass (offline passes only: online tracking goes frame by frame); `cmc` the camera
+    motion estimators whose warps an offline pass caches (eval.cmc; online tracking estimates track.cmc's).
     """
 
     input_w: int = 1088
@@ -29,6 +30,7 @@ class InferenceSettings:
     batch: int = 1
     warmup: int = 5
     arch: str | None = None
+    cmc: tuple[str, ...] = ()
 
     @classmethod
     def from_params(cls, params: Params, *, device: str, amp: str | bool | None = None,
@@ -36,4 +38,5 @@ class InferenceSettings:
         """The `eval.*` section and the input size of params; `batch` None takes eval.batch."""
         return cls(input_w=params.input_w, input_h=params.input_h, device=device, amp=amp, engine=params.eval.engine,
                    onnx_path=Path(onnx_path), threads=params.eval.threads,
-                   batch=params.eval.batch if batch is None else batch, warmup=params.eval.warmup_frames, arch=arch)
+                   batch=params.eval.batch if batch is None else batch, warmup=params.eval.warmup_frames, arch=arch,
+                   cmc=tuple(params.eval.cmc))

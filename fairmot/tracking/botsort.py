@@ -23,6 +23,7 @@ import numpy as np
 
 from fairmot.tracking import matching
 from fairmot.tracking.bytetrack import LOW_IOU_GATE, BYTETracker
+from fairmot.tracking.compensation import compensate
 from fairmot.tracking.kalman_xywh import KalmanFilterXYWH, warp_state
 from fairmot.tracking.tracker import (
     UNCONFIRMED_THRESH,
@@ -97,8 +98,7 @@ class BoTSORT(BYTETracker):
         unconfirmed = [t for t in self.tracked if not t.is_activated]
         pool = _join(confirmed, self.lost)
         self._predict(pool)
-        if warp is not None:
-            self._warp(pool + unconfirmed, warp)
+        compensate(pool + unconfirmed, warp, move=warp_state)
 
         updated: list[Track] = []
         refound: list[Track] = []
@@ -128,14 +128,6 @@ class BoTSORT(BYTETracker):
         means = np.stack([t.mean for t in tracks])
         means[[t.state != TrackState.Tracked for t in tracks], 6:8] = 0.0
         means, covs = self.kalman_filter.predict(means, np.stack([t.covariance for t in tracks]))
-        for t, m, c in zip(tracks, means, covs):
-            t.mean, t.covariance = m, c
-
-    @staticmethod
-    def _warp(tracks: list[Track], warp: np.ndarray) -> None:
-        if not tracks:
-            return
-        means, covs = warp_state(np.stack([t.mean for t in tracks]), np.stack([t.covariance for t in tracks]), warp)
         for t, m, c in zip(tracks, means, covs):
             t.mean, t.covariance = m, c
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from fairmot.tracking.compensation import compensate
 from fairmot.tracking.tracker import (
     IOU_THRESH,
     UNCONFIRMED_THRESH,
@@ -49,10 +50,12 @@ class BYTETracker(JDETracker):
         self.low_thres = low_thres
         self.low_iou_gate = low_iou_gate
 
-    def update(self, boxes_xyxy: np.ndarray, scores: np.ndarray, embeddings: np.ndarray) -> list[Track]:
+    def update(self, boxes_xyxy: np.ndarray, scores: np.ndarray, embeddings: np.ndarray, *,
+               warp: np.ndarray | None = None) -> list[Track]:
         """Associate one frame's candidates (N, 4) xyxy, (N,), (N, D); return activated tracked tracks.
 
-        Give it every candidate above `low_thres` (more are ignored); it splits them itself.
+        Give it every candidate above `low_thres` (more are ignored); it splits them itself. `warp`: the
+        camera's (2, 3) motion since the last frame (tracking/compensation.py), None = a still camera.
         """
         self.frame_id += 1
         high, low = self._split(boxes_xyxy, scores, embeddings)
@@ -60,6 +63,7 @@ class BYTETracker(JDETracker):
         unconfirmed = [t for t in self.tracked if not t.is_activated]
         pool = _join(confirmed, self.lost)
         self._predict(pool)  # step 1
+        compensate(pool + unconfirmed, warp)  # then moved with the camera (tracked, lost and tentative)
 
         updated: list[Track] = []
         refound: list[Track] = []

@@ -10,7 +10,11 @@ checks it), and changing `track.*` never needs the network again.
 Format: one compressed npz per sequence (`<seq>.npz`) with `boxes` (N, 4) float32, `scores` (N,)
 float32, `embeddings` (N, D) float32, `counts` (F,) int32 (candidates per frame, frames in order)
 and `meta`, a JSON string (format version, sequence name, frame rate, first frame number, floor,
-image size, the checkpoint's sha256). `check_cache` compares the meta with what a cache is read for,
+image size, the checkpoint's sha256, `cmc`: the camera motion estimators cached). For each of those
+`warps_<method>` (F, 2, 3) float64 holds the camera's warp from the previous frame to each frame
+(identity for the first; fairmot.inference.camera_motion), which `track.cmc` reads instead of the
+images; float64 as estimated, so a cached run equals an online one. Format 2 (before warps) still
+reads, as a cache with no warps. `check_cache` compares the meta with what a cache is read for,
 so a file swapped, renamed or left over from another split, dataset or checkpoint is refused.
 Embeddings stay float32: float16 would halve the file and gave the very same rows on the crowd
 test split (benchmarks/crowd_trackers.py checks it), but it moves cosine distances in the 4th
@@ -33,7 +37,8 @@ from fairmot.errors import DataError, first_line
 from fairmot.io import atomic_file
 from fairmot.tracking import build_tracker, input_threshold, reported
 
-FORMAT_VERSION = 2  # 2: meta records the image size and the checkpoint's sha256
+FORMAT_VERSION = 3  # 2: meta records the image size and the checkpoint's sha256; 3: camera warps (meta cmc)
+READABLE_VERSIONS = (2, 3)
 KEYS = ("boxes", "scores", "embeddings", "counts", "meta")
 META_TYPES = {"name": str, "frame_rate": (int, float), "first_frame": int, "det_floor": (int, float), "width": int,
               "height": int, "checkpoint_sha256": str}
@@ -56,6 +61,7 @@ class SequenceDetections:
     scores: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
     embeddings: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.float32))
     counts: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
+    warps: dict[str, np.ndarray] = field(default_factory=dict)  # camera motion method -> (F, 2, 3)
 
     @property
     def num_frames(self) -> int:
@@ -77,8 +83,13 @@ class DetectionRecorder:
         self.name, self.frame_rate, self.first_frame, self.det_floor = name, frame_rate, first_frame, det_floor
         self.width, self.height, self.checkpoint_sha256 = width, height, checkpoint_sha256
         self._parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self._warps: dict[str, list[np.ndarray]] = {}
 
-    def add(self, boxes: np.ndarray, scores: np.ndarray, embeddings: np.ndarray) -> None:
+    def add(self, boxes: np.ndarray, scores: np.ndarray, embeddings: np.ndarray,
+            warps: dict[str, np.ndarray] | None = None) -> None:
+        """One frame's candidates and (when detect estimates camera motion) its warp per method."""
+        for method, warp in (warps or {}).items():
+            self._warps.setdefault(method, []).append(np.asarray(warp, np.float64).reshape(2, 3))
         scores = np.asarray(scores, np.float32).reshape(-1)
         emb = np.asarray(embeddings, np.float32)
         emb = emb.reshape(len(scores), -1) if len(scores) else emb.reshape(0, emb.shape[-1] if emb.ndim == 2 else 0)
@@ -94,15 +105,17 @@ class DetectionRecorder:
             embeddings=np.concatenate([e if len(e) else np.zeros((0, dim), np.float32) for _, _, e in self._parts]
                                       or [np.zeros((0, dim), np.float32)]),
             counts=np.array([len(s) for _, s, _ in self._parts], dtype=np.int32),
+            warps={m: np.stack(w) for m, w in self._warps.items()},
         )
 
 
 def write_detections(path: Path, seq: SequenceDetections) -> None:
     """Write one sequence's cache atomically (an interrupted write leaves no half file)."""
-    meta = {"version": FORMAT_VERSION, **{key: getattr(seq, key) for key in META_TYPES}}
+    meta = {"version": FORMAT_VERSION, **{key: getattr(seq, key) for key in META_TYPES}, "cmc": sorted(seq.warps)}
+    warps = {f"warps_{m}": w for m, w in seq.warps.items()}
     with atomic_file(Path(path), "wb") as handle:
         np.savez_compressed(handle, boxes=seq.boxes, scores=seq.scores, embeddings=seq.embeddings,
-                            counts=seq.counts, meta=np.array(json.dumps(meta, sort_keys=True)))
+                            counts=seq.counts, meta=np.array(json.dumps(meta, sort_keys=True)), **warps)
 
 
 def read_detections(path: Path) -> SequenceDetections:
@@ -111,8 +124,12 @@ def read_detections(path: Path) -> SequenceDetections:
     if not path.exists():
         raise DataError(f"{path}: no detection cache; run `fairmot detect` first")
     arrays = _load_arrays(path)
-    meta = _read_meta(path, arrays.pop("meta"))
-    seq = SequenceDetections(**meta, **arrays)
+    meta, cmc = _read_meta(path, arrays.pop("meta"))
+    missing = [f"warps_{m}" for m in cmc if f"warps_{m}" not in arrays]
+    if missing:
+        raise DataError(f"{path}: not a detection cache (missing {', '.join(missing)}); rerun `fairmot detect`")
+    warps = {m: arrays.pop(f"warps_{m}") for m in cmc}
+    seq = SequenceDetections(**meta, **{k: arrays[k] for k in KEYS if k != "meta"}, warps=warps)
     problem = _shape_problem(seq)
     if problem:
         raise DataError(f"{path}: not a valid detection cache ({problem}); rerun `fairmot detect`")
@@ -137,7 +154,7 @@ def _load_arrays(path: Path) -> dict[str, np.ndarray]:
             missing = [k for k in KEYS if k not in data.files]
             if missing:
                 raise DataError(f"{path}: not a detection cache (missing {', '.join(missing)}); rerun `fairmot detect`")
-            return {k: data[k] for k in KEYS}
+            return {k: data[k] for k in data.files if k in KEYS or k.startswith("warps_")}
     except (OSError, EOFError, ValueError, KeyError, zipfile.BadZipFile, zlib.error, NotImplementedError) as exc:
         raise _unreadable(path, _reason(exc)) from None
 
@@ -153,8 +170,9 @@ def _reason(exc: BaseException) -> str:
     return first_line(exc)
 
 
-def _read_meta(path: Path, meta: np.ndarray) -> dict:
-    """The meta JSON of a cache of this FORMAT_VERSION, every field of META_TYPES present and typed."""
+def _read_meta(path: Path, meta: np.ndarray) -> tuple[dict, list[str]]:
+    """The meta JSON of a cache of a READABLE_VERSIONS format, every field of META_TYPES present and typed,
+    and the camera motion methods whose warps it holds (none before format 3)."""
     try:
         values = json.loads(str(meta)) if meta.dtype.kind == "U" and meta.ndim == 0 else None
     except ValueError:
@@ -162,14 +180,17 @@ def _read_meta(path: Path, meta: np.ndarray) -> dict:
     if not isinstance(values, dict):
         raise DataError(f"{path}: not a detection cache (its meta is not a JSON object); rerun `fairmot detect`")
     version = values.pop("version", None)
-    if version != FORMAT_VERSION:
+    if version not in READABLE_VERSIONS:
         raise DataError(f"{path}: detection cache format {version!r}, this version of fairmot reads format "
-                        f"{FORMAT_VERSION}; rerun `fairmot detect`")
+                        f"{' or '.join(map(str, READABLE_VERSIONS))}; rerun `fairmot detect`")
     for key, kind in META_TYPES.items():
         if not isinstance(values.get(key), kind) or isinstance(values.get(key), bool):
             raise DataError(f"{path}: not a valid detection cache (meta {key!r} = {values.get(key)!r}); "
                             "rerun `fairmot detect`")
-    return {key: values[key] for key in META_TYPES}
+    cmc = values.get("cmc", [])
+    if not isinstance(cmc, list) or not all(isinstance(m, str) and m.isidentifier() for m in cmc):
+        raise DataError(f"{path}: not a valid detection cache (meta 'cmc' = {cmc!r}); rerun `fairmot detect`")
+    return {key: values[key] for key in META_TYPES}, cmc
 
 
 def _shape_problem(seq: SequenceDetections) -> str | None:
@@ -186,6 +207,9 @@ def _shape_problem(seq: SequenceDetections) -> str | None:
         return f"counts {counts.dtype} {counts.shape}, not (F,) integers"
     if (counts < 0).any() or counts.sum() != n:
         return f"per-frame counts (sum {int(counts.sum())}, least {counts.min(initial=0)}) do not add up to the {n} candidates"
+    for method, warps in seq.warps.items():
+        if warps.shape != (len(counts), 2, 3) or warps.dtype.kind != "f":
+            return f"warps_{method} {warps.dtype} {warps.shape}, not ({len(counts)}, 2, 3) floats"
     return None
 
 
@@ -217,12 +241,25 @@ def track_cached(seq: SequenceDetections, settings: TrackParams) -> list[Row]:
     if threshold < seq.det_floor:
         raise DataError(f"{seq.name}: the cache keeps candidates above {seq.det_floor:g} only, the tracker "
                         f"needs them from {threshold:g}; lower track.det_floor and rerun `fairmot detect`")
+    warps = cached_warps(seq, settings.cmc)
     tracker = build_tracker(settings, seq.frame_rate)
     rows: list[Row] = []
     for index, (boxes, scores, embeddings) in enumerate(seq.frames()):
         keep = scores > threshold  # the decoder's rule (fairmot/models/decode.py)
-        tracks = tracker.update(boxes[keep], scores[keep], embeddings[keep])
+        warp = None if warps is None else warps[index]
+        tracks = tracker.update(boxes[keep], scores[keep], embeddings[keep], warp=warp)
         frame = seq.first_frame + index
         tlwhs, ids, out_scores = reported(tracks, settings)
         rows += [(frame, int(i), *map(float, box), float(s)) for box, i, s in zip(tlwhs, ids, out_scores)]
     return rows
+
+
+def cached_warps(seq: SequenceDetections, cmc: str) -> np.ndarray | None:
+    """The (F, 2, 3) warps of `track.cmc` (None for none); a cache made without them is refused."""
+    if cmc == "none":
+        return None
+    if cmc not in seq.warps:
+        held = ", ".join(sorted(seq.warps)) or "none"
+        raise DataError(f"{seq.name}: track.cmc is {cmc!r} but the detection cache holds camera warps for: {held}; "
+                        f"add {cmc} to eval.cmc and rerun `fairmot detect`")
+    return seq.warps[cmc]

@@ -21,6 +21,23 @@ STD_WEIGHT_POSITION = 1.0 / 20
 STD_WEIGHT_VELOCITY = 1.0 / 160
 
 
+def tlwh_to_xyah(tlwh: np.ndarray) -> np.ndarray:
+    """(..., 4) top-left/width/height -> centre x, centre y, aspect w/h, height."""
+    tlwh = np.asarray(tlwh, dtype=np.float64)
+    out = tlwh.copy()
+    out[..., :2] += tlwh[..., 2:] / 2
+    out[..., 2] = tlwh[..., 2] / tlwh[..., 3]
+    return out
+
+
+def xyah_to_tlwh(xyah: np.ndarray) -> np.ndarray:
+    xyah = np.asarray(xyah, dtype=np.float64)
+    out = xyah[..., :4].copy()
+    out[..., 2] = xyah[..., 2] * xyah[..., 3]
+    out[..., :2] -= out[..., 2:] / 2
+    return out
+
+
 def _diag(std: np.ndarray) -> np.ndarray:
     """(..., k) standard deviations -> (..., k, k) diagonal covariances."""
     out = np.zeros(std.shape + (std.shape[-1],), dtype=np.float64)

@@ -27,7 +27,8 @@ from enum import IntEnum
 import numpy as np
 
 from fairmot.tracking import matching
-from fairmot.tracking.kalman import KalmanFilter
+from fairmot.tracking.compensation import compensate
+from fairmot.tracking.kalman import KalmanFilter, tlwh_to_xyah, xyah_to_tlwh
 
 EMBEDDING_THRESH = 0.4
 IOU_THRESH = 0.5
@@ -40,23 +41,6 @@ class TrackState(IntEnum):
     Tracked = 1
     Lost = 2
     Removed = 3
-
-
-def tlwh_to_xyah(tlwh: np.ndarray) -> np.ndarray:
-    """(..., 4) top-left/width/height -> centre x, centre y, aspect w/h, height."""
-    tlwh = np.asarray(tlwh, dtype=np.float64)
-    out = tlwh.copy()
-    out[..., :2] += tlwh[..., 2:] / 2
-    out[..., 2] = tlwh[..., 2] / tlwh[..., 3]
-    return out
-
-
-def xyah_to_tlwh(xyah: np.ndarray) -> np.ndarray:
-    xyah = np.asarray(xyah, dtype=np.float64)
-    out = xyah[..., :4].copy()
-    out[..., 2] = xyah[..., 2] * xyah[..., 3]
-    out[..., :2] -= out[..., 2:] / 2
-    return out
 
 
 class Track:
@@ -190,8 +174,10 @@ class JDETracker:
         self._removed_ids: set[int] = set()  # ids removed in earlier frames (see "late expiry")
         self._next_id = 1
 
-    def update(self, boxes_xyxy: np.ndarray, scores: np.ndarray, embeddings: np.ndarray) -> list[Track]:
-        """Associate one frame's detections (N, 4) xyxy, (N,), (N, D); return activated tracked tracks."""
+    def update(self, boxes_xyxy: np.ndarray, scores: np.ndarray, embeddings: np.ndarray, *,
+               warp: np.ndarray | None = None) -> list[Track]:
+        """Associate one frame's detections (N, 4) xyxy, (N,), (N, D); return activated tracked tracks.
+        `warp`: the camera's (2, 3) motion since the last frame (tracking/compensation.py), None = still."""
         self.frame_id += 1
         boxes = np.asarray(boxes_xyxy, dtype=np.float64).reshape(-1, 4)
         features = np.asarray(embeddings, dtype=np.float64)
@@ -201,6 +187,7 @@ class JDETracker:
         unconfirmed = [t for t in self.tracked if not t.is_activated]
         pool = _join(confirmed, self.lost)
         self._predict(pool)
+        compensate(pool + unconfirmed, warp)
 
         updated: list[Track] = []  # matched tracks that were Tracked (incl. tentative ones), in match order
         refound: list[Track] = []  # matched tracks that were Lost

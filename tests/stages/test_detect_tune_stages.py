@@ -184,3 +184,25 @@ def test_a_batch_larger_than_any_sequence_allocates_only_the_frames_there_are(ti
     summary = detect_split(find_eval_sequences(tiny_dataset, "test"), checkpoint, TrackParams(),
                            InferenceSettings(device="cpu", warmup=0, batch=10_000), tmp_path / "det", seed=0)
     assert built == [24] and summary["batch"] == 24 and summary["frames"] == 24  # SYN-03 has 24 frames
+
+
+def test_detect_caches_the_warps_of_eval_cmc_and_evaluate_reads_the_one_track_cmc_names(tiny_dataset, checkpoint,
+                                                                                         tmp_path):
+    det, reports = tmp_path / "detections", tmp_path / "reports"
+    params = tmp_path / "params.yaml"
+    base = {"gpus": -1, "eval": {"split": "test", "warmup_frames": 1, "cmc": ["sparse"]}, "track": {"conf_thres": 0.3}}
+    params.write_text(yaml.safe_dump(base))
+    assert invoke("detect", "--params", params, "--model", checkpoint, "--dataset", tiny_dataset, "--out", det,
+                  "--reports", reports, "--device", "cpu").exit_code == 0
+    cache = read_detections(det / "SYN-03.npz")
+    assert list(cache.warps) == ["sparse"] and cache.warps["sparse"].shape == (24, 2, 3)
+    figures = json.loads((reports / "detect.json").read_text())
+    assert figures["cmc"] == ["sparse"] and figures["cmc_ms_per_frame"] > 0
+    for cmc, code in (("sparse", 0), ("ecc", 1)):
+        params.write_text(yaml.safe_dump({**base, "track": {"conf_thres": 0.3, "cmc": cmc}}))
+        done = invoke("evaluate", "--params", params, "--dataset", tiny_dataset, "--detections", det,
+                      "--results", tmp_path / f"results-{cmc}", "--reports", reports)
+        assert done.exit_code == code, done.output
+    assert done.output.strip().splitlines()[-1].endswith(
+        "SYN-03: track.cmc is 'ecc' but the detection cache holds camera warps for: sparse; add ecc to eval.cmc and "
+        "rerun `fairmot detect`")

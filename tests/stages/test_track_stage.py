@@ -98,3 +98,18 @@ def test_frames_changing_size_are_all_in_the_video(checkpoint, params_file, tmp_
     assert "4 frames, " in done.output and f"{tmp_path / 'out' / 'shots.mp4'} (4 frames)" in done.output
     assert f"warning: {tmp_path / 'out' / 'shots.mp4'}: 2 frames of another size than the first" in done.output
     assert count_frames(tmp_path / "out" / "shots.mp4") == 4
+
+
+def test_track_compensates_camera_motion_online_when_asked(checkpoint, params_file, tmp_path):
+    source = tmp_path / "clip.mp4"
+    write_clip(source)
+    rows = {}
+    for cmc in ("none", "sparse"):
+        done = invoke("track", source, "--out", tmp_path / cmc, "--model", checkpoint, "--params", params_file,
+                      "--cmc", cmc, "--no-video")
+        assert done.exit_code == 0, done.output
+        rows[cmc] = (tmp_path / cmc / "clip.txt").read_text()
+    assert rows["none"] and rows["sparse"]
+    done = invoke("track", source, "--out", tmp_path / "x", "--model", checkpoint, "--params", params_file,
+                  "--cmc", "sift", "--no-video")
+    assert done.exit_code == 1 and "'sift' must be one of 'none', 'sparse', 'ecc', 'orb'" in done.output

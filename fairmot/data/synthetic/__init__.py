@@ -18,9 +18,13 @@ walkers drifting in depth so their paths cross, clothes from a palette of six sh
 appearance alone cannot tell identities apart) and a slightly shaking camera. The crowd-only
 randomness comes from a second generator, so the default's stream and files stay unchanged.
 
+Camera (`camera`): the preset's own (default static, crowd shaking), or `static`, `shake`, `pan`: a
+window of the world that pans and zooms smoothly, the ground truth mapped with the image.
+
 Modules: figures (Scene, Look, Figure), appearance (colours, background, looks), motion
 (population and steps), drawing (people and visibility), presets (Preset, the crowd's outfits and
-camera shake), sequence (generate_synthetic: the files of each sequence).
+camera shake), camera (Camera, View: what the camera sees of the world each frame), sequence
+(generate_synthetic: the files of each sequence).
 """
 
 from fairmot.data.synthetic.appearance import HAIR, SKIN, _background, _random_look

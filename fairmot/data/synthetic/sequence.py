@@ -17,10 +17,11 @@ from tqdm import tqdm
 
 from fairmot.data.formats.mot import SeqInfo, write_gt, write_seqinfo
 from fairmot.data.synthetic.appearance import _background, _random_look
+from fairmot.data.synthetic.camera import CAMERAS, Camera, View
 from fairmot.data.synthetic.drawing import _draw_figure, _visibility
 from fairmot.data.synthetic.figures import Figure, Look, Scene
 from fairmot.data.synthetic.motion import _arrivals, _gone, _ignore_figures, _initial_walkers, _step
-from fairmot.data.synthetic.presets import PRESETS, Preset, _camera_shift, _palette_look, _shifted
+from fairmot.data.synthetic.presets import PRESETS, Preset, _palette_look
 
 JPEG_QUALITY = 92
 # A box is annotated once half of it lies inside the image. Boxes still extend past the edge, as in
@@ -45,16 +46,20 @@ def generate_synthetic(
     density: float,
     ignore_fraction: float,
     preset: str = "default",
+    camera: str = "preset",
 ) -> None:
     """Write SYN-01.. under out_dir/images/train and the held-out ones (numbered on) under images/test.
 
     Every sequence gets seqinfo.ini, img1/%06d.jpg and gt/gt.txt (9 MOT columns). `density` is the
     mean number of walking figures in view; `ignore_fraction` of the rows (about) belong to
     zero-marked ignore-class figures (static persons, riders, mannequins, reflections). `preset`
-    names an entry of PRESETS (see the package docstring).
+    names an entry of PRESETS (see the package docstring); `camera` one of CAMERAS (camera.py):
+    `preset` is the preset's own (default: static, crowd: shake).
     """
     if preset not in PRESETS:
         raise ValueError(f"unknown synthetic preset {preset!r}; choose one of {', '.join(PRESETS)}")
+    if camera not in CAMERAS:
+        raise ValueError(f"unknown synthetic camera {camera!r}; choose one of {', '.join(CAMERAS)}")
     if frames < 1 or width < 32 or height < 32:
         raise ValueError("synthetic dataset needs frames >= 1 and an image of at least 32x32")
     out_dir = Path(out_dir)
@@ -67,6 +72,7 @@ def generate_synthetic(
             out_dir / "images" / split / name, name, rng, Scene(width, height),
             frames=frames, frame_rate=frame_rate, density=density, ignore_fraction=ignore_fraction,
             preset=PRESETS[preset], extra_rng=np.random.default_rng([seed, index, 1]),
+            camera=camera, path_rng=np.random.default_rng([seed, index, 2]),
         )
 
 
@@ -74,6 +80,7 @@ def _render_sequence(
     seq_dir: Path, name: str, rng: np.random.Generator, scene: Scene, *,
     frames: int, frame_rate: int, density: float, ignore_fraction: float,
     preset: Preset = PRESETS["default"], extra_rng: np.random.Generator | None = None,
+    camera: str = "preset", path_rng: np.random.Generator | None = None,
 ) -> None:
     info = SeqInfo(name=name, frame_rate=frame_rate, seq_length=frames, width=scene.width, height=scene.height)
     (seq_dir / "img1").mkdir(parents=True, exist_ok=True)
@@ -89,15 +96,16 @@ def _render_sequence(
     figures += _ignore_figures(rng, scene, frames, round(ignore_fraction * density * frames), next_look)
     rows: list[GtRow] = []
     next_tid = 1
-    shift = (0, 0)
+    cam = Camera(camera, width=scene.width, height=scene.height, frame_rate=frame_rate, preset_jitter=preset.jitter,
+                 shake_rng=extra_rng, path_rng=path_rng)
     for frame in tqdm(range(1, frames + 1), desc=name, unit="frame", leave=False, disable=None):
         if frame > 1:
             figures += _arrivals(rng, scene, figures, seq_density, next_look, preset.depth_drift)
         present = [f for f in figures if f.first <= frame <= f.last]
         # far to near; reflections are seen "through glass", behind everyone
         present.sort(key=lambda f: (f.kind != "reflection", f.foot, f.x))
-        shift = _camera_shift(extra_rng, shift, preset.jitter) if preset.jitter else (0, 0)
-        canvas, owner, boxes = _draw_frame(_shifted(background, shift), scene, present, shift)
+        view = cam.next_view(frame)
+        canvas, owner, boxes = _draw_frame(view.render(background), scene, present, view)
         next_tid = _annotate(rows, frame, present, boxes, owner, next_tid)
         info.frame_path(seq_dir, frame).write_bytes(_exposed(canvas, rng, frame, flicker_phase, noise_sigma))
         for fig in present:
@@ -120,14 +128,14 @@ def _look_source(rng: np.random.Generator, extra_rng: np.random.Generator | None
     return next_look
 
 
-def _draw_frame(canvas: np.ndarray, scene: Scene, present: list[Figure], shift: tuple[int, int]
+def _draw_frame(canvas: np.ndarray, scene: Scene, present: list[Figure], view: View
                 ) -> tuple[np.ndarray, np.ndarray, list[Box]]:
-    """Draw `present` (far to near) onto `canvas`; return it, the owner map and each figure's box."""
+    """Draw `present` (far to near) onto `canvas` at their boxes seen through `view`; return it, the owner
+    map and each figure's box in the image."""
     owner = np.zeros((scene.height, scene.width), dtype=np.int16)
     boxes = []
     for rank, fig in enumerate(present, start=1):
-        x, y, w, h = fig.box(scene)
-        box = (x + shift[0], y + shift[1], w, h)
+        box = view.box(fig.box(scene))
         boxes.append(box)
         _draw_figure(canvas, None if fig.look.translucent else owner, rank, box, fig)
     return canvas, owner, boxes
