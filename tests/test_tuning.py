@@ -1,5 +1,7 @@
 """Optuna tuning on cached detections: improves a poor default, repeats with its seed, writes plots."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -8,7 +10,7 @@ from fairmot.errors import ConfigError
 from fairmot.evaluation import find_eval_sequences
 from fairmot.tracking.cache import DetectionRecorder
 from fairmot.tuning.plots import plot_history, plot_importances
-from fairmot.tuning.search import score_track_params, tune
+from fairmot.tuning.search import SPACE, TUNED_KEYS, score_track_params, tune
 
 
 def faint_caches(sequences, seed: int = 0):
@@ -77,6 +79,31 @@ def test_botsort_and_gap_filling_are_searched_where_they_apply(val_split):
     keys = result.best_track_params()
     assert {"match_thresh", "proximity_thresh", "appearance_thresh", "interpolate", "max_gap", "gsi_tau"} <= set(keys)
     assert score_track_params(caches, sequences, result.best).overall["HOTA"] == pytest.approx(result.best_value)
+
+
+def test_interpolations_narrow_the_gap_filling_searched_and_base_outside_them_is_not_enqueued(val_split):
+    sequences, caches = val_split
+    online = tune(caches, sequences, TrackParams(method="jde"), n_trials=6, seed=0, methods=["jde"], interpolations=("none",))
+    assert set(online.trials["interpolate"]) == {"none"} and online.best.interpolate == "none"
+    assert online.trials.iloc[0]["conf_thres"] == pytest.approx(0.4)  # base itself first
+    # base fills gaps but the search may not: base is scored as the baseline, never run as a trial
+    gsi = tune(caches, sequences, TrackParams(method="jde", interpolate="gsi"), n_trials=4, seed=0, methods=["jde"],
+               interpolations=("linear",))
+    assert set(gsi.trials["interpolate"]) == {"linear"} and gsi.best.interpolate == "linear"
+    assert online.study != tune(caches, sequences, TrackParams(method="jde"), n_trials=1, seed=0, methods=["jde"]).study
+
+
+def test_cached_camera_warps_are_part_of_the_study_name(val_split):
+    from fairmot.tuning.study import study_name
+
+    sequences, caches = val_split
+    base = TrackParams(cmc="sparse")
+    names = []
+    for shift in (1.0, 2.0):
+        warps = [dataclasses.replace(c, warps={"sparse": np.tile([[1.0, 0, shift], [0, 1.0, 0]], (len(c.counts), 1, 1))})
+                 for c in caches]
+        names.append(study_name(warps, sequences, base, objective="HOTA", methods=["jde"], space=SPACE, tuned=TUNED_KEYS))
+    assert names[0] != names[1]
 
 
 def test_plots_are_written(val_split, tmp_path):

@@ -86,8 +86,10 @@ def score_track_params(caches: Sequence[SequenceDetections], sequences: Sequence
     return score_results(sequences, results)
 
 
-def suggest(trial: Any, base: TrackParams, methods: Sequence[str]) -> TrackParams:
-    """One candidate: `base` with the tuned keys drawn from SPACE (each only where it applies)."""
+def suggest(trial: Any, base: TrackParams, methods: Sequence[str],
+            interpolations: Sequence[str] = SPACE["interpolate"]) -> TrackParams:
+    """One candidate: `base` with the tuned keys drawn from SPACE (each only where it applies) and
+    `interpolate` from `interpolations`."""
     method = trial.suggest_categorical("method", list(methods))
     values: dict[str, Any] = {
         "method": method,
@@ -101,7 +103,7 @@ def suggest(trial: Any, base: TrackParams, methods: Sequence[str]) -> TrackParam
         values["low_iou_gate"] = trial.suggest_float("low_iou_gate", *SPACE["low_iou_gate"])
     if method == "botsort":
         values.update({key: trial.suggest_float(key, *SPACE[key]) for key in BOTSORT_KEYS})
-    values["interpolate"] = trial.suggest_categorical("interpolate", list(SPACE["interpolate"]))
+    values["interpolate"] = trial.suggest_categorical("interpolate", list(interpolations))
     if values["interpolate"] != "none":
         values["max_gap"] = trial.suggest_int("max_gap", *SPACE["max_gap"])
     if values["interpolate"] == "gsi":
@@ -111,35 +113,37 @@ def suggest(trial: Any, base: TrackParams, methods: Sequence[str]) -> TrackParam
 
 def tune(caches: Sequence[SequenceDetections], sequences: Sequence[EvalSequence], base: TrackParams, *,
          n_trials: int, objective: str = "HOTA", seed: int = 0, n_jobs: int = 1,
-         methods: Sequence[str] = ("jde", "bytetrack"), storage: str | Path | None = None, study: str = "",
-         fresh: bool = False) -> TuneResult:
+         methods: Sequence[str] = ("jde", "bytetrack"), interpolations: Sequence[str] = SPACE["interpolate"],
+         storage: str | Path | None = None, study: str = "", fresh: bool = False) -> TuneResult:
     """Search TrackParams maximising `objective` over the sequences; the first trial is `base` itself.
 
     `storage` (None: in memory; a journal file; an RDB URL) keeps the study `study` (by default named
     after what the scores depend on): a rerun resumes it, running only the trials missing to reach
     `n_trials` finished ones, and every process given the same storage adds to the same search.
     Ctrl-C lets the running trial finish (a second one abandons it) and returns what finished, with
-    `interrupted` set; TuneInterrupted when no trial has finished at all."""
+    `interrupted` set; TuneInterrupted when no trial has finished at all. `interpolations` narrows the
+    gap filling searched (("none",): tune the tracker alone, as a benchmark of online tracking does)."""
     import optuna
 
     _check(objective, n_trials, base)
     optuna.logging.set_verbosity(optuna.logging.ERROR)  # no traceback of the trial that Ctrl-C stopped
-    name = study or study_name(caches, sequences, base, objective=objective, methods=methods, space=SPACE,
+    space = {**SPACE, "interpolate": tuple(interpolations)}
+    name = study or study_name(caches, sequences, base, objective=objective, methods=methods, space=space,
                                tuned=TUNED_KEYS)
     search = open_study(open_storage(storage), name, seed=seed, fresh=fresh)
     done = len(complete_trials(search))
     if done:
         log.info("resuming study %s: %d of %d trials done", name, done, n_trials)
-    elif base.method in methods:
+    elif base.method in methods and base.interpolate in interpolations:
         search.enqueue_trial(_start(base), skip_if_exists=True)
-    stopped = _optimize(search, _objective(caches, sequences, base, objective, methods), n_trials - done,
+    stopped = _optimize(search, _objective(caches, sequences, base, objective, methods, interpolations), n_trials - done,
                         n_trials, n_jobs)
     finished = len(complete_trials(search))
     interrupted = stopped and finished < n_trials  # Ctrl-C during the last trial, which finished, stops nothing
     if not finished:
         raise TuneInterrupted(f"interrupted after 0 of {n_trials} trials; rerun `fairmot tune` to continue")
     baseline = score_track_params(caches, sequences, base).overall[objective]
-    best = suggest(optuna.trial.FixedTrial(search.best_params), base, methods)
+    best = suggest(optuna.trial.FixedTrial(search.best_params), base, methods, interpolations)
     return TuneResult(objective, best, search.best_value, float(baseline), _trials_table(search),
                       _importances(search), study=name, finished=finished, earlier=done,
                       n_trials=n_trials, interrupted=interrupted)
@@ -164,11 +168,11 @@ def _check(objective: str, n_trials: int, base: TrackParams) -> None:
 
 
 def _objective(caches: Sequence[SequenceDetections], sequences: Sequence[EvalSequence], base: TrackParams,
-               objective: str, methods: Sequence[str]) -> Callable[[Any], float]:
+               objective: str, methods: Sequence[str], interpolations: Sequence[str]) -> Callable[[Any], float]:
     worker = f"{socket.gethostname()}:{os.getpid()}"  # which process ran a trial of a shared study
 
     def evaluate(trial: Any) -> float:
-        settings = suggest(trial, base, methods)
+        settings = suggest(trial, base, methods, interpolations)
         overall = score_track_params(caches, sequences, settings).overall
         for key in ("MOTA", "IDF1", "HOTA", "IDs"):
             trial.set_user_attr(key, overall[key])

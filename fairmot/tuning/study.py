@@ -41,6 +41,7 @@ def study_name(caches: Sequence[SequenceDetections], sequences: Sequence[EvalSeq
         if cache is not None:
             digest.update(f"{cache.frame_rate}:{cache.first_frame}:{cache.det_floor}".encode())
             arrays += [cache.boxes, cache.scores, cache.embeddings, cache.counts]
+            arrays += [cache.warps[method] for method in sorted(cache.warps)]  # track.cmc's scores move with them
         for array in arrays:
             array = np.ascontiguousarray(array)
             digest.update(f"{array.dtype}{array.shape}".encode() + array.tobytes())
