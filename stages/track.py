@@ -23,6 +23,7 @@ from stages.common import (
     ModelOption,
     OnnxOption,
     ParamsFile,
+    PrecisionOption,
     one_line_errors,
     pick_device,
     read_params,
@@ -43,6 +44,7 @@ def track(
     amp: AmpOption = None,
     video: Annotated[bool, typer.Option(help="Write the annotated mp4.")] = True,
     engine: EngineOption = None,
+    precision: PrecisionOption = None,
     onnx: OnnxOption = DEFAULT_ONNX,
     overwrite: Annotated[bool, typer.Option(help="Replace <name>.txt/.mp4 in --out even if this tool did not write them.")] = False,
 ) -> None:
@@ -61,7 +63,7 @@ def track(
     if frame_rate is not None and not (math.isfinite(frame_rate) and frame_rate > 0):
         raise ConfigError(f"command-line option --frame-rate = {frame_rate} must be a finite number > 0 (frames per second)")
     params = read_params(params_file, track__conf_thres=("--conf-thres", conf_thres), track__method=("--method", method),
-                         eval__engine=("--engine", engine))
+                         eval__engine=("--engine", engine), eval__precision=("--precision", precision))
     name = output_name(source)
     result_path, video_path = out / f"{name}.txt", out / f"{name}.mp4"
     frames = open_source(source)
