@@ -40,8 +40,11 @@ def convert_ir(model: nn.Module, *, input_w: int, input_h: int, source_sha256: s
 
     _check_size(input_w, input_h)
     wrapped = HeadOutputs(fold_batchnorm(model).cpu()).eval()
+    example = torch.rand(1, 3, input_h, input_w)
     with torch.inference_mode(False), torch.no_grad():
-        ir = ov.convert_model(wrapped, example_input=torch.rand(1, 3, input_h, input_w))
+        # traced here without the tracer's re-run check, which took most of the conversion's time
+        traced = torch.jit.trace(wrapped, example, check_trace=False)
+        ir = ov.convert_model(traced, example_input=example)
     ir.reshape({ir.inputs[0]: [1, 3, input_h, input_w]})
     ir.inputs[0].get_tensor().set_names({INPUT_NAME})
     for port, name in zip(ir.outputs, OUTPUT_NAMES, strict=True):
@@ -62,6 +65,7 @@ def save_ir(ir: Any, xml: Path) -> Path:
             base = match["base"]
             counts[base] = counts.get(base, 0) + 1
             op.set_friendly_name(f"{base}_{counts[base]}")
+    ir.set_friendly_name("fairmot")  # default: Model<counter>
     ov.save_model(ir, str(xml), compress_to_fp16=False)
     return xml
 
