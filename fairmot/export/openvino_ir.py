@@ -95,12 +95,19 @@ def quantize_ir(ir: Any, frame_paths: list[Path], *, input_w: int, input_h: int)
     inference does (`OnlineTracker.prepare`); fast bias correction, so the result depends on the frames only.
     The mixed preset (asymmetric activations) held the embedded model's MOTA within 0.003 of fp32, the
     symmetric default lost 0.007."""
-    import nncf
-
     prepare = OnlineTracker(None, input_w=input_w, input_h=input_h).prepare
     blobs = [prepare(image)[0][None] for image in iter_images(frame_paths)]
     if len(blobs) != len(frame_paths):
         raise DataError(f"{len(frame_paths) - len(blobs)} of the {len(frame_paths)} calibration frames cannot be read")
+    quantized = quantize_blobs(ir, blobs)
+    log.info("int8 IR calibrated on %d training frames", len(blobs))
+    return quantized
+
+
+def quantize_blobs(ir: Any, blobs: list[np.ndarray]) -> Any:
+    """`ir` quantized to int8 on prepared (1, 3, H, W) frames; the IR's recorded source carried over."""
+    import nncf
+
     nncf_log = logging.getLogger("nncf")
     level = nncf_log.level
     nncf_log.setLevel(logging.WARNING)
@@ -111,5 +118,4 @@ def quantize_ir(ir: Any, frame_paths: list[Path], *, input_w: int, input_h: int)
         nncf_log.setLevel(level)
     if ir.has_rt_info(list(IR_SOURCE_KEY)):
         quantized.set_rt_info(ir.get_rt_info(list(IR_SOURCE_KEY)).astype(str), list(IR_SOURCE_KEY))
-    log.info("int8 IR calibrated on %d training frames", len(blobs))
     return quantized
