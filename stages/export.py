@@ -33,7 +33,7 @@ def export(
     fp16: Annotated[bool, typer.Option(help="Half-precision graph for ONNX Runtime's CUDA provider (checked on heads only).")] = False,
     dynamic: Annotated[bool, typer.Option(help="Free height and width (multiples of 32) instead of the trained size.")] = False,
 ) -> None:
-    """Export the trained network to ONNX and check it against PyTorch on the held-out sequences."""
+    """Export the trained network to ONNX and OpenVINO (fp32, int8) and check them on the held-out sequences."""
     from fairmot.config import TrackParams
     from fairmot.evaluation import find_eval_sequences
     from fairmot.export import calibration_paths, export_and_check, export_ir_and_check

@@ -76,6 +76,7 @@ def detect_split(sequences: Sequence[EvalSequence], checkpoint: Path, track: Tra
         "fps": round(runner.meter.fps, 3), "fps_model": round(runner.meter.fps_model, 3),
         "peak_memory_mb": round(peak_memory_mb(settings.device), 1), "det_floor": track.det_floor,
         "candidates_per_frame": round(candidates / max(frames, 1), 2), "checkpoint_sha256": digest,
+        **({"precision": settings.precision} if settings.engine == "openvino" else {}),  # other engines: fp32 only
     }
 
 
