@@ -8,7 +8,14 @@ Part 1, the network alone at one input size (default DLA-34 at 1088x608, batch 1
   (`onednn=False`, attribution: the lean engine before its oneDNN graph);
 - `torch-lean`: `fairmot.inference.engines.TorchEngine` (batch norm folded, channels_last, preallocated input,
   on the CPU the oneDNN graph of `fairmot.models.onednn`);
-- `onnx`: ONNX Runtime on the exported graph (fixed size; `--dynamic` adds a dynamic-size export).
+- `onnx`: ONNX Runtime on the exported graph (fixed size; `--dynamic` adds a dynamic-size export);
+- `openvino-fp32`, `-bf16` (CPUs with BF16), `-int8` (CPU): the OpenVINO engine on the IR converted from
+  the model, int8 calibrated on 8 random frames (speed only; `fairmot export` calibrates on training frames);
+- `reference` (DLA-34 on the CPU, when FAIRMOT_REF points at a copy of the reference FairMOT, the folder
+  holding its src/, and FAIRMOT_SHIM at a stand-in for its compiled DCNv2, e.g. shared/parity/dcn_v2_shim):
+  the reference's forward + mot_decode (K=500) with the same weights, against ours with decoding
+  (`torch-lean+decode`, `openvino-bf16+decode`, `openvino-int8+decode`) in a second table; skipped with one
+  line otherwise. The reference is never a dependency of the project.
 On CUDA, `torch-lean-amp` is added (AMP in the autocast dtype, CUDA graph replay).
 Repeats alternate between the engines, so load on the machine hits all of them alike; the figure
 is the median, the ratio is baseline median / engine median.
@@ -16,7 +23,8 @@ is the median, the ratio is baseline median / engine median.
 Part 2, end to end (frame -> head maps -> decode -> tracker) with `OnlineTracker`, the embedded
 default network (dla_tiny at 320x192), per engine (`lean-eager` too on the CPU), chunks of frames
 alternating between the engines; plus the lean engine with `--batch` frames per network pass, as
-`fairmot detect` runs with `eval.batch` (decode and the tracker still frame by frame).
+`fairmot detect` runs with `eval.batch` (decode and the tracker still frame by frame), and on the CPU
+the OpenVINO engine per precision, one frame and `--batch` frames per pass.
 Weights: the checkpoint given with --checkpoint (e.g. data/model/model.pt), else random ones.
 
     python benchmarks/engines.py                       # CPU, all of the above
@@ -28,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -44,7 +53,11 @@ from fairmot.inference.engines.torch_engine import TorchEngine
 from fairmot.inference.runner import OnlineTracker, stack_prepared
 from fairmot.models import build_from_checkpoint, create_model
 from fairmot.models.dcn import torchvision_kernel
+from fairmot.models.decode import decode_detections
 from fairmot.tracking import input_threshold
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # run as a script or imported: its sibling module
+from engine_rows import openvino_engines, reference_runner  # noqa: E402
 
 
 def parse_args() -> argparse.Namespace:
@@ -129,6 +142,11 @@ def network_part(args: argparse.Namespace, device: torch.device, tmp: Path) -> N
     model = realistic(create_model(args.arch)).to(device)
     x = torch.rand(1, 3, args.height, args.width, device=device)
     blob = x[0].cpu().numpy()
+    reference = None
+    if args.arch == "dla34" and device.type == "cpu":
+        reference = reference_runner(model, x, tmp, realistic)  # loads its weights into ours: before the other rows
+    else:
+        print("  reference row skipped: it runs DLA-34 on the CPU only")
 
     def baseline() -> object:
         with torch.inference_mode(), torchvision_kernel():
@@ -150,11 +168,36 @@ def network_part(args: argparse.Namespace, device: torch.device, tmp: Path) -> N
         amp = TorchEngine(model, input_w=args.width, input_h=args.height, device=device, amp="auto")
         runners["torch-lean-amp"] = lambda: amp(blob)
     add_onnx_runners(runners, model, blob, args, device, tmp)
+    ov = {}
+    if device.type == "cpu":
+        calibration = [np.random.default_rng(i).random(blob.shape, dtype=np.float32) for i in range(8)]
+        ov = openvino_engines(model, args.width, args.height, tmp, threads=args.threads, batches=(1,), calibration=calibration)
+        runners.update({name: (lambda engine=engine: engine(blob)) for name, engine in ov.items()})
+    decoded = add_decode_runners(runners, reference, {"torch-lean": lean, **ov}, blob)
     medians = interleaved(runners, args.repeats, device)
     print(f"\n{args.arch} at {args.width}x{args.height}, batch 1, median of {args.repeats} alternating repeats")
     print(f"{'engine':<16} {'s/img':>9} {'vs baseline':>12}")
     for name, seconds in medians.items():
-        print(f"{name:<16} {seconds:>9.3f} {medians['baseline'] / seconds:>11.2f}x")
+        if name not in decoded:
+            print(f"{name:<16} {seconds:>9.3f} {medians['baseline'] / seconds:>11.2f}x")
+    if decoded:
+        print("\nnetwork + decode (500 candidates) against the reference's forward + mot_decode, same run")
+        print(f"{'engine':<22} {'s/img':>9} {'vs reference':>13}")
+        for name in decoded:
+            print(f"{name:<22} {medians[name]:>9.3f} {medians['reference'] / medians[name]:>12.2f}x")
+
+
+def add_decode_runners(runners: dict[str, Callable[[], object]], reference: Callable[[], object] | None,
+                       engines: dict, blob: np.ndarray) -> list[str]:
+    """With the reference present: its row and ours with decoding (torch-lean, OpenVINO bf16/int8); their names."""
+    if reference is None:
+        return []
+    runners["reference"] = reference
+    for name in ("torch-lean", "openvino-bf16", "openvino-int8"):
+        if name in engines:
+            runners[f"{name}+decode"] = (lambda engine=engines[name]: decode_detections(
+                engine(blob), K=500, conf_thres=0.4, letterbox=[(1.0, 0.0, 0.0)]))
+    return [name for name in runners if name == "reference" or name.endswith("+decode")]
 
 
 class EndToEnd:
@@ -202,11 +245,15 @@ def end_to_end_part(args: argparse.Namespace, device: torch.device, tmp: Path) -
         **({"onnx": onnx} if onnx is not None else {}),
         f"torch-lean b{b}": TorchEngine(model, input_w=width, input_h=height, device=device, batch=b),
     }
-    loops = {name: EndToEnd(OnlineTracker(model, input_w=width, input_h=height, device=device, engine=engine))
-             for name, engine in engines.items()}
     rng = np.random.default_rng(0)
     base = rng.integers(0, 256, size=(height, width, 3), dtype=np.uint8)
     frames = [np.roll(base, 3 * i, axis=1) for i in range(args.warmup + args.frames)]  # moving content
+    if device.type == "cpu":
+        prepare = OnlineTracker(None, input_w=width, input_h=height).prepare
+        engines.update(openvino_engines(model, width, height, tmp, threads=args.threads, batches=(1, b),
+                                        calibration=[prepare(frame)[0] for frame in frames[:8]]))
+    loops = {name: EndToEnd(OnlineTracker(model, input_w=width, input_h=height, device=device, engine=engine))
+             for name, engine in engines.items()}
     chunks = [frames[i:i + b] for i in range(0, len(frames), b)]
     for i, chunk in enumerate(chunks):  # chunks alternate between the engines
         for loop in loops.values():

@@ -32,7 +32,12 @@ ModelOption = Annotated[
 ]
 EngineOption = Annotated[
     str | None,
-    typer.Option(help="Inference engine: torch (lean PyTorch) | onnx (ONNX Runtime) (params: eval.engine)."),
+    typer.Option(help="Inference engine: torch (lean PyTorch) | onnx (ONNX Runtime) | openvino (OpenVINO on the IR "
+                      "beside --onnx) (params: eval.engine)."),
+]
+PrecisionOption = Annotated[
+    str | None,
+    typer.Option(help="The openvino engine's arithmetic: fp32 | bf16 (CPUs with BF16) | int8 (params: eval.precision)."),
 ]
 OnnxOption = Annotated[Path, typer.Option("--onnx", help="The `fairmot export` graph the onnx engine runs.")]
 DatasetOption = Annotated[Path, typer.Option("--dataset", help="Dataset root in MOT17 layout.")]

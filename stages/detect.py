@@ -23,6 +23,7 @@ from stages.common import (
     ModelOption,
     OnnxOption,
     ParamsFile,
+    PrecisionOption,
     one_line_errors,
     pick_device,
     read_params,
@@ -44,6 +45,7 @@ def detect(
     device: DeviceOption = None,
     amp: AmpOption = None,
     engine: EngineOption = None,
+    precision: PrecisionOption = None,
     onnx: OnnxOption = DEFAULT_ONNX,
     batch: Annotated[int | None, typer.Option(help="Frames per network pass (params: eval.batch).")] = None,
 ) -> None:
@@ -56,7 +58,8 @@ def detect(
     check_output_dir(out)  # before the network pass, not after it
     check_output_file(reports / "detect.json", replace=reports_policy(reports), option="--reports")
     params = read_params(params_file, eval__split=("--split", split), track__det_floor=("--det-floor", det_floor),
-                         eval__engine=("--engine", engine), eval__batch=("--batch", batch))
+                         eval__engine=("--engine", engine),
+                         eval__precision=("--precision", precision), eval__batch=("--batch", batch))
     sequences = find_eval_sequences(dataset, params.eval.split)
     settings = InferenceSettings.from_params(params, device=pick_device(device, params.gpu_ids), amp=amp,
                                              onnx_path=onnx, arch=arch)

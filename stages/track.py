@@ -25,6 +25,7 @@ from stages.common import (
     ModelOption,
     OnnxOption,
     ParamsFile,
+    PrecisionOption,
     one_line_errors,
     pick_device,
     read_params,
@@ -46,6 +47,7 @@ def track(
     amp: AmpOption = None,
     video: Annotated[bool, typer.Option(help="Write the annotated mp4.")] = True,
     engine: EngineOption = None,
+    precision: PrecisionOption = None,
     onnx: OnnxOption = DEFAULT_ONNX,
     overwrite: Annotated[bool, typer.Option(help="Replace <name>.txt/.mp4 in --out even if this tool did not write them.")] = False,
     live: Annotated[bool, typer.Option(help="Streams and cameras: drop stale frames when tracking is slower than the source.")] = False,
@@ -63,7 +65,7 @@ def track(
     from fairmot.io import OURS, OVERWRITE, check_output_file
 
     params = read_params(params_file, track__conf_thres=("--conf-thres", conf_thres), track__method=("--method", method),
-                         track__cmc=("--cmc", cmc), eval__engine=("--engine", engine))
+                         track__cmc=("--cmc", cmc), eval__engine=("--engine", engine), eval__precision=("--precision", precision))
     name = output_name(source)
     result_path, video_path = out / f"{name}.txt", out / f"{name}.mp4"
     frames = _open(source, frame_rate, live, reconnect_s, stream_option)

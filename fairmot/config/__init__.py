@@ -18,6 +18,7 @@ from fairmot.config.schema import (
     DatasetParams,
     EvalParams,
     EvalSplit,
+    ExportParams,
     Params,
     SyntheticParams,
     TrackParams,
@@ -26,6 +27,6 @@ from fairmot.config.schema import (
 )
 
 __all__ = [
-    "ARCHS", "EVAL_SPLITS", "MOT17_SDP_SEQUENCES", "DataParams", "DatasetParams", "EvalParams", "EvalSplit", "Params",
+    "ARCHS", "EVAL_SPLITS", "MOT17_SDP_SEQUENCES", "DataParams", "DatasetParams", "EvalParams", "EvalSplit", "ExportParams", "Params",
     "SyntheticParams", "TrackParams", "TuneParams", "load_params", "parse_gpus",
 ]

@@ -85,6 +85,8 @@ RANGES: dict[str, Range] = {
     "eval.gate_tolerance": Range(0.0, 1.0, note="a drop of the metrics, which are fractions"),
     "eval.report_frames": Range(0),
     "eval.threads": Range(0, note="0 = the library's default"),
+    "export.calibration_frames": Range(1, note="training frames the int8 IR is calibrated on"),
+    "export.tolerance": Range(0.0, 1.0, note="a drop of the metrics, which are fractions"),
     "tune.n_trials": _COUNT, "tune.n_jobs": _COUNT,
     "tune.seed": _SEED,
 }

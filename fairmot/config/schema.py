@@ -140,8 +140,10 @@ class EvalParams:
     gate_tolerance: float = 0.05
     report_frames: int = 3
     # detect/track run the network through: torch (lean PyTorch) | onnx (ONNX Runtime on the
-    # `fairmot export` graph, data/export/model.onnx)
-    engine: Literal["torch", "onnx"] = "torch"
+    # `fairmot export` graph, data/export/model.onnx) | openvino (OpenVINO on the IR beside it)
+    engine: Literal["torch", "onnx", "openvino"] = "torch"
+    # The openvino engine's arithmetic: fp32 | bf16 (CPUs with BF16) | int8 (the calibrated IR)
+    precision: Literal["fp32", "bf16", "int8"] = "fp32"
     # CPU threads of the engine (ONNX Runtime intra-op and PyTorch); 0 = the library's default
     threads: int = 0
     # Frames per network pass in `detect` (offline; `track` is online, one frame at a time)
@@ -149,6 +151,16 @@ class EvalParams:
     # Camera motion estimators whose frame-to-frame warps `detect` caches beside the detections, so
     # that track.cmc can use them with no images ([] = none: detect stays as cheap as without cmc)
     cmc: list[Literal["sparse", "ecc", "orb"]] = field(default_factory=list)
+
+
+@dataclass
+class ExportParams:
+    """`fairmot export`: the OpenVINO IR's int8 calibration and how close bf16/int8 must track to fp32."""
+
+    # Training frames (never the evaluated ones) NNCF calibrates the int8 IR on, evenly spaced
+    calibration_frames: int = 300
+    # bf16 and int8 fail the export when MOTA, IDF1 or HOTA on eval.split fall more than this below fp32's
+    tolerance: float = 0.005
 
 
 @dataclass
@@ -216,6 +228,7 @@ class Params:
     synthetic: SyntheticParams = field(default_factory=SyntheticParams)
     track: TrackParams = field(default_factory=TrackParams)
     eval: EvalParams = field(default_factory=EvalParams)
+    export: ExportParams = field(default_factory=ExportParams)
     tune: TuneParams = field(default_factory=TuneParams)
 
     @property

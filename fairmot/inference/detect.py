@@ -89,6 +89,7 @@ def detect_split(sequences: Sequence[EvalSequence], checkpoint: Path, track: Tra
         "peak_memory_mb": round(peak_memory_mb(settings.device), 1), "det_floor": track.det_floor,
         "candidates_per_frame": round(candidates / max(frames, 1), 2), "checkpoint_sha256": digest,
         **(cmc if settings.cmc else {}),
+        **({"precision": settings.precision} if settings.engine == "openvino" else {}),  # other engines: fp32 only
     }
 
 

@@ -89,7 +89,8 @@ class OnlineTracker:
         width, height = int(meta.get("input_w", settings.input_w)), int(meta.get("input_h", settings.input_h))
         engine = None if settings.engine is None else make_engine(
             settings.engine, net, input_w=width, input_h=height, device=settings.device, amp=settings.amp,
-            onnx_path=settings.onnx_path, threads=settings.threads, batch=settings.batch, checkpoint=path)
+            onnx_path=settings.onnx_path, threads=settings.threads, batch=settings.batch, checkpoint=path,
+            precision=settings.precision)
         return cls(net, input_w=width, input_h=height, device=settings.device, settings=track, amp=settings.amp,
                    meter=SpeedMeter(warmup=settings.warmup), engine=engine, batch=settings.batch)
 

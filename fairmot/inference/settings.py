@@ -25,6 +25,7 @@ class InferenceSettings:
     device: str = "cpu"
     amp: str | bool | None = None
     engine: str | None = "torch"
+    precision: str = "fp32"
     onnx_path: Path = DEFAULT_ONNX
     threads: int = 0
     batch: int = 1
@@ -37,6 +38,7 @@ class InferenceSettings:
                     onnx_path: Path = DEFAULT_ONNX, arch: str | None = None, batch: int | None = None) -> InferenceSettings:
         """The `eval.*` section and the input size of params; `batch` None takes eval.batch."""
         return cls(input_w=params.input_w, input_h=params.input_h, device=device, amp=amp, engine=params.eval.engine,
+                   precision=params.eval.precision,
                    onnx_path=Path(onnx_path), threads=params.eval.threads,
                    batch=params.eval.batch if batch is None else batch, warmup=params.eval.warmup_frames, arch=arch,
                    cmc=tuple(params.eval.cmc))

@@ -15,6 +15,8 @@ TINY = {
     "batch_size": 2, "num_epochs": 1, "num_iters": 2, "num_workers": 0, "lr_step": [5],
     "synthetic": {"train_sequences": 1, "val_sequences": 1, "frames": 12, "density": 4.0},
     "eval": {"warmup_frames": 1, "report_frames": 1},
+    # a network trained 2 steps on 12 frames: bf16/int8 move its MOTA by more than the real default's 0.005
+    "export": {"tolerance": 1.0, "calibration_frames": 8},
 }
 
 pytestmark = pytest.mark.slow

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 import torch
+
+from fairmot.errors import DataError
 
 
 class Engine(Protocol):
@@ -27,3 +30,11 @@ def as_batch(blob: np.ndarray, batch: int, size: tuple[int, int] | None) -> np.n
         raise ValueError(f"frame blob {blob.shape} != {expected} or up to {batch} of them, "
                          f"which this engine was built for")
     return frames
+
+
+def refuse_other_source(path: Path, recorded: str, checkpoint_sha256: str, checkpoint: Path | str) -> None:
+    """A graph or IR records the sha256 of the checkpoint `fairmot export` made it from: refuse it for another one."""
+    if recorded != checkpoint_sha256:
+        made = f"checkpoint sha256 {recorded[:12]}" if recorded else "no recorded checkpoint"
+        raise DataError(f"{path}: exported from {made}, not from {checkpoint} "
+                        f"(sha256 {checkpoint_sha256[:12]}); re-run `fairmot export` for this checkpoint")

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from fairmot.errors import ConfigError, DataError, first_line
-from fairmot.inference.engines.base import as_batch
+from fairmot.inference.engines.base import as_batch, refuse_other_source
 
 # Output order of the exported graph (and of ONNX Runtime's results)
 OUTPUT_NAMES = ("hm", "wh", "reg", "id")
@@ -89,10 +89,7 @@ class OnnxEngine:
 
     def check_source(self, checkpoint_sha256: str, checkpoint: Path | str) -> None:
         """Refuse a graph exported from another checkpoint (or an older one of the same path)."""
-        if self.source != checkpoint_sha256:
-            made = f"checkpoint sha256 {self.source[:12]}" if self.source else "no recorded checkpoint"
-            raise DataError(f"{self.path}: exported from {made}, not from {checkpoint} "
-                            f"(sha256 {checkpoint_sha256[:12]}); re-run `fairmot export` for this checkpoint")
+        refuse_other_source(self.path, self.source, checkpoint_sha256, checkpoint)
 
     def __call__(self, blob: np.ndarray) -> dict[str, torch.Tensor]:
         frames = as_batch(blob, self.batch, self.size)
