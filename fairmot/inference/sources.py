@@ -8,6 +8,7 @@ that would overwrite a source are refused.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,10 +60,16 @@ def iter_images(paths: Iterable[Path]) -> Iterator[np.ndarray]:
 # ---------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Frame:
-    """One frame of a source: its 1-based number there (the number its result rows carry) and its BGR image."""
+    """One frame of a source: its 1-based number there (the number its result rows carry) and its BGR image.
+
+    `timestamp`: seconds since the source's first frame; `captured`: `time.monotonic()` when the reader
+    decoded it (latency is measured from there; None: from when the frame was handed over).
+    """
 
     number: int
     image: np.ndarray
+    timestamp: float | None = None
+    captured: float | None = None
 
 
 class FrameSource:
@@ -77,9 +84,13 @@ class FrameSource:
         self.frame_rate = frame_rate
         self.unreadable: list[int] = []
         self.note = ""  # what the warning adds after the frame numbers
+        self.dropped = 0  # frames a live source skipped to stay current (a file never drops any)
 
     def __iter__(self) -> Iterator[Frame]:
         raise NotImplementedError
+
+    def close(self) -> None:
+        """Release what the source holds (a reader, a connection); safe to call again."""
 
     def warning(self) -> str | None:
         """One line naming the frames that could not be read, or None when every frame was."""
@@ -107,7 +118,7 @@ class ImageFolder(FrameSource):
                 self.unreadable.append(number)
                 self.note = self.note or f"; the first is {path.name}"
                 continue
-            yield Frame(number, image)
+            yield Frame(number, image, (number - 1) / self.frame_rate, time.monotonic())
 
 
 class VideoFile(FrameSource):
@@ -139,6 +150,7 @@ class VideoFile(FrameSource):
 
         cap = cv2.VideoCapture(str(self.path))
         last, last_ms, failures, trouble = 0, -1.0, 0, None  # trouble: the last frame read before the first failure
+        first_ms = None
         try:
             while True:
                 ok, image = cap.read()
@@ -152,7 +164,9 @@ class VideoFile(FrameSource):
                 number = self._number(ms, last, last_ms)
                 self.unreadable += range(last + 1, number)
                 last, last_ms, failures = number, ms, 0
-                yield Frame(number, image)
+                first_ms = ms if first_ms is None and ms >= 0 else first_ms
+                seconds = (ms - first_ms) / 1000 if first_ms is not None and ms >= 0 else (number - 1) / self.frame_rate
+                yield Frame(number, image, seconds, time.monotonic())
         finally:
             cap.release()
         if last < self.count:
