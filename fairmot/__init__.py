@@ -4,3 +4,12 @@ The library knows nothing of params.yaml, DVC or the CLI: plain typed arguments 
 """
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> object:
+    """`fairmot.Tracker`, imported on first use: `import fairmot` stays light (no torch, no upper floor)."""
+    if name == "Tracker":
+        from fairmot.inference.api import Tracker
+
+        return Tracker
+    raise AttributeError(f"module 'fairmot' has no attribute {name!r}")
