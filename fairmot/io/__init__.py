@@ -14,7 +14,9 @@ MANIFEST beside it lists it as written here; the current folder, its parents, th
 folder and a project folder are never replaced. Callers check an output (`check_output_dir`,
 `check_output_file`) before long work, and the swap itself runs under a lock file
 `.<name>.lock`, so concurrent writers of one target take turns and the last one wins. A full
-disk or a read-only place while writing becomes one OutputError line naming the target.
+disk or a read-only place while writing becomes one OutputError line naming the target. A file
+written as it goes (`appending_file`) lives as `<name>.partial` until closed cleanly, so a killed
+run keeps its lines without leaving a complete-looking output.
 """
 
 from fairmot.io.appending import PARTIAL_SUFFIX, appending_file, partial_path
