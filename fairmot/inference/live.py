@@ -13,6 +13,7 @@ import math
 import os
 import signal
 import socket
+import subprocess
 import sys
 import threading
 from collections import Counter
@@ -138,10 +139,21 @@ class JsonLines:
             self._socket = None
 
 
+_PROBE = "import cv2; cv2.namedWindow('probe'); cv2.waitKey(1); cv2.destroyAllWindows()"
+
+
 def no_display() -> str | None:
-    """Why no window can open here, or None."""
+    """Why no window can open here, or None. A window is tried in a child process first: OpenCV's Qt
+    aborts the whole process (no exception) when DISPLAY names a display it cannot reach."""
     if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
         return "no display (DISPLAY and WAYLAND_DISPLAY are unset)"
+    try:
+        probe = subprocess.run([sys.executable, "-c", _PROBE], capture_output=True, text=True, timeout=30)
+    except subprocess.TimeoutExpired:
+        return "opening a window did not finish in 30 s"
+    if probe.returncode != 0:
+        said = next((line for line in probe.stderr.splitlines() if "display" in line.lower()), "")
+        return f"no window can open here ({said.strip() or f'exit code {probe.returncode}'})"
     return None
 
 

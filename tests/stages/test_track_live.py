@@ -178,3 +178,13 @@ def test_show_without_a_display_warns_once_and_tracks(checkpoint, few_params, tm
     assert done.stderr.splitlines() == ["warning: --show: no display (DISPLAY and WAYLAND_DISPLAY are unset); "
                                         "tracking without a window"]
     assert (tmp_path / "out" / "shots.txt").exists()
+
+
+def test_show_with_a_display_nobody_serves_warns_instead_of_aborting(checkpoint, few_params, tmp_path, monkeypatch):
+    monkeypatch.setenv("DISPLAY", ":97")  # OpenCV's Qt would abort the process on it
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    done = CliRunner().invoke(app, ["track", str(_folder(tmp_path / "shots", 2)), "--out", str(tmp_path / "out"),
+                                    "--model", str(checkpoint), "--params", str(few_params), "--no-video", "--show"])
+    assert done.exit_code == 0, done.output
+    assert done.stderr.startswith("warning: --show: no window can open here (") and len(done.stderr.splitlines()) == 1
+    assert done.stdout.startswith("2 frames, ")
