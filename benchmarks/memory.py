@@ -70,11 +70,13 @@ def tracker_run(args: argparse.Namespace) -> None:
     tracker = (BYTETracker if args.method == "bytetrack" else JDETracker)(frame_rate=30, conf_thres=0.4, track_buffer=30)
     if args.unbounded:
         _unbounded(tracker)
-    start, warm = time.perf_counter(), None
+    start, warm, every = time.perf_counter(), None, max(args.frames // 10, 1)
     for frame, dets in enumerate(churning_detections(args.frames, args.objects), 1):
         tracker.update(*dets)
         if frame == args.warmup:
             warm = rss_mb()
+        if frame % every == 0:
+            print(f"  frame {frame}: RSS {rss_mb():.2f} MB, {len(tracker._removed_ids)} removed ids kept", flush=True)
     end = rss_mb()
     warm = end if warm is None else warm
     print(f"tracker ({args.method}{', unbounded' if args.unbounded else ''}): {args.frames} frames, "
