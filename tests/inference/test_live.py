@@ -50,3 +50,16 @@ def test_frame_json_is_one_line_per_frame():
     tracks = FrameTracks(7, np.array([[1.234, 2, 30, 60.5]]), np.array([3]), np.array([0.91234]))
     line = frame_json(Frame(7, np.zeros((2, 2, 3), np.uint8), 0.2), tracks)
     assert line == '{"frame":7,"timestamp":0.2,"tracks":[{"id":3,"box":[1.23,2.0,30.0,60.5],"score":0.9123}]}\n'
+
+
+def test_file_sources_stamp_their_frames_and_drop_none(tmp_path):
+    from fairmot.inference.sources import open_source
+    from tests.inference.clips import write_avi
+
+    source = open_source(write_avi(tmp_path / "clip.avi", frames=5))  # 10 fps
+    frames = list(source)
+    assert [f.timestamp for f in frames] == pytest.approx([0, 0.1, 0.2, 0.3, 0.4], abs=1e-6)
+    assert all(a.captured <= b.captured for a, b in zip(frames, frames[1:])) and frames[0].captured is not None
+    assert source.dropped == 0
+    source.close()
+    source.close()  # idempotent
