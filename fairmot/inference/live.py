@@ -130,8 +130,9 @@ class JsonLines:
         except OSError as exc:
             self.warning = f"--jsonl {self.target}: the consumer went away at frame {tracks.frame} " \
                            f"({exc.strerror or type(exc).__name__}); tracking went on without the feed"
-            if self._socket is None:  # later writes (and the one at exit) to a closed pipe go nowhere
-                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            if self._socket is None:  # later writes (and the flush at exit) to a closed pipe go nowhere
+                with suppress(OSError, ValueError):
+                    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
     def close(self) -> None:
         if self._socket is not None:

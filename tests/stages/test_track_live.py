@@ -188,3 +188,25 @@ def test_show_with_a_display_nobody_serves_warns_instead_of_aborting(checkpoint,
     assert done.exit_code == 0, done.output
     assert done.stderr.startswith("warning: --show: no window can open here (") and len(done.stderr.splitlines()) == 1
     assert done.stdout.startswith("2 frames, ")
+
+
+def test_a_tcp_consumer_that_goes_away_ends_the_feed_not_the_run(checkpoint, few_params, tmp_path):
+    server = socket.create_server(("127.0.0.1", 0))
+
+    def read_one_line_and_leave():
+        conn, _ = server.accept()
+        with conn:
+            conn.recv(1)
+
+    consumer = threading.Thread(target=read_one_line_and_leave, daemon=True)
+    consumer.start()
+    port = server.getsockname()[1]
+    done = CliRunner().invoke(app, ["track", str(_folder(tmp_path / "shots", 8)), "--out", str(tmp_path / "out"),
+                                    "--model", str(checkpoint), "--params", str(few_params), "--no-video",
+                                    "--jsonl", f"tcp://127.0.0.1:{port}"])
+    consumer.join(10)
+    server.close()
+    assert done.exit_code == 0, done.output
+    assert done.stderr.startswith(f"warning: --jsonl tcp://127.0.0.1:{port}: the consumer went away at frame ")
+    assert len(done.stderr.splitlines()) == 1 and "tracking went on without the feed" in done.stderr
+    assert done.stdout.startswith("8 frames, ") and len((tmp_path / "out" / "shots.txt").read_text().splitlines()) > 8
