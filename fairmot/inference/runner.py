@@ -10,9 +10,10 @@ On CUDA the device is synchronised before each clock read, so queued kernels are
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -170,9 +171,24 @@ class OnlineTracker:
         Across a gap (frames that could not be read) the tracker still steps once, as the reference's
         does for every frame it receives; the numbers keep the rows where they belong.
         """
+        for frame, tracks in self.run_frames(frames, frame_rate):
+            yield frame.image, tracks
+
+    def run_frames(self, frames: Iterable[Frame], frame_rate: float = 30) -> Iterator[tuple[Frame, FrameTracks]]:
+        """`run_numbered` yielding each Frame itself; one without `captured` gets the time it was handed over."""
         self.reset(frame_rate)
         for frame in frames:
-            yield frame.image, self.step(*self.prepare(frame.image), number=frame.number, image=frame.image)
+            if frame.captured is None:
+                frame = replace(frame, captured=time.monotonic())
+            yield frame, self.step(*self.prepare(frame.image), number=frame.number, image=frame.image)
+
+    def fork(self) -> OnlineTracker:
+        """Another sequence on the same network (model and engine shared, not copied): its own tracker,
+        frame count and meter, so several streams can be tracked side by side in one process."""
+        twin = copy.copy(self)
+        twin.meter = SpeedMeter(warmup=self.meter.warmup)
+        twin.reset()
+        return twin
 
 
 def stack_prepared(prepared: list[Prepared]) -> tuple[np.ndarray, list]:

@@ -67,9 +67,11 @@ def iter_images(paths: Iterable[Path]) -> Iterator[np.ndarray]:
 # ---------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Frame:
-    """One frame of a source: its 1-based number there (the number its result rows carry), its BGR image,
-    its time in s since the source's first frame (the source's clock where known) and the
-    `time.monotonic()` at which the reader decoded it (what latency is measured from)."""
+    """One frame of a source: its 1-based number there (the number its result rows carry) and its BGR image.
+
+    `timestamp`: seconds since the source's first frame; `captured`: `time.monotonic()` when the reader
+    decoded it (latency is measured from there; None: from when the frame was handed over).
+    """
 
     number: int
     image: np.ndarray
@@ -92,7 +94,7 @@ class FrameSource:
         self.frame_rate = frame_rate
         self.unreadable: list[int] = []
         self.note = ""  # what the warning adds after the frame numbers
-        self.dropped = 0
+        self.dropped = 0  # frames a live source skipped to stay current (a file never drops any)
         self._reader: ReadAhead | None = None
 
     def _frames(self) -> Iterator[Frame]:
@@ -169,6 +171,7 @@ class VideoFile(FrameSource):
 
         cap = cv2.VideoCapture(str(self.path))
         last, last_ms, failures, trouble = 0, -1.0, 0, None  # trouble: the last frame read before the first failure
+        first_ms = None
         try:
             while True:
                 ok, image = cap.read()
@@ -182,7 +185,9 @@ class VideoFile(FrameSource):
                 number = self._number(ms, last, last_ms)
                 self.unreadable += range(last + 1, number)
                 last, last_ms, failures = number, ms, 0
-                yield Frame(number, image, (number - 1) / self.frame_rate, time.monotonic())
+                first_ms = ms if first_ms is None and ms >= 0 else first_ms
+                seconds = (ms - first_ms) / 1000 if first_ms is not None and ms >= 0 else (number - 1) / self.frame_rate
+                yield Frame(number, image, seconds, time.monotonic())
         finally:
             cap.release()
         if last < self.count:

@@ -10,33 +10,35 @@ class SpeedMeter:
     """Frames per second after `warmup` frames (all frames if there are no more than that).
 
     `total` times image-to-device + forward + decode + tracker for one frame; `model` the forward
-    alone. Callers synchronise the device before reading the clock.
+    alone. Callers synchronise the device before reading the clock. Only running sums are kept
+    (summed in frame order, as `sum` over the full list would), so memory stays flat on endless streams.
     """
 
     warmup: int = 5
-    _total: list[float] = field(default_factory=list)
-    _model: list[float] = field(default_factory=list)
+    _count: int = 0
+    _all: list[float] = field(default_factory=lambda: [0.0, 0.0])  # total, model: every frame
+    _after: list[float] = field(default_factory=lambda: [0.0, 0.0])  # total, model: frames after the warm-up
 
     def add(self, total_s: float, model_s: float) -> None:
-        self._total.append(total_s)
-        self._model.append(model_s)
+        sums = (self._all,) if self._count < self.warmup else (self._all, self._after)
+        for values in sums:
+            values[0] += total_s
+            values[1] += model_s
+        self._count += 1
 
     @property
     def frames(self) -> int:
-        return len(self._total)
+        return self._count
 
-    def _timed(self, values: list[float]) -> list[float]:
-        return values[self.warmup:] if len(values) > self.warmup else values
-
-    @staticmethod
-    def _fps(values: list[float]) -> float:
-        total = sum(values)
-        return len(values) / total if total > 0 else 0.0
+    def _fps(self, which: int) -> float:
+        timed, total = (self._count - self.warmup, self._after[which]) if self._count > self.warmup else \
+            (self._count, self._all[which])
+        return timed / total if total > 0 else 0.0
 
     @property
     def fps(self) -> float:
-        return self._fps(self._timed(self._total))
+        return self._fps(0)
 
     @property
     def fps_model(self) -> float:
-        return self._fps(self._timed(self._model))
+        return self._fps(1)

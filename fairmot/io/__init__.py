@@ -14,9 +14,12 @@ MANIFEST beside it lists it as written here; the current folder, its parents, th
 folder and a project folder are never replaced. Callers check an output (`check_output_dir`,
 `check_output_file`) before long work, and the swap itself runs under a lock file
 `.<name>.lock`, so concurrent writers of one target take turns and the last one wins. A full
-disk or a read-only place while writing becomes one OutputError line naming the target.
+disk or a read-only place while writing becomes one OutputError line naming the target. A file
+written as it goes (`appending_file`) lives as `<name>.partial` until closed cleanly, so a killed
+run keeps its lines without leaving a complete-looking output.
 """
 
+from fairmot.io.appending import PARTIAL_SUFFIX, appending_file, partial_path
 from fairmot.io.atomic import atomic_dir, atomic_file, atomic_path, file_sha256, pyplot, save_figure, write_json, write_text
 from fairmot.io.ownership import (
     ANY,
@@ -35,7 +38,8 @@ from fairmot.io.ownership import (
 from fairmot.io.temps import STALE_AFTER, remove_stale_temps, temp_sibling
 
 __all__ = [
-    "ANY", "MANIFEST", "MARKER", "MARKER_TEXT", "OURS", "OVERWRITE", "POLICIES", "STALE_AFTER", "atomic_dir",
+    "ANY", "MANIFEST", "MARKER", "MARKER_TEXT", "OURS", "OVERWRITE", "PARTIAL_SUFFIX", "POLICIES", "STALE_AFTER",
+    "appending_file", "atomic_dir", "partial_path",
     "atomic_file", "atomic_path", "check_output_dir", "check_output_file", "check_writable", "file_sha256",
     "foreign_entries", "pyplot", "remove_stale_temps", "save_figure", "temp_sibling", "unsafe_folder", "write_json",
     "write_text",

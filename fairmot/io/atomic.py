@@ -156,15 +156,20 @@ def _commit_file(tmp: Path, target: Path, replace: str) -> None:
         stat = target.stat()
         files = {name: entry for name, entry in files.items() if (target.parent / name).is_file()}
         files[target.name] = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
-        fds: list[int] = []
-        staged = _create(manifest, lambda path: fds.append(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)))
-        try:
-            with os.fdopen(fds[0], "w") as handle:
-                handle.write(json.dumps({"files": files}, indent=2, sort_keys=True) + "\n")
-            os.replace(staged, manifest)
-        except BaseException:
-            staged.unlink(missing_ok=True)
-            raise
+        _write_manifest(manifest, files)
+
+
+def _write_manifest(manifest: Path, files: dict[str, dict]) -> None:
+    """Replace MANIFEST with `files` (its writer holds the manifest's lock)."""
+    fds: list[int] = []
+    staged = _create(manifest, lambda path: fds.append(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)))
+    try:
+        with os.fdopen(fds[0], "w") as handle:
+            handle.write(json.dumps({"files": files}, indent=2, sort_keys=True) + "\n")
+        os.replace(staged, manifest)
+    except BaseException:
+        staged.unlink(missing_ok=True)
+        raise
 
 
 def write_text(target: Path, text: str, *, replace: str = ANY) -> None:

@@ -14,7 +14,8 @@ two behaviours that are easy to miss:
   end of that frame but stays in the lost list through the NEXT frame's association (the
   reference subtracts only the tracks removed in earlier frames), so an object that returns
   exactly then keeps its id. A track whose id was ever removed and is lost again leaves the lost
-  list at the end of that frame (the reference's ever-growing removed list, kept here as ids).
+  list at the end of that frame (the reference's ever-growing removed list, kept here as the ids
+  of tracks still listed: no other id can come back, so the set stays bounded on endless runs).
 Differences from the reference, on purpose: track ids restart at 1 for every tracker instance
 (the reference keeps one global counter) and a re-found track takes the new detection's score
 (the reference keeps the old one; scores only reach the result file, never a decision).
@@ -304,8 +305,9 @@ class JDETracker:
         tracked = _join(_join([t for t in self.tracked if t.state == TrackState.Tracked], activated), refound)
         lost = _subtract(self.lost, tracked) + newly_lost
         lost = [t for t in lost if t.track_id not in self._removed_ids]
-        self._removed_ids.update(t.track_id for t in removed)
         self.tracked, self.lost = _remove_duplicates(tracked, lost)
+        listed = {t.track_id for t in self.tracked + self.lost}  # ids are never reused: only these are looked up again
+        self._removed_ids = {i for i in self._removed_ids.union(t.track_id for t in removed) if i in listed}
 
 
 def _join(a: list[Track], b: list[Track]) -> list[Track]:

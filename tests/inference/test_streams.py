@@ -173,7 +173,7 @@ def test_an_error_in_the_reader_reaches_the_consumer_after_the_frames_before_it(
 def test_file_frames_carry_their_timestamp_and_live_is_refused_for_files(tmp_path):
     source = open_source(write_avi(tmp_path / "clip.avi", frames=5))
     frames = list(source)
-    assert [f.timestamp for f in frames] == [0.0, 0.1, 0.2, 0.3, 0.4] and all(f.captured for f in frames)
+    assert [f.timestamp for f in frames] == pytest.approx([0.0, 0.1, 0.2, 0.3, 0.4]) and all(f.captured for f in frames)
     assert source.dropped == 0
     with pytest.raises(ConfigError, match=f"{tmp_path / 'clip.avi'} is a file or folder, every frame of which is tracked"):
         open_source(tmp_path / "clip.avi", live=True)

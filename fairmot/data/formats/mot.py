@@ -172,8 +172,14 @@ def write_results(path: Path, rows: Iterable[tuple[int, int, float, float, float
     """Write MOTChallenge result lines `frame,id,x,y,w,h,score,-1,-1,-1` (1-based frames); `replace` is
     a fairmot.io policy ("ours" where the folder may hold the user's own files)."""
     with atomic_file(path, replace=replace) as handle:
-        for frame, tid, x, y, w, h, score in rows:
-            handle.write(f"{int(frame)},{int(tid)},{x:.2f},{y:.2f},{w:.2f},{h:.2f},{score:.2f},-1,-1,-1\n")
+        for row in rows:
+            handle.write(result_line(row))
+
+
+def result_line(row: tuple[int, int, float, float, float, float, float]) -> str:
+    """One MOTChallenge result line (newline included) for (frame, id, x, y, w, h, score)."""
+    frame, tid, x, y, w, h, score = row
+    return f"{int(frame)},{int(tid)},{x:.2f},{y:.2f},{w:.2f},{h:.2f},{score:.2f},-1,-1,-1\n"
 
 
 def list_sequences(root: Path, split: str) -> list[Path]:
