@@ -23,7 +23,8 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from fairmot.tracking import BYTETracker, JDETracker
+from fairmot.config import TrackParams
+from fairmot.tracking import TRACKERS, JDETracker, build_tracker
 
 
 def rss_mb() -> float:
@@ -67,7 +68,7 @@ def _unbounded(tracker: JDETracker) -> None:
 
 
 def tracker_run(args: argparse.Namespace) -> None:
-    tracker = (BYTETracker if args.method == "bytetrack" else JDETracker)(frame_rate=30, conf_thres=0.4, track_buffer=30)
+    tracker = build_tracker(TrackParams(method=args.method, conf_thres=0.4, track_buffer=30), frame_rate=30)
     if args.unbounded:
         _unbounded(tracker)
     start, warm, every = time.perf_counter(), None, max(args.frames // 10, 1)
@@ -113,7 +114,7 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=100_000)
     parser.add_argument("--warmup", type=int, default=10_000)
     parser.add_argument("--objects", type=int, default=20)
-    parser.add_argument("--method", choices=["jde", "bytetrack"], default="jde")
+    parser.add_argument("--method", choices=sorted(TRACKERS), default="jde")
     parser.add_argument("--unbounded", action="store_true", help="the old bookkeeping, for comparison")
     parser.add_argument("--network-frames", type=int, default=0, help="also run the online loop this many frames")
     args = parser.parse_args()

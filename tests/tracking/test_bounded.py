@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from fairmot.tracking import BYTETracker, JDETracker
+from fairmot.tracking.botsort import BoTSORT
 from fairmot.tracking.tracker import TrackState, _remove_duplicates
 
 
@@ -39,7 +40,7 @@ def _unbounded_update_lists(self, activated, refound, newly_lost, removed):
     self.tracked, self.lost = _remove_duplicates(tracked, lost)
 
 
-@pytest.mark.parametrize("cls", [JDETracker, BYTETracker])
+@pytest.mark.parametrize("cls", [JDETracker, BYTETracker, BoTSORT])
 def test_bookkeeping_stays_bounded_over_5000_frames_of_churning_ids(cls):
     tracker = cls(frame_rate=30, conf_thres=0.4, track_buffer=30)
     sizes = []
@@ -53,13 +54,13 @@ def test_bookkeeping_stays_bounded_over_5000_frames_of_churning_ids(cls):
     assert max(s[0] + s[1] + s[2] for s in sizes[-1000:]) <= max(s[0] + s[1] + s[2] for s in sizes[:1000]) * 2
 
 
-@pytest.mark.parametrize("cls", [JDETracker, BYTETracker])
-def test_bounded_bookkeeping_takes_the_same_decisions_as_the_unbounded_one(cls, monkeypatch):
+@pytest.mark.parametrize(("cls", "seed"), [(JDETracker, 3), (BYTETracker, 3), (BoTSORT, 5)])  # seeds where an expired id is re-found
+def test_bounded_bookkeeping_takes_the_same_decisions_as_the_unbounded_one(cls, seed, monkeypatch):
     bounded = cls(frame_rate=30, conf_thres=0.4, track_buffer=30)
     unbounded = cls(frame_rate=30, conf_thres=0.4, track_buffer=30)
     monkeypatch.setattr(unbounded, "_update_lists", _unbounded_update_lists.__get__(unbounded))
     refound_after_expiry = 0
-    for boxes, scores, feats in _churn(1500, seed=3):
+    for boxes, scores, feats in _churn(1500, seed=seed):
         a = [(t.track_id, *np.round(t.tlwh, 6)) for t in bounded.update(boxes, scores, feats)]
         b = [(t.track_id, *np.round(t.tlwh, 6)) for t in unbounded.update(boxes, scores, feats)]
         assert a == b
