@@ -23,7 +23,6 @@ import numpy as np
 
 from fairmot.tracking import matching
 from fairmot.tracking.bytetrack import LOW_IOU_GATE, BYTETracker
-from fairmot.tracking.compensation import compensate
 from fairmot.tracking.kalman_xywh import KalmanFilterXYWH, warp_state
 from fairmot.tracking.tracker import (
     UNCONFIRMED_THRESH,
@@ -31,7 +30,6 @@ from fairmot.tracking.tracker import (
     TrackState,
     _boxes,
     _Detections,
-    _join,
     smooth_features,
 )
 
@@ -74,6 +72,8 @@ class BoTSORT(BYTETracker):
     """ByteTrack's two stages with BoT-SORT's fused first association and (x, y, w, h) Kalman filter."""
 
     track_class = BoTTrack
+    frozen = [6, 7]  # not Tracked: width and height keep still (BoT-SORT zeroes vw and vh)
+    warp_state = staticmethod(warp_state)  # BoT-SORT's multi_gmc on (x, y, w, h)
 
     def __init__(self, frame_rate: float = 30, conf_thres: float = 0.4, track_buffer: int = 30,
                  low_thres: float = 0.1, low_iou_gate: float = LOW_IOU_GATE, *, match_thresh: float = MATCH_THRESH,
@@ -94,11 +94,7 @@ class BoTSORT(BYTETracker):
         """
         self.frame_id += 1
         high, low = self._split(boxes_xyxy, scores, embeddings)
-        confirmed = [t for t in self.tracked if t.is_activated]
-        unconfirmed = [t for t in self.tracked if not t.is_activated]
-        pool = _join(confirmed, self.lost)
-        self._predict(pool)
-        compensate(pool + unconfirmed, warp, move=warp_state)
+        pool, unconfirmed = self._predict_all(warp)
 
         updated: list[Track] = []
         refound: list[Track] = []
@@ -112,24 +108,7 @@ class BoTSORT(BYTETracker):
                                self.low_iou_gate, matched, on_unmatched=newly_lost)
         self._featureless = None
         det_idx = self._associate_fused(unconfirmed, high, det_idx, UNCONFIRMED_THRESH, matched, removed)
-        for t in newly_lost:
-            t.mark_lost()
-        for t in removed:
-            t.mark_removed()
-        started = self._start_tracks(high, det_idx)
-        removed += self._expire_lost()
-        self._update_lists(updated + started, refound, newly_lost, removed)
-        return [t for t in self.tracked if t.is_activated]
-
-    def _predict(self, tracks: list[Track]) -> None:
-        """Batched prediction; tracks not currently Tracked keep their size (vw = vh = 0), as BoT-SORT's."""
-        if not tracks:
-            return
-        means = np.stack([t.mean for t in tracks])
-        means[[t.state != TrackState.Tracked for t in tracks], 6:8] = 0.0
-        means, covs = self.kalman_filter.predict(means, np.stack([t.covariance for t in tracks]))
-        for t, m, c in zip(tracks, means, covs):
-            t.mean, t.covariance = m, c
+        return self._end_frame(high, det_idx, updated, refound, newly_lost, removed)
 
     def _associate_fused(self, tracks: list[Track], dets: _Detections, det_idx: np.ndarray, thresh: float,
                          matched: tuple[list[Track], list[Track]], on_unmatched: list[Track]) -> np.ndarray:

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from fairmot.tracking.compensation import compensate
 from fairmot.tracking.tracker import (
     IOU_THRESH,
     UNCONFIRMED_THRESH,
@@ -33,7 +32,6 @@ from fairmot.tracking.tracker import (
     Track,
     TrackState,
     _Detections,
-    _join,
 )
 
 LOW_IOU_GATE = 0.5  # ByteTrack's second association: a match needs IoU > 0.5 (cost 1 - IoU < 0.5)
@@ -59,11 +57,7 @@ class BYTETracker(JDETracker):
         """
         self.frame_id += 1
         high, low = self._split(boxes_xyxy, scores, embeddings)
-        confirmed = [t for t in self.tracked if t.is_activated]
-        unconfirmed = [t for t in self.tracked if not t.is_activated]
-        pool = _join(confirmed, self.lost)
-        self._predict(pool)  # step 1
-        compensate(pool + unconfirmed, warp)  # then moved with the camera (tracked, lost and tentative)
+        pool, unconfirmed = self._predict_all(warp)  # step 1, then moved with the camera
 
         updated: list[Track] = []
         refound: list[Track] = []
@@ -83,14 +77,7 @@ class BYTETracker(JDETracker):
         det_idx = self._associate_by_iou(  # step 5
             unconfirmed, high, det_idx, UNCONFIRMED_THRESH, matched, on_unmatched=removed,
         )
-        for t in newly_lost:
-            t.mark_lost()
-        for t in removed:
-            t.mark_removed()
-        started = self._start_tracks(high, det_idx)  # step 6
-        removed += self._expire_lost()  # step 7
-        self._update_lists(updated + started, refound, newly_lost, removed)
-        return [t for t in self.tracked if t.is_activated]
+        return self._end_frame(high, det_idx, updated, refound, newly_lost, removed)  # steps 6-7
 
     def _split(self, boxes_xyxy: np.ndarray, scores: np.ndarray,
                embeddings: np.ndarray) -> tuple[_Detections, _Detections]:

@@ -23,119 +23,19 @@ Differences from the reference, on purpose: track ids restart at 1 for every tra
 
 from __future__ import annotations
 
-from enum import IntEnum
-
 import numpy as np
 
 from fairmot.tracking import matching
-from fairmot.tracking.compensation import compensate
-from fairmot.tracking.kalman import KalmanFilter, tlwh_to_xyah, xyah_to_tlwh
+from fairmot.tracking.compensation import compensate, warp_states
+from fairmot.tracking.kalman import KalmanFilter, tlwh_to_xyah
+from fairmot.tracking.track import Track, TrackState, _normalize, smooth_features
+
+__all__ = ["JDETracker", "Track", "TrackState", "smooth_features"]
 
 EMBEDDING_THRESH = 0.4
 IOU_THRESH = 0.5
 UNCONFIRMED_THRESH = 0.7
 DUPLICATE_THRESH = 0.15
-
-
-class TrackState(IntEnum):
-    New = 0
-    Tracked = 1
-    Lost = 2
-    Removed = 3
-
-
-class Track:
-    """One identity: Kalman state, smoothed appearance feature and life cycle."""
-
-    alpha = 0.9  # feature smoothing: smooth = alpha * smooth + (1 - alpha) * new
-    to_state, to_tlwh = staticmethod(tlwh_to_xyah), staticmethod(xyah_to_tlwh)  # box <-> Kalman (x, y, a, h)
-
-    def __init__(self, tlwh: np.ndarray, score: float, feature: np.ndarray, *, unit: bool = False) -> None:
-        self._tlwh = np.asarray(tlwh, dtype=np.float64)
-        self.score = float(score)
-        self.track_id = 0
-        self.state = TrackState.New
-        self.is_activated = False
-        self.mean: np.ndarray | None = None
-        self.covariance: np.ndarray | None = None
-        self.smooth_feat: np.ndarray | None = None
-        self.curr_feat: np.ndarray | None = None
-        self.frame_id = 0
-        self.start_frame = 0
-        self.update_features(feature, unit=unit)
-
-    # -- appearance --------------------------------------------------------------------------
-    def update_features(self, feature: np.ndarray, *, unit: bool = False) -> None:
-        """Take a new embedding; `unit=True` says it is already L2-normalised (skips a second pass)."""
-        feat = np.asarray(feature, dtype=np.float64)
-        feat = feat if unit else _normalize(feat)
-        self.curr_feat = feat
-        if self.smooth_feat is None:
-            self.smooth_feat = feat
-        else:
-            self.smooth_feat = smooth_features(self.smooth_feat, feat)
-
-    # -- geometry ----------------------------------------------------------------------------
-    @property
-    def tlwh(self) -> np.ndarray:
-        """Current box (top-left x, y, width, height): the Kalman mean once the track started."""
-        if self.mean is None:
-            return self._tlwh.copy()
-        return self.to_tlwh(self.mean[:4])
-
-    @property
-    def tlbr(self) -> np.ndarray:
-        box = self.tlwh
-        box[2:] += box[:2]
-        return box
-
-    @property
-    def end_frame(self) -> int:
-        return self.frame_id
-
-    # -- life cycle --------------------------------------------------------------------------
-    def activate(self, kf: KalmanFilter, frame_id: int, track_id: int) -> None:
-        """Start a track from this detection; confirmed at once only on the first frame."""
-        self.track_id = track_id
-        self.mean, self.covariance = kf.initiate(self.to_state(self._tlwh))
-        self.state = TrackState.Tracked
-        self.is_activated = frame_id == 1
-        self.frame_id = frame_id
-        self.start_frame = frame_id
-
-    def apply_match(self, mean: np.ndarray, covariance: np.ndarray, score: float,
-                    feature: np.ndarray, smooth_feat: np.ndarray, frame_id: int) -> None:
-        """Take a matched detection (update or re-activation): corrected Kalman state, features.
-
-        `feature` is the detection's normalised embedding, `smooth_feat` the already smoothed one
-        (the tracker computes both for all matches at once).
-        """
-        self.mean, self.covariance = mean, covariance
-        self.state = TrackState.Tracked
-        self.is_activated = True
-        self.frame_id = frame_id
-        self.score = float(score)
-        self.curr_feat = feature
-        self.smooth_feat = smooth_feat
-
-    def mark_lost(self) -> None:
-        self.state = TrackState.Lost
-
-    def mark_removed(self) -> None:
-        self.state = TrackState.Removed
-
-    def __repr__(self) -> str:
-        return f"Track(id={self.track_id}, state={self.state.name}, frames={self.start_frame}-{self.frame_id})"
-
-
-def _normalize(x: np.ndarray) -> np.ndarray:
-    """L2-normalise along the last axis (zero vectors stay zero)."""
-    return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)
-
-
-def smooth_features(smooth: np.ndarray, feat: np.ndarray, alpha: float = Track.alpha) -> np.ndarray:
-    """alpha * smooth + (1 - alpha) * feat, re-normalised; works on one vector or a batch."""
-    return _normalize(alpha * smooth + (1 - alpha) * feat)
 
 
 def _boxes(tracks: list[Track]) -> np.ndarray:
@@ -164,6 +64,8 @@ class _Detections:
 class JDETracker:
     """FairMOT's tracker. `update` takes one frame's detections and returns the confirmed tracks."""
     track_class = Track  # what `_start_tracks` makes (BoT-SORT's keeps an (x, y, w, h) state)
+    frozen = [7]  # velocities zeroed when predicting a track that is not Tracked: the height's (vh)
+    warp_state = staticmethod(warp_states)  # how the camera's warp moves a state (compensation.py)
 
     def __init__(self, frame_rate: float = 30, conf_thres: float = 0.4, track_buffer: int = 30) -> None:
         self.det_thresh = conf_thres
@@ -184,11 +86,7 @@ class JDETracker:
         features = np.asarray(embeddings, dtype=np.float64)
         features = features.reshape(len(boxes), -1) if len(boxes) else np.zeros((0, 1))
         dets = _Detections(boxes, np.asarray(scores, dtype=np.float64).reshape(-1), features)
-        confirmed = [t for t in self.tracked if t.is_activated]
-        unconfirmed = [t for t in self.tracked if not t.is_activated]
-        pool = _join(confirmed, self.lost)
-        self._predict(pool)
-        compensate(pool + unconfirmed, warp)
+        pool, unconfirmed = self._predict_all(warp)
 
         updated: list[Track] = []  # matched tracks that were Tracked (incl. tentative ones), in match order
         refound: list[Track] = []  # matched tracks that were Lost
@@ -204,28 +102,42 @@ class JDETracker:
         remaining_det = self._associate_by_iou(
             unconfirmed, dets, remaining_det, UNCONFIRMED_THRESH, matched, on_unmatched=removed,
         )
-        for t in newly_lost:
-            t.mark_lost()
-        for t in removed:
-            t.mark_removed()
-        started = self._start_tracks(dets, remaining_det)
-        removed += self._expire_lost()
-
-        self._update_lists(updated + started, refound, newly_lost, removed)
-        return [t for t in self.tracked if t.is_activated]
+        return self._end_frame(dets, remaining_det, updated, refound, newly_lost, removed)
 
     # -- steps -------------------------------------------------------------------------------
+    def _predict_all(self, warp: np.ndarray | None) -> tuple[list[Track], list[Track]]:
+        """Step 1: predict the confirmed and lost tracks (the pool), then move them and the tentative
+        ones with the camera; returns (pool, tentative)."""
+        confirmed = [t for t in self.tracked if t.is_activated]
+        unconfirmed = [t for t in self.tracked if not t.is_activated]
+        pool = _join(confirmed, self.lost)
+        self._predict(pool)
+        compensate(pool + unconfirmed, warp, move=self.warp_state)
+        return pool, unconfirmed
+
     def _predict(self, tracks: list[Track]) -> None:
-        """Batched Kalman prediction; tracks not currently Tracked keep a constant height."""
+        """Batched Kalman prediction; tracks not currently Tracked keep their size (`frozen` velocities 0)."""
         if not tracks:
             return
         means = np.stack([t.mean for t in tracks])
         covs = np.stack([t.covariance for t in tracks])
         not_tracked = np.array([t.state != TrackState.Tracked for t in tracks])
-        means[not_tracked, 7] = 0.0
+        means[np.ix_(not_tracked, self.frozen)] = 0.0
         means, covs = self.kalman_filter.predict(means, covs)
         for t, m, c in zip(tracks, means, covs):
             t.mean, t.covariance = m, c
+
+    def _end_frame(self, dets: _Detections, det_idx: np.ndarray, updated: list[Track], refound: list[Track],
+                   newly_lost: list[Track], removed: list[Track]) -> list[Track]:
+        """Steps 6-7 and the lists: mark, start tracks from `det_idx`, expire; return the activated tracked tracks."""
+        for t in newly_lost:
+            t.mark_lost()
+        for t in removed:
+            t.mark_removed()
+        started = self._start_tracks(dets, det_idx)
+        removed += self._expire_lost()
+        self._update_lists(updated + started, refound, newly_lost, removed)
+        return [t for t in self.tracked if t.is_activated]
 
     def _associate_by_embedding(
         self, pool: list[Track], dets: _Detections, matched: tuple[list[Track], list[Track]]
