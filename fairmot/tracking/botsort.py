@@ -121,10 +121,7 @@ class BoTSORT(BYTETracker):
                 appearance_thresh=self.appearance_thresh, fuse_score=self.fuse_score)
         else:
             cost = np.zeros((len(tracks), len(det_idx)))
-        matches, u_track, u_det = matching.linear_assignment(cost, thresh)
-        self._apply_matches([tracks[i] for i in matches[:, 0]], dets, det_idx[matches[:, 1]], matched)
-        on_unmatched.extend(tracks[i] for i in u_track)
-        return det_idx[u_det]
+        return self._assign(cost, thresh, tracks, dets, det_idx, matched, on_unmatched)
 
     def _apply_matches(self, tracks: list[Track], dets: _Detections, det_idx: np.ndarray,
                        matched: tuple[list[Track], list[Track]]) -> None:

@@ -160,6 +160,12 @@ class JDETracker:
     ) -> np.ndarray:
         """Stages 2 and 3: 1 - IoU between track boxes and the still unmatched detections."""
         cost = matching.iou_distance(_boxes(tracks), dets.tlbr[det_idx])
+        return self._assign(cost, thresh, tracks, dets, det_idx, matched, on_unmatched)
+
+    def _assign(self, cost: np.ndarray, thresh: float, tracks: list[Track], dets: _Detections, det_idx: np.ndarray,
+                matched: tuple[list[Track], list[Track]], on_unmatched: list[Track]) -> np.ndarray:
+        """Solve one stage's (tracks x det_idx) cost: correct the matched tracks, hand the unmatched ones to
+        `on_unmatched`; return the detections still unmatched."""
         matches, u_track, u_det = matching.linear_assignment(cost, thresh)
         self._apply_matches([tracks[i] for i in matches[:, 0]], dets, det_idx[matches[:, 1]], matched)
         on_unmatched.extend(tracks[i] for i in u_track)

@@ -90,18 +90,24 @@ def test_mpegts_over_udp_is_numbered_from_the_first_frame_received():
 SLACK = 8
 
 
+def numbered_until(source, last: int) -> list[tuple[int, int]]:
+    """(number given, true 1-based frame) of a source's frames up to number `last`; then the source is closed."""
+    frames = []
+    for frame in source:
+        frames.append((frame.number, frame_index(frame.image) + 1))
+        if frame.number >= last:
+            break
+    source.close()
+    return frames
+
+
 def test_a_stream_that_drops_for_two_seconds_reconnects_and_numbers_on_past_the_gap(caplog):
     """A 20 fps camera cut from 1 s to 3 s: the frames after the gap are numbered by the wall clock
     across it, close to their true place (a frame's gray level says which it is), not 21, 22, ..."""
     caplog.set_level(logging.WARNING, "fairmot.inference.streams")
     with MjpegServer(numbered_frames(100), fps=20, down=(1.0, 3.0)) as server:
         source = open_source(server.url, reconnect_s=4.0)
-        frames = []
-        for frame in source:
-            frames.append((frame.number, frame_index(frame.image) + 1))
-            if frame.number >= 95:
-                break
-        source.close()
+        frames = numbered_until(source, 95)
         assert not source._reader.thread.is_alive() and source.capture.cap is None  # stopped, released
     numbers = [n for n, _ in frames]
     assert numbers[:20] == list(range(1, 21)) and numbers == sorted(set(numbers))
@@ -122,12 +128,7 @@ def test_a_stream_that_hangs_is_taken_as_lost_after_the_read_timeout(monkeypatch
     monkeypatch.setattr("fairmot.inference.streams.READ_TIMEOUT_S", 1.0)
     with MjpegServer(numbered_frames(80), fps=20, stall_after=10) as server:
         source = open_source(server.url, reconnect_s=3.0)
-        frames = []
-        for frame in source:
-            frames.append((frame.number, frame_index(frame.image) + 1))
-            if frame.number >= 50:
-                break
-        source.close()
+        frames = numbered_until(source, 50)
     [(last, first, seconds)] = source.capture.gaps
     assert frames[:10] == [(n, n) for n in range(1, 11)] and last == 10 and 0.9 <= seconds < 2.5
     assert server.requests == 2 and all(abs(n - true) <= SLACK for n, true in frames[10:]), frames[10:15]
