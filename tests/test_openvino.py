@@ -19,6 +19,10 @@ from fairmot.io import file_sha256
 from tests.models.standins import trained_looking
 from tests.test_export import _detecting_checkpoint
 
+# OpenVINO's threads in the process that later ran subprocesses ended the whole run with a SIGSEGV
+# (seen in CI, in subprocess.run's poll): `make test` runs these tests in a process of their own
+pytestmark = pytest.mark.openvino
+
 W, H = 96, 64
 
 

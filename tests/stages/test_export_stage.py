@@ -43,6 +43,7 @@ def params_file(tmp_path):
     return path
 
 
+@pytest.mark.openvino  # loads OpenVINO in-process: run apart (tests/test_openvino.py says why)
 def test_export_then_detect_with_either_engine_gives_the_same_scores(tiny_dataset, peaked_checkpoint,
                                                                       params_file, tmp_path):
     onnx, report = tmp_path / "export" / "model.onnx", tmp_path / "export.json"
