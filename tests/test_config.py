@@ -356,3 +356,19 @@ def test_invalid_yaml_is_reported_on_one_line_with_its_position(tmp_path):
         load_params(params_file(tmp_path, "arch: dla_tiny\nbatch_size: [\n"))
     assert "\n" not in str(caught.value)
     assert str(caught.value).startswith(f"{tmp_path / 'params.yaml'}: not valid YAML (line 3, column 1: expected")
+
+
+def test_classes_and_class_maps_are_checked_and_number_keys_read_as_text(tmp_path):
+    path = tmp_path / "params.yaml"
+    path.write_text("classes: [pedestrian, car]\ndata:\n  class_map: {1: pedestrian, 3: car}\n")
+    params = load_params(path)
+    assert params.classes == ["pedestrian", "car"] and params.data.class_map == {"1": "pedestrian", "3": "car"}
+    path.write_text("classes: [pedestrian]\ndata:\n  class_map: {3: car}\n")
+    with pytest.raises(ConfigError, match=r"'data.class_map.3'.*'car' is not one of classes"):
+        load_params(path)
+    path.write_text("classes: [car, car]\n")
+    with pytest.raises(ConfigError, match="names a class twice"):
+        load_params(path)
+    path.write_text("classes: []\n")
+    with pytest.raises(ConfigError, match="at least one class"):
+        load_params(path)

@@ -114,6 +114,7 @@ def check_values(p: Params, where: Callable[[str], str]) -> None:
     if p.data.source == "local" and not p.data.path:
         fail("data.path", "must name a MOT17-layout folder or zip when data.source is 'local'")
     _check_datasets(p.data.datasets, fail)
+    _check_classes(p, fail)
     if not p.data.max_extract_gb > 0:
         fail("data.max_extract_gb", f"= {p.data.max_extract_gb} must be a positive number of GB")
     if not p.data.max_compression_ratio >= 1:
@@ -164,6 +165,22 @@ def _check_datasets(datasets: list[DatasetParams], fail: Callable[[str, str], No
             fail(f"{key}", f"({d.name}) needs 'url' (with sha256 or md5) or 'path' (a local folder or zip)")
         if d.kind == "jde" and not d.list_file:
             fail(f"{key}.list_file", f"({d.name}) must name the list file of image paths (e.g. mot17.train)")
+
+
+def _check_classes(p: Params, fail: Callable[[str, str], None]) -> None:
+    if not p.classes:
+        fail("classes", "must list at least one class (e.g. [pedestrian])")
+    for i, name in enumerate(p.classes):
+        if not name or not name.replace("-", "").replace("_", "").isalnum():
+            fail(f"classes[{i}]", f"= {name!r} must be a non-empty name of letters, digits, - and _")
+    if len(set(p.classes)) != len(p.classes):
+        fail("classes", f"= {p.classes} names a class twice")
+    maps = [("data.class_map", p.data.class_map)]
+    maps += [(f"data.datasets[{i}].class_map", d.class_map) for i, d in enumerate(p.data.datasets)]
+    for key, class_map in maps:
+        for label, name in class_map.items():
+            if name not in p.classes:
+                fail(f"{key}.{label}", f"= {name!r} is not one of classes {p.classes}; map labels only onto listed classes")
 
 
 def _check_training(p: Params, fail: Callable[[str, str], None]) -> None:

@@ -133,6 +133,11 @@ def _coerce(value: Any, hint: Any, key: str, where: str) -> Any:
         if not isinstance(value, Mapping):
             raise ConfigError(f"{where} must be a section (a mapping of keys), got {value!r}")
         return _build(hint, value, prefix=f"{key}.", origin=_Origin(where.rsplit(": '", 1)[0]))
+    if origin is dict:  # class maps: YAML may give number keys (MOT class 1); keys are kept as text
+        if not isinstance(value, Mapping):
+            raise ConfigError(f"{where} = {value!r} must be a mapping (key: value)")
+        _, item = get_args(hint)
+        return {str(k): _coerce(v, item, f"{key}.{k}", where.replace(f"'{key}'", f"'{key}.{k}'")) for k, v in value.items()}
     if origin is list:
         (item,) = get_args(hint)
         if isinstance(value, (int, float, str)) and not isinstance(value, bool) and item is not str:
@@ -193,4 +198,6 @@ def _describe(hint: Any) -> str:
         return " or ".join(_describe(a) for a in get_args(hint))
     if origin is list:
         return f"a list of {_describe(get_args(hint)[0])}"
+    if origin is dict:
+        return f"a mapping to {_describe(get_args(hint)[1])}"
     return {int: "an integer", float: "a number", str: "a string", bool: "true or false"}.get(hint, str(hint))

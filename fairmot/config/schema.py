@@ -21,7 +21,8 @@ class DatasetParams:
     name: str = ""
     # mot: MOTChallenge layout or a CVAT "MOT 1.1" export; detection: CrowdHuman .odgt (no identities);
     # jde: the reference's images + labels_with_ids + a list file; synthetic: the embedded generator
-    kind: Literal["mot", "detection", "jde", "synthetic"] = "mot"
+    # visdrone: VisDrone2019-MOT (sequences/ + annotations/, categories 0 ignored region .. 11 others)
+    kind: Literal["mot", "detection", "jde", "synthetic", "visdrone"] = "mot"
     url: str = ""
     sha256: str = ""
     md5: str = ""
@@ -33,6 +34,9 @@ class DatasetParams:
     list_file: str = ""
     # mot from CVAT (gt/labels.txt present): the label names that are pedestrians
     classes: list[str] = field(default_factory=lambda: ["person", "pedestrian"])
+    # The source's labels -> names in `classes` (MOT/VisDrone class numbers, CVAT label names, jde class
+    # numbers); {} = the kind's default (fairmot.data.classes.DEFAULT_CLASS_MAPS); unmapped labels are left out
+    class_map: dict[str, str] = field(default_factory=dict)
     # mot without seqinfo.ini (CVAT exports): the frame rate to record
     frame_rate: int = 30
     # Clip boxes to the image in the labels (counted in the manifest)
@@ -53,6 +57,8 @@ class DataParams:
     sequences: list[str] = field(default_factory=list)
     # Frames the model trains on: train (all frames) or half (first half, the ablation protocol)
     train_split: Literal["train", "half"] = "train"
+    # The single source's labels -> names in `classes` (its gt class numbers); {} = the kind's default
+    class_map: dict[str, str] = field(default_factory=dict)
     # Several sources mixed for training; when set, source/url/path/sequences above are not used
     datasets: list[DatasetParams] = field(default_factory=list)
     # Archives: refuse one whose members to extract declare more than this many GB in all
@@ -77,7 +83,8 @@ class SyntheticParams:
     # Fraction of gt rows turned into ignore classes (2, 7, 8, 12) or zero-marked rows
     ignore_fraction: float = 0.03
     # default: the quick set; crowd: 25+ people per frame, heavy occlusion, shared outfits, shaking camera
-    preset: Literal["default", "crowd"] = "default"
+    # street: pedestrians, cyclists and cars (gt classes 1, 4, 3) crossing and hiding each other
+    preset: Literal["default", "crowd", "street"] = "default"
     # preset: the preset's own camera (default: static, crowd: shake); static; shake (a pixel or two);
     # pan (smooth pans and zooms of a few percent per second, plus the shake; ground truth stays exact)
     camera: Literal["preset", "static", "shake", "pan"] = "preset"
@@ -189,6 +196,8 @@ class Params:
     """All of params.yaml. Training knobs are top-level, named as FairMOT's training arguments."""
 
     arch: str = "dla_tiny"
+    # The object classes, main class first: one heatmap channel, re-ID classifier and track set each
+    classes: list[str] = field(default_factory=lambda: ["pedestrian"])
     # Global batch, split evenly over the processes
     batch_size: int = 16
     # -1 = CPU; "0" = one GPU; "0,1,2,3" (or a list) = one DDP process per GPU

@@ -23,11 +23,17 @@ import torch.nn.functional as F
 
 @dataclass
 class Detections:
-    """One image's detections: boxes (N, 4) xyxy in original pixels, scores (N,), embeddings (N, D)."""
+    """One image's detections: boxes (N, 4) xyxy in original pixels, scores (N,), embeddings (N, D),
+    classes (N,) int64 (the heatmap channel, an index into params `classes`; all 0 for one class)."""
 
     boxes: np.ndarray
     scores: np.ndarray
     embeddings: np.ndarray
+    classes: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        if self.classes is None:
+            self.classes = np.zeros(len(self.scores), dtype=np.int64)
 
     def __len__(self) -> int:
         return len(self.scores)
@@ -56,6 +62,21 @@ def topk_like_reference(heat: torch.Tensor, k: int) -> tuple[torch.Tensor, torch
     scores, inds = torch.topk(heat, k)
     scores, order = torch.topk(scores, k)
     return scores, inds.gather(1, order)
+
+
+def topk_per_class(heat: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Top-k over every class of (B, C, HW) scores: scores, flat cell indices and classes, each (B, k).
+
+    The reference's `_topk` in full: the top k of each class, then the top k of those C * k. One
+    class is exactly `topk_like_reference` (the same two calls, the same order).
+    """
+    batch, classes, cells = heat.shape
+    if classes == 1:
+        scores, inds = topk_like_reference(heat.reshape(batch, cells), k)
+        return scores, inds, torch.zeros_like(inds)
+    scores, inds = torch.topk(heat, k)  # (B, C, k)
+    scores, order = torch.topk(scores.reshape(batch, -1), k)
+    return scores, inds.reshape(batch, -1).gather(1, order), torch.div(order, k, rounding_mode="floor")
 
 
 def heatmap_nms(heat: torch.Tensor, kernel: int = 3) -> torch.Tensor:
@@ -92,15 +113,15 @@ def decode_detections(
     input pixel x maps back to original pixel (x - pad_w) / ratio.
     """
     hm = outputs["hm"].float()
-    batch, _, height, width = hm.shape
+    batch, num_classes, height, width = hm.shape
     if len(letterbox) != batch:
         raise ValueError(f"letterbox has {len(letterbox)} entries for a batch of {batch} images")
     k = min(K, height * width)
     heat = heatmap_nms(torch.sigmoid(hm))
-    scores, inds = topk_like_reference(heat.reshape(batch, -1), k)
+    scores, inds, classes = topk_per_class(heat.reshape(batch, num_classes, -1), k)
     # Only candidates above the threshold are kept, so only their cells are read (in top-K order)
     image, slot = (scores > conf_thres).nonzero(as_tuple=True)
-    scores, inds = scores[image, slot], inds[image, slot]
+    scores, inds, classes = scores[image, slot], inds[image, slot], classes[image, slot]
     cell_y = torch.div(inds, width, rounding_mode="floor")
     cell_x = inds % width
     reg = head_values(outputs, "reg", image, cell_y, cell_x)
@@ -113,12 +134,13 @@ def decode_detections(
     embeddings = F.normalize(head_values(outputs, "id", image, cell_y, cell_x), dim=1)
 
     counts = torch.bincount(image, minlength=batch).tolist()
-    per_image = zip(*(np.split(t.cpu().numpy(), np.cumsum(counts)[:-1]) for t in (boxes, scores, embeddings)))
+    per_image = zip(*(np.split(t.cpu().numpy(), np.cumsum(counts)[:-1]) for t in (boxes, scores, embeddings, classes)))
     return [
         Detections(
             boxes=np.ascontiguousarray(b, dtype=np.float32),
             scores=np.ascontiguousarray(s, dtype=np.float32),
             embeddings=np.ascontiguousarray(e, dtype=np.float32),
+            classes=np.ascontiguousarray(c, dtype=np.int64),
         )
-        for b, s, e in per_image
+        for b, s, e, c in per_image
     ]

@@ -134,3 +134,24 @@ def test_decoding_on_cuda_matches_cpu():
     (gpu,) = decode_detections({k: v.cuda() for k, v in outputs.items()}, letterbox=[(0.5, 10.0, 2.0)])
     np.testing.assert_allclose(gpu.boxes, cpu.boxes, atol=1e-5)
     np.testing.assert_allclose(gpu.embeddings, cpu.embeddings, atol=1e-6)
+
+
+def test_two_classes_keep_the_top_k_over_both_with_their_class():
+    """A peak in each channel: both kept, in score order, each with its channel as class."""
+    hm = torch.full((1, 2, 8, 8), -9.0)
+    hm[0, 0, 2, 3] = 2.0  # class 0, lower score
+    hm[0, 1, 5, 6] = 4.0  # class 1, higher score
+    hm[0, 1, 2, 3] = 1.0  # class 1 at class 0's cell: still a candidate of its own class
+    outputs = {"hm": hm, "wh": torch.ones(1, 4, 8, 8), "reg": torch.zeros(1, 2, 8, 8), "id": torch.ones(1, 4, 8, 8)}
+    (dets,) = decode_detections(outputs, K=2, conf_thres=0.5, letterbox=[(1.0, 0.0, 0.0)])
+    assert dets.classes.tolist() == [1, 0]
+    np.testing.assert_allclose(dets.scores, torch.sigmoid(torch.tensor([4.0, 2.0])).numpy(), rtol=1e-6)
+    np.testing.assert_allclose(dets.boxes[0], [(6 - 1) * 4, (5 - 1) * 4, (6 + 1) * 4, (5 + 1) * 4])
+
+
+def test_one_class_decodes_every_candidate_as_class_zero():
+    hm = torch.full((1, 1, 8, 8), -9.0)
+    hm[0, 0, 2, 3] = 2.0
+    outputs = {"hm": hm, "wh": torch.ones(1, 4, 8, 8), "reg": torch.zeros(1, 2, 8, 8), "id": torch.ones(1, 4, 8, 8)}
+    (dets,) = decode_detections(outputs, K=5, conf_thres=0.5, letterbox=[(1.0, 0.0, 0.0)])
+    assert dets.classes.dtype == np.int64 and dets.classes.tolist() == [0]
