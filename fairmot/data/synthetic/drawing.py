@@ -7,7 +7,7 @@ import math
 import cv2
 import numpy as np
 
-from fairmot.data.synthetic.figures import BGR, Figure, Look
+from fairmot.data.synthetic.figures import BGR, CarLook, Figure, Look
 
 
 def _visibility(owner: np.ndarray, rank: int, box: tuple[int, int, int, int]) -> tuple[float, float]:
@@ -58,12 +58,15 @@ class _Painter:
 
 def _draw_figure(image: np.ndarray, owner: np.ndarray | None, rank: int, box: tuple[int, int, int, int],
                  fig: Figure) -> None:
+    if fig.kind == "car":
+        _draw_car(_Painter(image, owner, rank), box, fig.look, 1 if fig.speed >= 0 else -1)
+        return
     if fig.look.translucent:
         layer = image.copy()
         _draw_person(_Painter(layer, None, rank), box, fig.look, fig.phase, rider=False)
         image[:] = (layer.astype(np.int16) * 2 + image.astype(np.int16) * 3 + 2) // 5  # 40% opaque
         return
-    _draw_person(_Painter(image, owner, rank), box, fig.look, fig.phase, rider=fig.kind == "rider")
+    _draw_person(_Painter(image, owner, rank), box, fig.look, fig.phase, rider=fig.kind in ("rider", "cyclist"))
 
 
 def _draw_person(p: _Painter, box: tuple[int, int, int, int], look: Look, phase: float, *, rider: bool) -> None:
@@ -116,7 +119,7 @@ def _draw_bicycle(p: _Painter, box: tuple[int, int, int, int], body_w: int, cx: 
     left_c, right_c = (x + wheel + thick // 2, hub_y), (x + w - 1 - wheel - thick // 2, hub_y)
     p.ring(left_c, wheel, (40, 40, 40), max(2, thick))
     p.ring(right_c, wheel, (40, 40, 40), max(2, thick))
-    p.poly([left_c, (int(cx) - 1, hip), (int(cx) + 1, hip), right_c], (60, 60, 160))
+    p.poly([left_c, (int(cx) - 1, hip), (int(cx) + 1, hip), right_c], look.frame)
     leg = max(2, int(round(0.28 * body_w)))
     p.poly([(int(cx) - leg // 2, hip), (int(cx) + leg // 2, hip), (int(cx) + leg // 2, hub_y),
             (int(cx) - leg // 2, hub_y)], look.trousers)
@@ -136,3 +139,42 @@ def _draw_legs(p: _Painter, bx: int, body_w: int, h: int, hip: int, bottom: int,
         pts = [(min(max(px, bx), bx + body_w - 1), py) for px, py in pts]
         p.poly(pts, look.trousers)
         p.rect(pts[3][0], bottom - shoe_h + 1, pts[2][0], bottom, (35, 35, 40))
+
+
+# A car's side view in unit coordinates, u from the back (0) to the front (1), v from the roof (0)
+# to the ground (1): the cabin's roof and beltline spans and the body's top and bottom rows.
+_CAR_SHAPES = {  # shape: (roof u0, u1, beltline u0, u1, body top v, body bottom v)
+    "sedan": (0.30, 0.62, 0.15, 0.80, 0.44, 0.82),
+    "hatch": (0.10, 0.56, 0.04, 0.76, 0.44, 0.82),
+    "van": (0.04, 0.74, 0.02, 0.88, 0.40, 0.84),
+}
+
+
+def _draw_car(p: _Painter, box: tuple[int, int, int, int], look: CarLook, direction: int) -> None:
+    """Cabin with windows, body with lights and an optional stripe, two wheels: the box edge to edge."""
+    x, y, w, h = box
+
+    def pt(u: float, v: float) -> tuple[int, int]:
+        u = u if direction > 0 else 1.0 - u
+        return int(round(x + u * (w - 1))), int(round(y + v * (h - 1)))
+
+    def quad(u0: float, u1: float, v0: float, v1: float, colour: BGR, top0: float | None = None,
+             top1: float | None = None) -> None:
+        top0, top1 = u0 if top0 is None else top0, u1 if top1 is None else top1
+        p.poly([pt(top0, v0), pt(top1, v0), pt(u1, v1), pt(u0, v1)], colour)
+
+    r0, r1, b0, b1, top, bottom = _CAR_SHAPES[look.shape]
+    quad(b0, b1, 0.0, top + 0.02, look.body, r0, r1)  # cabin
+    quad(b0 + 0.05, b1 - 0.04, 0.09, top - 0.03, look.window, r0 + 0.03, r1 - 0.02)
+    pillar = r0 + 0.55 * (r1 - r0)
+    quad(pillar - 0.02, pillar + 0.02, 0.06, top, look.body)
+    quad(0.0, 1.0, top, bottom, look.body)
+    quad(0.95, 1.0, top + 0.06, top + 0.14, (200, 240, 255))  # headlight
+    quad(0.0, 0.04, top + 0.06, top + 0.14, (40, 40, 210))  # tail light
+    if look.stripe:
+        quad(0.03, 0.97, top + 0.2, top + 0.26, look.trim)
+    radius = max(3, int(round(0.19 * h)))
+    for u in (0.2, 0.8):
+        centre = (pt(u, 1.0)[0], y + h - 1 - radius)
+        p.ellipse(centre, (radius, radius), (30, 30, 32))
+        p.ellipse(centre, (max(1, radius // 2), max(1, radius // 2)), look.trim)

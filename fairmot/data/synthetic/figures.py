@@ -44,14 +44,27 @@ class Look:
     accent: BGR
     pattern: str  # plain | stripes | two_tone | belt
     translucent: bool = False
+    frame: BGR = (60, 60, 160)  # a rider's bicycle frame (the street's cyclists each have their own)
+
+
+@dataclass(frozen=True)
+class CarLook:
+    """One car's appearance, stable for its track: body, windows, trim (stripe and hubs) and shape."""
+
+    body: BGR
+    window: BGR
+    trim: BGR
+    shape: str  # sedan | hatch | van
+    stripe: bool
+    translucent: bool = False
 
 
 @dataclass
 class Figure:
-    kind: str  # walker | static | rider | mannequin | reflection
+    kind: str  # walker | static | rider | mannequin | reflection | cyclist | car
     cls: int
     mark: int
-    look: Look
+    look: Look | CarLook
     x: float  # left edge of the box, pixels
     foot: float  # bottom edge of the box, pixels (the depth cue)
     speed: float  # signed, in figure heights per frame
@@ -63,6 +76,7 @@ class Figure:
     last: int = 1 << 30
     phase: float = 0.0
     tid: int = 0  # assigned when the figure is first annotated
+    lane: int = -1  # the street's vehicles: index of the lane they ride in
 
     def box(self, scene: Scene) -> tuple[int, int, int, int]:
         """Integer (x, y, w, h): the exact gt box, also the extent of the drawn silhouette."""

@@ -69,10 +69,11 @@ def _arrivals(rng, scene: Scene, figures: list[Figure], density: float, next_loo
     return arrivals
 
 
-def _ignore_figures(rng, scene: Scene, frames: int, budget: int, next_look) -> list[Figure]:
-    """Zero-marked figures of the MOT17 ignore classes, about `budget` annotated rows in all."""
+def _ignore_figures(rng, scene: Scene, frames: int, budget: int, next_look,
+                    kinds: tuple[str, ...] = tuple(IGNORE_KINDS)) -> list[Figure]:
+    """Zero-marked figures of `kinds` (MOT17 ignore classes), about `budget` annotated rows in all."""
     figures: list[Figure] = []
-    kinds = list(IGNORE_KINDS)
+    kinds = list(kinds)
     offset = int(rng.integers(len(kinds)))
     while budget >= 8:
         kind = kinds[(offset + len(figures)) % len(kinds)]

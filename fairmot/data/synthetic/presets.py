@@ -23,11 +23,13 @@ class Preset:
     shared_palette: bool = False  # outfits from CROWD_OUTFITS instead of one look per identity
     depth_drift: float = 0.1  # max |drift| in pixels per frame along the depth axis
     jitter: float = 0.0  # camera shake: standard deviation of the per-frame offset, pixels
+    traffic: bool = False  # cars and cyclists among the walkers (street.py), from their own generator
 
 
 PRESETS = {
     "default": Preset(),
     "crowd": Preset(min_density=40.0, shared_palette=True, depth_drift=0.45, jitter=1.2),
+    "street": Preset(traffic=True),
 }
 # The crowd's outfits: shirt, trousers (BGR). Six for every identity of a sequence.
 CROWD_OUTFITS: tuple[tuple[BGR, BGR], ...] = (

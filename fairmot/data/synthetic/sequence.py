@@ -20,8 +20,9 @@ from fairmot.data.synthetic.appearance import _background, _random_look
 from fairmot.data.synthetic.camera import CAMERAS, Camera, View
 from fairmot.data.synthetic.drawing import _draw_figure, _visibility
 from fairmot.data.synthetic.figures import Figure, Look, Scene
-from fairmot.data.synthetic.motion import _arrivals, _gone, _ignore_figures, _initial_walkers, _step
+from fairmot.data.synthetic.motion import IGNORE_KINDS, _arrivals, _gone, _ignore_figures, _initial_walkers, _step
 from fairmot.data.synthetic.presets import PRESETS, Preset, _palette_look
+from fairmot.data.synthetic.street import Traffic
 
 JPEG_QUALITY = 92
 # A box is annotated once half of it lies inside the image. Boxes still extend past the edge, as in
@@ -68,11 +69,13 @@ def generate_synthetic(
         split = "train" if index < train_sequences else "test"
         name = f"SYN-{index + 1:02d}"
         rng = np.random.default_rng([seed, index])
+        traffic = Traffic(np.random.default_rng([seed, index, 3]), Scene(width, height)) if PRESETS[preset].traffic else None
         _render_sequence(
             out_dir / "images" / split / name, name, rng, Scene(width, height),
             frames=frames, frame_rate=frame_rate, density=density, ignore_fraction=ignore_fraction,
             preset=PRESETS[preset], extra_rng=np.random.default_rng([seed, index, 1]),
             camera=camera, path_rng=np.random.default_rng([seed, index, 2]),
+            traffic=traffic,
         )
 
 
@@ -80,7 +83,7 @@ def _render_sequence(
     seq_dir: Path, name: str, rng: np.random.Generator, scene: Scene, *,
     frames: int, frame_rate: int, density: float, ignore_fraction: float,
     preset: Preset = PRESETS["default"], extra_rng: np.random.Generator | None = None,
-    camera: str = "preset", path_rng: np.random.Generator | None = None,
+    camera: str = "preset", path_rng: np.random.Generator | None = None, traffic: Traffic | None = None,
 ) -> None:
     info = SeqInfo(name=name, frame_rate=frame_rate, seq_length=frames, width=scene.width, height=scene.height)
     (seq_dir / "img1").mkdir(parents=True, exist_ok=True)
@@ -93,7 +96,10 @@ def _render_sequence(
     next_look = _look_source(rng, extra_rng, preset)
     seq_density = max(density, preset.min_density) * rng.uniform(0.85, 1.15)
     figures = _initial_walkers(rng, scene, seq_density, next_look, preset.depth_drift)
-    figures += _ignore_figures(rng, scene, frames, round(ignore_fraction * density * frames), next_look)
+    # on the street a zero-marked rider (class 2) would look like a cyclist: none there
+    kinds = tuple(k for k in IGNORE_KINDS if traffic is None or k != "rider")
+    figures += _ignore_figures(rng, scene, frames, round(ignore_fraction * density * frames), next_look, kinds)
+    figures += traffic.initial() if traffic else []
     rows: list[GtRow] = []
     next_tid = 1
     cam = Camera(camera, width=scene.width, height=scene.height, frame_rate=frame_rate, preset_jitter=preset.jitter,
@@ -101,6 +107,7 @@ def _render_sequence(
     for frame in tqdm(range(1, frames + 1), desc=name, unit="frame", leave=False, disable=None):
         if frame > 1:
             figures += _arrivals(rng, scene, figures, seq_density, next_look, preset.depth_drift)
+            figures += traffic.arrivals(figures) if traffic else []
         present = [f for f in figures if f.first <= frame <= f.last]
         # far to near; reflections are seen "through glass", behind everyone
         present.sort(key=lambda f: (f.kind != "reflection", f.foot, f.x))
@@ -109,7 +116,10 @@ def _render_sequence(
         next_tid = _annotate(rows, frame, present, boxes, owner, next_tid)
         info.frame_path(seq_dir, frame).write_bytes(_exposed(canvas, rng, frame, flicker_phase, noise_sigma))
         for fig in present:
-            _step(rng, scene, fig)
+            if fig.kind in ("car", "cyclist"):
+                traffic.step(fig, figures)
+            else:
+                _step(rng, scene, fig)
         figures = [f for f in figures if not _gone(f, scene, frame)]
     rows.sort(key=lambda r: (r[1], r[0]))
     write_gt(seq_dir / "gt" / "gt.txt", np.asarray(rows, dtype=np.float64).reshape(-1, 9))
