@@ -66,18 +66,20 @@ def _draw_figure(image: np.ndarray, owner: np.ndarray | None, rank: int, box: tu
         _draw_person(_Painter(layer, None, rank), box, fig.look, fig.phase, rider=False)
         image[:] = (layer.astype(np.int16) * 2 + image.astype(np.int16) * 3 + 2) // 5  # 40% opaque
         return
-    _draw_person(_Painter(image, owner, rank), box, fig.look, fig.phase, rider=fig.kind in ("rider", "cyclist"))
+    _draw_person(_Painter(image, owner, rank), box, fig.look, fig.phase, rider=fig.kind in ("rider", "cyclist"),
+                 fit=fig.kind == "cyclist")
 
 
-def _draw_person(p: _Painter, box: tuple[int, int, int, int], look: Look, phase: float, *, rider: bool) -> None:
-    """Head, hair, torso with arms, and two swinging legs, filling the box edge to edge."""
+def _draw_person(p: _Painter, box: tuple[int, int, int, int], look: Look, phase: float, *, rider: bool,
+                 fit: bool = False) -> None:
+    """Head, hair, torso with arms, and two swinging legs (or a bicycle), filling the box edge to edge."""
     x, y, w, h = box
     body_w = int(round(0.4 * h)) if rider else w  # a rider's box also holds the bicycle
     bx = x + (w - body_w) // 2 if rider else x
     cx = bx + body_w / 2.0
     hip = _draw_upper_body(p, bx, y, body_w, h, cx, look, phase)
     if rider:
-        _draw_bicycle(p, box, body_w, cx, hip, look)
+        _draw_bicycle(p, box, body_w, cx, hip, look, fit)
     else:
         _draw_legs(p, bx, body_w, h, hip, y + h - 1, look, phase)
 
@@ -109,12 +111,17 @@ def _draw_upper_body(p: _Painter, bx: int, y: int, body_w: int, h: int, cx: floa
     return hip
 
 
-def _draw_bicycle(p: _Painter, box: tuple[int, int, int, int], body_w: int, cx: float, hip: int, look: Look) -> None:
-    """A rider's lower half: two wheels filling the box's width, the frame, one leg down to the hub."""
+def _draw_bicycle(p: _Painter, box: tuple[int, int, int, int], body_w: int, cx: float, hip: int, look: Look,
+                  fit: bool = False) -> None:
+    """A rider's lower half: two wheels filling the box's width, the frame, one leg down to the hub.
+
+    `fit` (the street's cyclists) keeps a thin ring's outer pixel inside the box too; the ignore-class
+    riders keep the drawing they always had (under 60 px high their wheels overhang by a pixel).
+    """
     x, y, w, h = box
     bottom = y + h - 1
     wheel = max(3, int(round(0.17 * h)))
-    thick = max(1, h // 30)
+    thick = max(2, h // 30) if fit else max(1, h // 30)
     hub_y = bottom - wheel - thick // 2
     left_c, right_c = (x + wheel + thick // 2, hub_y), (x + w - 1 - wheel - thick // 2, hub_y)
     p.ring(left_c, wheel, (40, 40, 40), max(2, thick))
