@@ -17,13 +17,17 @@ Presets: `default` is the quick set above (about 8 people in view, each in its o
 walkers drifting in depth so their paths cross, clothes from a palette of six shared outfits (so
 appearance alone cannot tell identities apart) and a slightly shaking camera. The crowd-only
 randomness comes from a second generator, so the default's stream and files stay unchanged.
+`street` adds cyclists (gt class 4) and cars (gt class 3) in lanes across the scene, each vehicle
+its own identity and look, drawn in depth order with the walkers; the traffic comes from a
+generator of its own (street.py), so the other presets stay unchanged.
 
 Camera (`camera`): the preset's own (default static, crowd shaking), or `static`, `shake`, `pan`: a
 window of the world that pans and zooms smoothly, the ground truth mapped with the image.
 
 Modules: figures (Scene, Look, Figure), appearance (colours, background, looks), motion
 (population and steps), drawing (people and visibility), presets (Preset, the crowd's outfits and
-camera shake), camera (Camera, View: what the camera sees of the world each frame), sequence
+camera shake), street (Traffic: the street's cars and cyclists), camera (Camera, View: what the
+camera sees of the world each frame), sequence
 (generate_synthetic: the files of each sequence).
 """
 

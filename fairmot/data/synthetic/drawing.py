@@ -1,4 +1,4 @@
-"""Drawing people onto a frame, and the owner map from which each box's visibility is measured."""
+"""Drawing people, cyclists and cars onto a frame, and the owner map from which each box's visibility is measured."""
 
 from __future__ import annotations
 
