@@ -4,9 +4,9 @@ An .odgt file holds one JSON record per line: {"ID": "<image id>", "gtboxes": [{
 | "mask", "fbox": [x, y, w, h], "extra": {"ignore": 0 | 1, ...}, ...}]}. As the reference's
 ifzhang/FairMOT src/gen_labels_crowd_id.py: the full-body box `fbox` is the label, "mask" (crowd
 regions) and `extra.ignore == 1` boxes are left out (counted as ignored, tags the class map does
-not take as other_classes; by default person is the main class). Every record is checked before use (types of ID, gtboxes, tag, fbox, extra), so a
-malformed one is one error naming file:line. Unlike the reference, no box gets
-an identity: detection sets train the heatmap, size and offset heads only (the id loss ignores
+not take as other_classes; by default person is the main class). Every record is checked
+before use (types of ID, gtboxes, tag, fbox, extra), so a malformed one is one error naming
+file:line. Unlike the reference, no box gets an identity: detection sets train the heatmap, size and offset heads only (the id loss ignores
 -1, fairmot/models/losses.py).
 """
 
