@@ -3,8 +3,8 @@
 data.source picks the way: `synthetic` generates the embedded set from `synthetic.*`; `mot17`
 downloads data.url (resumable, checksummed) and keeps the SDP copies; `local` takes data.path, a
 MOT17-layout folder or zip already on disk. data.datasets, when set, lists several sources of
-the kinds mot | detection | jde | synthetic | visdrone instead (fairmot/data/sources.py). The dataset is built in a temporary sibling and only
-renamed into place when complete.
+the kinds mot | detection | jde | synthetic | visdrone instead (fairmot/data/sources.py). The
+dataset is built in a temporary sibling and only renamed into place when complete.
 """
 
 from __future__ import annotations

@@ -130,6 +130,7 @@ def test_validation_fails_a_dataset_with_no_frames_and_a_mot_dataset_without_ide
     assert {(c["suite"], c["expectation"]) for c in failed} == {
         ("datasets", "expect_column_values_to_be_between"),  # empty: 0 frames
         ("datasets", "expect_column_pair_values_a_to_be_greater_than_b"),  # cvat: 0 identities
+        ("classes", "expect_column_pair_values_a_to_be_greater_than_b"),  # so pedestrians have none to train on
     }
     assert "dataset=empty" in result.message() and "dataset=cvat" in result.message()
 
