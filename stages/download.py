@@ -3,8 +3,8 @@
 data.source picks the way: `synthetic` generates the embedded set from `synthetic.*`; `mot17`
 downloads data.url (resumable, checksummed) and keeps the SDP copies; `local` takes data.path, a
 MOT17-layout folder or zip already on disk. data.datasets, when set, lists several sources of
-the kinds mot | detection | jde | synthetic instead (fairmot/data/sources.py). The dataset is built in a temporary sibling and only
-renamed into place when complete.
+the kinds mot | detection | jde | synthetic | visdrone instead (fairmot/data/sources.py). The
+dataset is built in a temporary sibling and only renamed into place when complete.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ def download(
         log.info("%s", describe(spec) if spec.kind != "synthetic" else
                  f"generating the synthetic dataset ({_describe_synthetic(params.synthetic)})")
     prepare_datasets(datasets, out, cache, dataclasses.asdict(params.synthetic), record=bool(params.data.datasets),
-                     limits=ExtractLimits.of(params.data))
+                     limits=ExtractLimits.of(params.data), classes=params.classes)
     log.info("%s in %.1f s", dataset_summary(out), time.perf_counter() - started)
 
 

@@ -35,10 +35,10 @@ def validate(
     from fairmot.errors import DataError
     from fairmot.io import write_json
 
-    read_params(params_file)  # a broken params.yaml fails here as in every stage; validation takes no knobs
+    params = read_params(params_file)  # classes, their class maps and the training split
     started = time.perf_counter()
     try:
-        result = validate_dataset(dataset, labels, splits, docs)
+        result = validate_dataset(dataset, labels, splits, docs, params.classes, params.data)
     except DataError as exc:  # unreadable input: the report still says what failed, and where
         write_json(metrics, input_error_summary(exc))
         raise

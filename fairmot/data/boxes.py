@@ -27,10 +27,10 @@ EDGE_TOLERANCE = 1e-6
 COUNT_DEFINITIONS = {
     "clipped": "boxes that reach past the image by more than 1e-6 px and were cut to it (part of them is inside)",
     "outside": "boxes wholly outside the image, dropped",
-    "ignored": "pedestrian rows marked 0 (mark/consider flag 0) and CrowdHuman's ignore boxes (extra.ignore 1, "
+    "ignored": "rows of a class in classes marked 0 (mark/consider flag 0) and CrowdHuman's ignore boxes (extra.ignore 1, "
                "'mask' crowd regions): not training targets",
-    "other_classes": "rows of other classes than pedestrian (MOT classes 2-12, CVAT labels not in classes, "
-                     "CrowdHuman tags other than person and mask): not training targets",
+    "other_classes": "rows of labels that no class takes (class_map: e.g. MOT classes 2-12 with the default, CVAT labels "
+                     "not in classes, CrowdHuman tags other than person and mask): not training targets",
 }
 
 
@@ -52,10 +52,10 @@ def fit_box(x: float, y: float, w: float, h: float, width: float, height: float,
     return (x, y, w, h)
 
 
-def label_line(gid: int, x: float, y: float, w: float, h: float, width: float, height: float) -> str:
-    """`0 gid cx cy w h`, normalised by the image size, 6 decimals."""
+def label_line(gid: int, x: float, y: float, w: float, h: float, width: float, height: float, cls: int = 0) -> str:
+    """`cls gid cx cy w h`, normalised by the image size, 6 decimals (cls: the class index, 0 = main class)."""
     cx, cy = x + w / 2.0, y + h / 2.0
-    return f"0 {gid} {cx / width:.6f} {cy / height:.6f} {w / width:.6f} {h / height:.6f}"
+    return f"{cls} {gid} {cx / width:.6f} {cy / height:.6f} {w / width:.6f} {h / height:.6f}"
 
 
 def iou_matrix(boxes_a: np.ndarray, boxes_b: np.ndarray) -> np.ndarray:

@@ -74,6 +74,23 @@ def gt_classes(kind: str, class_map: Mapping[str, str], classes: Sequence[str], 
     return GtClasses(targets, tuple(n for n in distractors if n not in targets))
 
 
+def single_source_class_map(data: DataParams, classes: Sequence[str]) -> dict[str, int]:
+    """{gt class number: class index} of a single-source folder: data.class_map over the kind of
+    fairmot.data.sources.resolve_datasets(data)[0] (synthetic or mot, the same MOT numbers)."""
+    kind = "synthetic" if data.source == "synthetic" else "mot"
+    return resolve_class_map(kind, data.class_map, classes, key="data.class_map")
+
+
+def entry_class_map(entry: Mapping, data: DataParams, classes: Sequence[str]) -> dict[str, int]:
+    """{source label: class index} of a datasets.json entry: the gt numbering its import recorded
+    ("gt_classes": a CVAT or VisDrone import), else its data.datasets class_map over its kind."""
+    if "gt_classes" in entry:
+        return {str(n): list(classes).index(name) for n, name in entry["gt_classes"].items() if name in classes}
+    found = [(i, d) for i, d in enumerate(data.datasets) if d.name == entry["name"]]
+    i, class_map = (found[0][0], found[0][1].class_map) if found else (None, {})
+    return resolve_class_map(entry["kind"], class_map, classes, key=f"data.datasets[{i}].class_map")
+
+
 def sequence_gt_classes(dataset_root: Path, data: DataParams, classes: Sequence[str], distractors: Sequence[int]
                         ) -> dict[str, GtClasses]:
     """{sequence name: GtClasses} for every sequence of the dataset folder that has gt.txt.

@@ -5,7 +5,10 @@ Layout of the assembled folder (`fairmot download`)::
     images/{train,test}/<seq>/...      mot and synthetic kinds (MOTChallenge layout, as before)
     sets/<name>/images/<ID>.jpg        detection kind (CrowdHuman), with sets/<name>/annotations.odgt
     sets/<name>/<listed path>          jde kind, labels beside them under labels_with_ids, list.txt
-    datasets.json                      which dataset is what: name, kind, clip, sequences
+    datasets.json                      which dataset is what: name, kind, clip, sequences (a CVAT or
+                                       VisDrone import: its gt.txt numbering "gt_classes" and "distractors")
+
+The visdrone kind (VisDrone2019-MOT) becomes MOT-layout sequences as well (fairmot.data.formats.visdrone).
 
 datasets.json is what tells `fairmot labels` to mix: without it (the single-source keys
 data.source/url/path, which behave as a one-element list) the folder is exactly what it was
@@ -17,16 +20,20 @@ from __future__ import annotations
 import json
 import logging
 import shutil
+from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
 from urllib.parse import urlparse
 
 from fairmot.config import MOT17_SDP_SEQUENCES, DataParams, DatasetParams
 from fairmot.data.archives import ExtractLimits, extract_zip_safely, open_zip, refuse_links_out, user_paths
+from fairmot.data.classes import PEDESTRIAN, resolve_class_map
 from fairmot.data.download import SPLITS, download_file, prepare_mot17
 from fairmot.data.formats.crowdhuman import prepare_crowdhuman
 from fairmot.data.formats.cvat import prepare_cvat
 from fairmot.data.formats.jde import prepare_jde
 from fairmot.data.formats.mot import read_seqinfo
+from fairmot.data.formats.visdrone import DISTRACTORS as VISDRONE_DISTRACTORS
+from fairmot.data.formats.visdrone import prepare_visdrone
 from fairmot.data.record import RECORD
 from fairmot.data.synthetic import generate_synthetic
 from fairmot.errors import DataError
@@ -48,10 +55,12 @@ def resolve_datasets(data: DataParams) -> list[DatasetParams]:
 
 
 def prepare_datasets(datasets: list[DatasetParams], out: Path, cache: Path, synthetic: dict, *,
-                     record: bool = True, limits: ExtractLimits = ExtractLimits()) -> None:
+                     record: bool = True, limits: ExtractLimits = ExtractLimits(),
+                     classes: Sequence[str] = (PEDESTRIAN,)) -> None:
     """Fetch every source and assemble `out` (atomically); `record` False = the single-source folder.
 
-    Archives are extracted within `limits` (data.max_extract_gb, data.max_compression_ratio).
+    Archives are extracted within `limits` (data.max_extract_gb, data.max_compression_ratio);
+    `classes` (params) name the classes a CVAT or VisDrone import records for its gt numbers.
     """
     entries = []
     with atomic_dir(Path(out)) as tmp:
@@ -64,7 +73,7 @@ def prepare_datasets(datasets: list[DatasetParams], out: Path, cache: Path, synt
             else:
                 source = fetch_source(spec, Path(cache), subfolder=record)
                 with user_paths({tmp: Path(out)}):  # what is left of the temporary: the dataset it becomes
-                    found = _prepare_kind(spec, source, tmp, single=not record, limits=limits)
+                    found = _prepare_kind(spec, source, tmp, single=not record, limits=limits, classes=classes)
             entries.append({"name": spec.name, "kind": spec.kind, "clip": spec.clip, **found})
         if record:
             (tmp / RECORD).write_text(json.dumps({"datasets": entries}, indent=2, sort_keys=True) + "\n")
@@ -83,9 +92,11 @@ def fetch_source(spec: DatasetParams, cache: Path, *, subfolder: bool = True) ->
                          sha256=spec.sha256, md5=spec.md5)
 
 
-def _prepare_kind(spec: DatasetParams, source: Path, tmp: Path, single: bool, limits: ExtractLimits) -> dict:
-    """What datasets.json records beyond name/kind/clip: a mot source's sequences (and, for a CVAT
-    export, the rows of other labels it lost: "other_classes"); nothing for the sets.
+def _prepare_kind(spec: DatasetParams, source: Path, tmp: Path, single: bool, limits: ExtractLimits,
+                  classes: Sequence[str]) -> dict:
+    """What datasets.json records beyond name/kind/clip: a mot or visdrone source's sequences (a
+    CVAT export: the rows of labels no class takes, "other_classes"; a CVAT or VisDrone import: its
+    gt numbering "gt_classes" and "distractors"); nothing for the sets.
 
     Errors name the user's zip or folder, never the scratch folder a zip is extracted into.
     """
@@ -96,14 +107,26 @@ def _prepare_kind(spec: DatasetParams, source: Path, tmp: Path, single: bool, li
     scratch = tmp / f".src-{spec.name}"
     with user_paths({scratch: source}), _unpacked(source, scratch, limits) as root:
         if spec.kind == "mot":
-            names, other = prepare_cvat(root, tmp, spec)
-            return {"sequences": names, "other_classes": other}
+            names, other, numbering = prepare_cvat(root, tmp, spec, classes)
+            recorded = {"gt_classes": numbering, "distractors": []} if numbering else {}
+            return {"sequences": names, "other_classes": other, **recorded}
+        if spec.kind == "visdrone":
+            part = tmp / f".part-{spec.name}"
+            prepare_visdrone(root, part, spec)
+            return {"sequences": _merge_sequences(part, tmp, spec.name), **_visdrone_record(spec, classes)}
         target = tmp / "sets" / spec.name
         if spec.kind == "detection":
             prepare_crowdhuman(root, target, spec.name)
         else:
             prepare_jde(root, target, spec)
     return {}
+
+
+def _visdrone_record(spec: DatasetParams, classes: Sequence[str]) -> dict:
+    """The categories a VisDrone import's classes take ({number: class name}), the others' distractors."""
+    taken = resolve_class_map("visdrone", spec.class_map, classes, key=f"data.datasets {spec.name!r} class_map")
+    return {"gt_classes": {label: classes[c] for label, c in taken.items()},
+            "distractors": [n for n in VISDRONE_DISTRACTORS if str(n) not in taken]}
 
 
 def _has_split_layout(source: Path) -> bool:

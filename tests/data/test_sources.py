@@ -130,6 +130,7 @@ def test_validation_fails_a_dataset_with_no_frames_and_a_mot_dataset_without_ide
     assert {(c["suite"], c["expectation"]) for c in failed} == {
         ("datasets", "expect_column_values_to_be_between"),  # empty: 0 frames
         ("datasets", "expect_column_pair_values_a_to_be_greater_than_b"),  # cvat: 0 identities
+        ("classes", "expect_column_pair_values_a_to_be_greater_than_b"),  # so pedestrians have none to train on
     }
     assert "dataset=empty" in result.message() and "dataset=cvat" in result.message()
 
@@ -193,7 +194,8 @@ def test_download_and_labels_commands_build_a_mixed_dataset_from_params(tmp_path
     result = CliRunner().invoke(app, ["download", *common, "--out", str(tmp_path / "dataset"), "--cache", str(tmp_path / "c")])
     assert result.exit_code == 0, result.output
     assert json.loads((tmp_path / "dataset" / "datasets.json").read_text())["datasets"][0] == {
-        "name": "cvat", "kind": "mot", "clip": True, "sequences": ["cvat"], "other_classes": 1}
+        "name": "cvat", "kind": "mot", "clip": True, "sequences": ["cvat"], "other_classes": 1,
+        "gt_classes": {"1": "pedestrian"}, "distractors": []}  # the export's gt numbering, for scoring
     result = CliRunner().invoke(app, ["labels", *common, "--dataset", str(tmp_path / "dataset"),
                                       "--labels", str(tmp_path / "labels"), "--splits", str(tmp_path / "splits")])
     assert result.exit_code == 0, result.output

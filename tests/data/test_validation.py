@@ -19,7 +19,7 @@ from fairmot.data.validation import _decodes, _image_size, _parse_label, build_t
 from fairmot.errors import DataError
 
 REPO = Path(__file__).resolve().parents[2]
-N_EXPECTATIONS = 8 + 12 + 2 + 4  # gt, labels, label_counts, images
+N_EXPECTATIONS = 8 + 12 + 2 + 4 + 2  # gt, labels, label_counts, images, classes
 
 
 def run_validate(dataset: Path, labels: Path, splits: Path, out: Path):
@@ -73,6 +73,8 @@ def test_good_dataset_passes_and_the_summary_counts_everything(good_run, tiny_da
         "success": True, "expectations": N_EXPECTATIONS, "failed": 0, "sequences": 3, "images": 3 * 24,
         "gt_rows": gt_rows, "label_rows": sum(s["boxes"] for s in manifest["sequences"].values()),
         "nID": manifest["nID"],
+        "classes": {"pedestrian": {"train_boxes": sum(s["boxes"] for s in manifest["sequences"].values() if s["split"] == "train"),
+                                   "identities": sum(s["identities"] for s in manifest["sequences"].values() if s["split"] == "train")}},
     }
 
 
@@ -87,9 +89,9 @@ def test_data_docs_and_detailed_results_are_written(good_run):
     _, _, out = good_run
     docs = out / "validation"
     assert (docs / "index.html").is_file()
-    assert sorted(p.name for p in (docs / "expectations").iterdir()) == [
+    assert sorted(p.name for p in (docs / "expectations").iterdir()) == ["classes.html",
         "gt.html", "images.html", "label_counts.html", "labels.html"]
-    assert len(list((docs / "validations").rglob("*.html"))) == 4
+    assert len(list((docs / "validations").rglob("*.html"))) == 5
     details = json.loads((docs / "results.json").read_text())
     assert len(details["expectations"]) == N_EXPECTATIONS and details["failures"] == []
     assert all(e["success"] for e in details["expectations"])
@@ -107,7 +109,7 @@ def test_bad_label_gt_row_and_image_fail_naming_expectation_and_rows(bad_run):
     assert "file=train/SYN-02/img1/000005.txt" in out
     assert "images: expect_column_values_to_be_in_set(column=readable" in out
     assert "file=images/test/SYN-03/img1/000007.jpg" in out
-    assert "3 of 26 expectations failed" in out
+    assert "3 of 28 expectations failed" in out
 
 
 def test_jpeg_size_is_read_from_the_header_and_truncation_is_caught(tiny_dataset, tmp_path):

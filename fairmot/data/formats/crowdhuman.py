@@ -3,10 +3,10 @@
 An .odgt file holds one JSON record per line: {"ID": "<image id>", "gtboxes": [{"tag": "person"
 | "mask", "fbox": [x, y, w, h], "extra": {"ignore": 0 | 1, ...}, ...}]}. As the reference's
 ifzhang/FairMOT src/gen_labels_crowd_id.py: the full-body box `fbox` is the label, "mask" (crowd
-regions) and `extra.ignore == 1` boxes are left out (counted as ignored, other tags as
-other_classes). Every record is checked before use (types of ID, gtboxes, tag, fbox, extra), so a
-malformed one is one error naming file:line. Unlike the reference, no box gets
-an identity: detection sets train the heatmap, size and offset heads only (the id loss ignores
+regions) and `extra.ignore == 1` boxes are left out (counted as ignored, tags the class map does
+not take as other_classes; by default person is the main class). Every record is checked
+before use (types of ID, gtboxes, tag, fbox, extra), so a malformed one is one error naming
+file:line. Unlike the reference, no box gets an identity: detection sets train the heatmap, size and offset heads only (the id loss ignores
 -1, fairmot/models/losses.py).
 """
 
@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import math
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from fairmot.data.boxes import fit_box, label_line
@@ -114,18 +114,21 @@ def _short(value: object) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def crowdhuman_labels(target: Path, clip: bool) -> tuple[dict[str, list[str]], dict[str, int]]:
-    """({image path relative to target: label lines}, counts as fairmot.data.boxes.COUNT_DEFINITIONS)."""
+def crowdhuman_labels(target: Path, clip: bool, class_map: Mapping[str, int] | None = None, num_classes: int = 1
+                      ) -> tuple[dict[str, list[str]], dict]:
+    """({image path relative to target: label lines}, counts as fairmot.data.boxes.COUNT_DEFINITIONS
+    plus "class_boxes"); `class_map`: {tag: class index} (default: person is class 0)."""
     from PIL import Image
 
+    class_map = {"person": 0} if class_map is None else class_map
     labels: dict[str, list[str]] = {}
-    counts = {"boxes": 0, "ignored": 0, "other_classes": 0, "clipped": 0, "outside": 0}
+    counts = {"boxes": 0, "ignored": 0, "other_classes": 0, "clipped": 0, "outside": 0, "class_boxes": [0] * num_classes}
     for _, record in records(Path(target) / ANNOTATIONS):
         with Image.open(Path(target) / record["image"]) as img:
             width, height = img.size
         lines = []
         for box in record["gtboxes"]:
-            if box["tag"] not in ("person", "mask"):
+            if box["tag"] not in class_map and box["tag"] != "mask":
                 counts["other_classes"] += 1
                 continue
             if box["tag"] == "mask" or box.get("extra", {}).get("ignore", 0) == 1:
@@ -137,7 +140,8 @@ def crowdhuman_labels(target: Path, clip: bool) -> tuple[dict[str, list[str]], d
                 if fitted is None:
                     continue
                 x, y, w, h = fitted
-            lines.append(label_line(-1, x, y, w, h, width, height))
+            lines.append(label_line(-1, x, y, w, h, width, height, cls=class_map[box["tag"]]))
+            counts["class_boxes"][class_map[box["tag"]]] += 1
         counts["boxes"] += len(lines)
         labels[record["image"]] = lines
     return labels, counts

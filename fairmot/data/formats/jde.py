@@ -4,21 +4,23 @@ A data root holds images and, beside them, `labels_with_ids` label files (the im
 its `images` folder renamed `labels_with_ids` and the extension `.txt`, as ifzhang/FairMOT
 src/lib/datasets/dataset/jde.py derives them), plus a list file (`mot17.train`, ...) naming one
 image per line relative to that root. Label lines are `class id cx cy w h`, normalised, with
-ids from 0 (-1: no identity). An image without a label file has no boxes, as in the reference.
-A list line naming a missing image is an error here, not a silently smaller dataset
-(ifzhang/FairMOT issue #465: list files with wrong paths).
+ids from 0 (-1: no identity); the class column goes through the dataset's class_map. An
+image without a label file has no boxes, as in the reference. A list line naming a missing
+image is an error here, not a silently smaller dataset (ifzhang/FairMOT issue #465: list files
+with wrong paths).
 """
 
 from __future__ import annotations
 
 import shutil
+from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
 
 import numpy as np
 
 from fairmot.config import DatasetParams
 from fairmot.data.boxes import fit_box, label_line
-from fairmot.errors import DataError
+from fairmot.errors import ConfigError, DataError
 
 LIST = "list.txt"
 EXAMPLES = 3
@@ -84,25 +86,33 @@ def _outside(path: Path, root: Path) -> Path | None:
     return None if target.is_relative_to(Path(root).resolve()) else target
 
 
-def jde_labels(target: Path, first_id: int, clip: bool) -> tuple[dict[str, list[str]], int, dict[str, int]]:
-    """({listed image: label lines with global ids}, next free id, counts).
+def jde_labels(target: Path, first_ids: list[int], clip: bool, class_map: Mapping[str, int] | None = None
+               ) -> tuple[dict[str, list[str]], list[int], dict]:
+    """({listed image: label lines with global ids}, next free id per class, counts).
 
-    Ids are offset by `first_id` (the reference offsets each dataset by the ids before it); the
-    range reserved is max id + 1, so identities numbered with gaps keep their numbers.
+    The class column goes through `class_map` ({class number: class index}; default: 0 is class
+    0), rows of other numbers are left out (other_classes). Ids are offset by the class's
+    first_ids entry (the reference offsets each dataset by the ids before it); the range reserved
+    is max id + 1, so identities numbered with gaps keep their numbers.
     """
     from PIL import Image
 
-    target = Path(target)
+    target, class_map = Path(target), ({"0": 0} if class_map is None else _numbers(class_map))
     labels: dict[str, list[str]] = {}
-    counts = {"boxes": 0, "clipped": 0, "outside": 0, "ignored": 0, "other_classes": 0, "identities": 0}
-    max_id, used = -1, set()
+    counts = {"boxes": 0, "clipped": 0, "outside": 0, "ignored": 0, "other_classes": 0, "identities": 0,
+              "class_boxes": [0] * len(first_ids)}
+    max_ids, used = [-1] * len(first_ids), set()
     for rel in (target / LIST).read_text().split():
         path = target / label_rel(rel)
         rows = _read_rows(path) if path.is_file() else np.zeros((0, 6))
         with Image.open(target / rel) as img:
             width, height = img.size
         lines = []
-        for _, tid, cx, cy, w, h in rows:
+        for number, tid, cx, cy, w, h in rows:
+            c = class_map.get(f"{number:g}")
+            if c is None:
+                counts["other_classes"] += 1
+                continue
             x, y, w, h = (cx - w / 2) * width, (cy - h / 2) * height, w * width, h * height
             if clip:
                 fitted = fit_box(x, y, w, h, width, height, counts)
@@ -111,13 +121,24 @@ def jde_labels(target: Path, first_id: int, clip: bool) -> tuple[dict[str, list[
                 x, y, w, h = fitted
             tid = int(tid)
             if tid >= 0:
-                max_id = max(max_id, tid)
-                used.add(tid)
-            lines.append(label_line(first_id + tid if tid >= 0 else -1, x, y, w, h, width, height))
+                max_ids[c] = max(max_ids[c], tid)
+                used.add((c, tid))
+            lines.append(label_line(first_ids[c] + tid if tid >= 0 else -1, x, y, w, h, width, height, cls=c))
+            counts["class_boxes"][c] += 1
         counts["boxes"] += len(lines)
         labels[rel] = lines
     counts["identities"] = len(used)
-    return labels, first_id + max_id + 1, counts
+    counts["class_identities"] = [sum(1 for c, _ in used if c == k) for k in range(len(first_ids))]
+    return labels, [first + top + 1 for first, top in zip(first_ids, max_ids)], counts
+
+
+def _numbers(class_map: Mapping[str, int]) -> dict[str, int]:
+    """A class map keyed the way the class column reads back ("0", not "0.0")."""
+    try:
+        return {f"{float(k):g}": c for k, c in class_map.items()}
+    except ValueError:
+        raise ConfigError(f"jde class_map: labels {sorted(class_map)} are not class numbers; map the label "
+                          "files' class column (0, 1, ...)") from None
 
 
 def _read_rows(path: Path) -> np.ndarray:

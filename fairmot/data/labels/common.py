@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,7 +20,7 @@ import numpy as np
 
 from fairmot.data.boxes import fit_box, label_line
 from fairmot.data.formats.mot import PEDESTRIAN, SeqInfo, list_sequences, read_gt, read_seqinfo
-from fairmot.errors import DataError
+from fairmot.errors import ConfigError, DataError
 from fairmot.io import atomic_dir
 
 log = logging.getLogger(__name__)
@@ -92,53 +93,80 @@ def _one_copy_per_mot17_sequence(seq_dirs: list[Path]) -> list[Path]:
     return sorted(kept + list(chosen.values()), key=lambda p: p.name)
 
 
-def kept_rows(gt: np.ndarray) -> np.ndarray:
-    """The gt rows that become labels: mark != 0 and class pedestrian, sorted by (tid, frame)."""
-    keep = gt[(gt[:, 6] != 0) & (gt[:, 7] == PEDESTRIAN)]
-    return keep[np.lexsort((keep[:, 0], keep[:, 1]))]
+# The gt class numbers a single pedestrian class takes by default: MOT's 1
+PEDESTRIAN_NUMBERS = {PEDESTRIAN: 0}
 
 
-def left_out_counts(gt: np.ndarray) -> dict[str, int]:
+def numbered(class_map: Mapping[str, int], key: str = "class_map") -> dict[int, int]:
+    """A resolved class map ({label: class index}) of gt class numbers as {number: class index}."""
+    try:
+        return {int(float(label)): c for label, c in class_map.items()}
+    except ValueError:
+        raise ConfigError(f"{key}: labels {sorted(class_map)} are not gt class numbers; this source's gt.txt "
+                          "numbers its classes (MOT: 1 pedestrian, 3 car, ...)") from None
+
+
+def kept_rows(gt: np.ndarray, class_map: Mapping[int, int] | None = None) -> np.ndarray:
+    """The gt rows that become labels: mark != 0 and a class number the map takes (default: MOT's
+    pedestrian), sorted by (class index, tid, frame)."""
+    class_map = PEDESTRIAN_NUMBERS if class_map is None else class_map
+    keep = gt[(gt[:, 6] != 0) & np.isin(gt[:, 7], list(class_map))]
+    return keep[np.lexsort((keep[:, 0], keep[:, 1], row_classes(keep, class_map)))]
+
+
+def row_classes(rows: np.ndarray, class_map: Mapping[int, int]) -> np.ndarray:
+    """The class index of each (kept) gt row."""
+    return np.array([class_map[int(n)] for n in rows[:, 7]], dtype=np.int64)
+
+
+def left_out_counts(gt: np.ndarray, class_map: Mapping[int, int] | None = None) -> dict[str, int]:
     """The gt rows kept_rows leaves out, as fairmot.data.boxes.COUNT_DEFINITIONS defines them:
-    "ignored" = pedestrian rows marked 0, "other_classes" = rows of any other class (marked or not)."""
-    pedestrian = gt[:, 7] == PEDESTRIAN
-    return {"ignored": int((pedestrian & (gt[:, 6] == 0)).sum()), "other_classes": int((~pedestrian).sum())}
+    "ignored" = rows of a class marked 0, "other_classes" = rows no class takes (marked or not)."""
+    taken = np.isin(gt[:, 7], list(PEDESTRIAN_NUMBERS if class_map is None else class_map))
+    return {"ignored": int((taken & (gt[:, 6] == 0)).sum()), "other_classes": int((~taken).sum())}
 
 
-def label_lines(rows: np.ndarray, info: SeqInfo, first_id: int, clip: bool = False
-                ) -> tuple[dict[int, list[str]], int, dict[str, int]]:
-    """Label lines per frame for one sequence's kept rows (sorted by tid, frame).
+def label_lines(rows: np.ndarray, classes: np.ndarray, info: SeqInfo, first_ids: list[int], clip: bool = False
+                ) -> tuple[dict[int, list[str]], list[int], dict[str, int], list[int]]:
+    """Label lines per frame for one sequence's kept rows (sorted by class, tid, frame) of `classes`.
 
-    Returns ({frame: lines in walk order}, the next free global id, {"clipped", "outside"}). A new
-    id starts whenever the tid differs from the previous row's; a tid below 1 (a CVAT box outside
-    any track) gets id -1. Unless `clip`, boxes are not clipped and values may fall outside
-    [0, 1] (the single-source default, kept byte-identical); with it, boxes are cut to the image
-    and those wholly outside dropped, both counted (fairmot.data.boxes.fit_box).
+    Returns ({frame: lines in walk order}, the next free id of each class, {"clipped", "outside"},
+    boxes written per class). Ids are numbered per class from first_ids[c]: a new id starts
+    whenever (class, tid) differs from the previous row's; a tid below 1 (a CVAT box outside any
+    track) gets id -1. Unless `clip`, boxes are not clipped and values may fall outside [0, 1]
+    (the single-source default, kept byte-identical); with it, boxes are cut to the image and
+    those wholly outside dropped, both counted (fairmot.data.boxes.fit_box).
     """
     per_frame: dict[int, list[str]] = {}
     counts = {"clipped": 0, "outside": 0}
-    gid = first_id - 1
-    previous_tid = None
-    for frame, tid, x, y, w, h in rows[:, :6]:
-        if tid != previous_tid and tid >= 1:
-            gid += 1
-        previous_tid = tid
+    gids = [first - 1 for first in first_ids]
+    boxes = [0] * len(first_ids)
+    previous = None
+    for (frame, tid, x, y, w, h), c in zip(rows[:, :6], classes.tolist()):
+        if (c, tid) != previous and tid >= 1:
+            gids[c] += 1
+        previous = (c, tid)
         if clip:
             fitted = fit_box(x, y, w, h, info.width, info.height, counts)
             if fitted is None:
                 continue
             x, y, w, h = fitted
-        line = label_line(gid if tid >= 1 else -1, x, y, w, h, info.width, info.height)
-        per_frame.setdefault(int(frame), []).append(line)
-    return per_frame, gid + 1, counts
+        per_frame.setdefault(int(frame), []).append(label_line(gids[c] if tid >= 1 else -1, x, y, w, h, info.width,
+                                                               info.height, cls=c))
+        boxes[c] += 1
+    return per_frame, [gid + 1 for gid in gids], counts, boxes
 
 
-def label_sequence(seq: Sequence, tmp_labels: Path, first_id: int, index: dict[str, list[str]],
-                   clip: bool = False) -> tuple[dict, int, dict[str, int]]:
-    """Write one sequence's label files, extend the split index; (manifest entry, next id, counts)."""
+def label_sequence(seq: Sequence, tmp_labels: Path, first_ids: list[int], index: dict[str, list[str]],
+                   clip: bool = False, class_map: Mapping[int, int] | None = None) -> tuple[dict, list[int], dict]:
+    """Write one sequence's label files, extend the split index; (manifest entry, next ids per class, counts).
+
+    `class_map`: {gt class number: class index} (default: MOT's pedestrian is class 0).
+    """
     gt_path = seq.path / "gt" / "gt.txt"
     gt = read_gt(gt_path)
-    rows = kept_rows(gt)
+    class_map = PEDESTRIAN_NUMBERS if class_map is None else class_map
+    rows = kept_rows(gt, class_map)
     n = seq.info.seq_length
     bad = rows[(rows[:, 0] < 1) | (rows[:, 0] > n) | (rows[:, 0] != np.round(rows[:, 0]))]
     if len(bad):
@@ -146,8 +174,8 @@ def label_sequence(seq: Sequence, tmp_labels: Path, first_id: int, index: dict[s
             f"{gt_path}: frame {bad[0, 0]:g} (track {bad[0, 1]:g}) is outside 1..{n} (seqLength in "
             "seqinfo.ini); fix the gt row or seqLength"
         )
-    per_frame, next_id, counts = label_lines(rows, seq.info, first_id, clip)
-    counts.update(left_out_counts(gt))
+    per_frame, next_ids, counts, boxes = label_lines(rows, row_classes(rows, class_map), seq.info, first_ids, clip)
+    counts.update(left_out_counts(gt, class_map), class_boxes=boxes)
     out = tmp_labels / seq.split / seq.name / seq.info.im_dir
     out.mkdir(parents=True)
     for frame in range(1, n + 1):
@@ -160,17 +188,19 @@ def label_sequence(seq: Sequence, tmp_labels: Path, first_id: int, index: dict[s
         index["val"] += frames_rel[n // 2:]
     else:
         index["test"] += frames_rel
+    identities = [after - before for before, after in zip(first_ids, next_ids)]
     entry = {
         "split": seq.split,
         "frames": n,
         "boxes": len(rows) - counts["outside"],
-        "identities": next_id - first_id,
+        "identities": sum(identities),
         "width": seq.info.width,
         "height": seq.info.height,
         "frame_rate": seq.info.frame_rate,
+        **({"class_boxes": boxes, "class_identities": identities} if len(first_ids) > 1 else {}),
     }
-    log.debug("%s: %d boxes, ids %d..%d", seq.name, len(rows), first_id, next_id - 1)
-    return entry, next_id, counts
+    log.debug("%s: %d boxes, ids from %s to %s", seq.name, len(rows), first_ids, next_ids)
+    return entry, next_ids, counts
 
 
 def write_splits(splits_dir: Path, index: dict[str, list[str]], manifest: dict) -> None:

@@ -5,10 +5,11 @@ silently teaches the network the wrong thing. Four suites run on pandas tables b
 
 - gt:           every gt.txt row (frame within 1..seqLength, w, h > 0, class 1..12, mark 0/1,
                 visibility in [0, 1], unique (sequence, frame, id)).
-- labels:       every label line (class 0, ids in 1..nID-1, w, h > 0, centres within [-0.5, 1.5]:
+- labels:       every label line (class index of `classes`, ids in 1..nID-1, w, h > 0, centres within [-0.5, 1.5]:
                 boxes past the image edge are legitimate in MOT17, wild values are not).
 - label_counts: per sequence, one label line per kept gt row and one label file per frame.
 - images:       every frame 1..seqLength present, decodable, of the size seqinfo.ini states.
+- classes:      every class of `classes` has boxes and identities in the training split.
 - datasets:     (mixed datasets only, fairmot/data/mixed_checks.py) frames, identities, id ranges
                 and missing images per dataset; the detection and jde sets' label lines and
                 images join the labels and images suites.

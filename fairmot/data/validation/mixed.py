@@ -6,8 +6,8 @@ from what the manifest claims, so a stale or hand-edited label set is caught:
 - frames:        index lines of the dataset; 0 means it silently contributes nothing (#240);
 - identities:    distinct ids >= 1 in its label files; mot and jde datasets need at least one
                  (a detection set has none by design);
-- overlaps:      other datasets whose id range [min, max] intersects this one's: identities of
-                 two datasets sharing ids would be trained as the same people;
+- overlaps:      other datasets whose id range [min, max] of some class intersects this one's:
+                 identities of two datasets sharing ids would be trained as the same people;
 - missing_images: index lines naming an image that is not there (#465: list files with wrong paths).
 
 Plus one row per label line of the detection and jde sets (appended to the labels table) and one
@@ -22,7 +22,7 @@ from typing import Any
 
 from fairmot.data.index import label_path, read_split
 
-NEEDS_IDENTITIES = {"mot": 1, "synthetic": 1, "jde": 1, "detection": 0}
+NEEDS_IDENTITIES = {"mot": 1, "synthetic": 1, "visdrone": 1, "jde": 1, "detection": 0}
 
 
 def dataset_of(line: str, manifest: dict) -> str | None:
@@ -44,24 +44,31 @@ def datasets_rows(dataset_root: Path, labels_root: Path, splits_dir: Path, manif
     lines_of: dict[str, list[str]] = defaultdict(list)
     for line in index_lines(splits_dir):
         lines_of[dataset_of(line, manifest) or "?"].append(line)
-    ids_of: dict[str, set[int]] = {}
+    ids_of: dict[str, set[tuple[int, int]]] = {}
     for name in manifest["datasets"]:
-        ids: set[int] = set()
+        ids: set[tuple[int, int]] = set()
         for line in lines_of.get(name, []):
             path = label_path(labels_root, line)
             if path.is_file():
-                ids.update(int(float(v)) for v in path.read_text().split()[1::6])
-        ids_of[name] = {i for i in ids if i >= 1}
-    ranges = {name: (min(ids), max(ids)) for name, ids in ids_of.items() if ids}
+                values = path.read_text().split()
+                ids.update(zip((int(float(v)) for v in values[0::6]), (int(float(v)) for v in values[1::6])))
+        ids_of[name] = {(c, i) for c, i in ids if i >= 1}
     rows = []
     for name, entry in manifest["datasets"].items():
-        lo_hi = ranges.get(name)
-        overlaps = sum(1 for other, (lo, hi) in ranges.items()
-                       if other != name and lo_hi and lo <= lo_hi[1] and lo_hi[0] <= hi)
+        overlaps = sum(1 for other in ids_of if other != name and _blocks_meet(ids_of[name], ids_of[other]))
         missing = sum(1 for line in lines_of.get(name, []) if not (Path(dataset_root) / line).is_file())
         rows.append([name, entry["kind"], len(lines_of.get(name, [])), len(ids_of[name]),
                      NEEDS_IDENTITIES[entry["kind"]], overlaps, missing])
     return rows
+
+
+def _blocks_meet(a: set[tuple[int, int]], b: set[tuple[int, int]]) -> bool:
+    """Whether the id ranges [min, max] of two datasets intersect in some class (ids are per class)."""
+    for c in {c for c, _ in a} & {c for c, _ in b}:
+        a_ids, b_ids = [i for k, i in a if k == c], [i for k, i in b if k == c]
+        if min(a_ids) <= max(b_ids) and min(b_ids) <= max(a_ids):
+            return True
+    return False
 
 
 def set_lines(splits_dir: Path) -> list[str]:

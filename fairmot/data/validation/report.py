@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from fairmot.config import DataParams
+from fairmot.data.classes import PEDESTRIAN
 from fairmot.data.validation.suites import _run_great_expectations
 from fairmot.data.validation.tables import build_tables
 from fairmot.errors import DataError
@@ -40,8 +43,12 @@ class ValidationResult:
         return "\n".join([self.headline() + (":" if self.failures else "")] + [f"  - {f}" for f in self.failures])
 
 
-def validate_dataset(dataset_root: Path, labels_root: Path, splits_dir: Path, docs_dir: Path) -> ValidationResult:
+def validate_dataset(dataset_root: Path, labels_root: Path, splits_dir: Path, docs_dir: Path,
+                     classes: Sequence[str] = (PEDESTRIAN,), data: DataParams | None = None) -> ValidationResult:
     """Run the suites, build Data Docs into `docs_dir` (replaced atomically), return the result.
+
+    `classes` and the class maps of `data` are the ones `fairmot labels` used; every class must
+    have boxes and identities in the training split (data.train_split).
 
     Writes docs_dir/index.html (Data Docs) and docs_dir/results.json (every expectation's
     outcome and the failure messages). Missing inputs raise DataError; failing data does not:
@@ -52,7 +59,7 @@ def validate_dataset(dataset_root: Path, labels_root: Path, splits_dir: Path, do
     if not manifest_path.exists():
         raise DataError(f"{manifest_path}: not found; run `fairmot labels` first")
     manifest = json.loads(manifest_path.read_text())
-    tables = build_tables(dataset_root, labels_root, manifest, splits_dir)
+    tables = build_tables(dataset_root, labels_root, manifest, splits_dir, classes, data)
     with atomic_dir(Path(docs_dir)) as tmp:
         checks = _run_great_expectations(tables, tmp.resolve())
         failures = [c["message"] for c in checks if not c["success"]]
@@ -66,6 +73,9 @@ def validate_dataset(dataset_root: Path, labels_root: Path, splits_dir: Path, do
             "label_rows": counts["labels"],
             "images": counts["images"],
             "nID": int(manifest["nID"]),
+            # per class: label lines and distinct ids in the training split
+            "classes": {row["class"]: {"train_boxes": int(row["train_boxes"]), "identities": int(row["identities"])}
+                        for row in next(t for t in tables if t.name == "classes").frame.to_dict("records")},
         }
         if "datasets" in manifest:  # a mixed dataset (data.datasets)
             summary["datasets"] = len(manifest["datasets"])

@@ -7,6 +7,7 @@ datasets table, its detection and jde sets' label lines and images, and labels w
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,11 +15,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from fairmot.config import DataParams
 from fairmot.data.boxes import clip_xywh
+from fairmot.data.classes import PEDESTRIAN
 from fairmot.data.formats.mot import read_gt
 from fairmot.data.index import label_path
-from fairmot.data.labels import kept_rows, labelled_sequences
+from fairmot.data.labels import kept_rows, labelled_sequences, sequence_class_maps
 from fairmot.data.record import read_record
+from fairmot.data.validation.classes import CLASSES_COLUMNS, CLASSES_EXPECTATIONS, classes_rows
 from fairmot.data.validation.images import _image_table
 from fairmot.data.validation.mixed import DATASETS_COLUMNS, DATASETS_EXPECTATIONS, datasets_rows, set_lines
 from fairmot.errors import DataError
@@ -48,30 +52,35 @@ class _Rows:
     images: list = field(default_factory=list)  # (sequence, frame, path, expected width, expected height)
 
 
-def build_tables(dataset_root: Path, labels_root: Path, manifest: dict, splits_dir: Path | None = None
-                 ) -> list[_Table]:
+def build_tables(dataset_root: Path, labels_root: Path, manifest: dict, splits_dir: Path | None = None,
+                 classes: Sequence[str] = (PEDESTRIAN,), data: DataParams | None = None) -> list[_Table]:
     """The pandas tables the suites check, and the expectations for each.
 
     A mixed dataset (manifest "datasets", fairmot/data/mixed_checks.py) adds a datasets table
-    and its detection and jde sets' label lines and images; its labels may hold id -1.
+    and its detection and jde sets' label lines and images; its labels may hold id -1. With
+    `splits_dir`, a classes table checks every class of `classes` has boxes and ids to train on.
     """
-    mixed = "datasets" in manifest
+    mixed, data = "datasets" in manifest, DataParams() if data is None else data
     sequences = labelled_sequences(dataset_root, allow_no_train=mixed)
+    class_maps = sequence_class_maps(dataset_root, classes, data)
     clipped = {e["name"] for e in read_record(dataset_root) or [] if e["clip"]}
     _check_labels_match(labels_root, manifest, sequences)
     rows = _Rows()
     for seq in sequences:
-        _add_sequence(rows, seq, labels_root, manifest, clipped=clipped)
+        _add_sequence(rows, seq, labels_root, manifest, clipped=clipped, class_map=class_maps.get(seq.name))
     extra_tables = []
     if mixed:
         extra_tables = _mixed_tables(dataset_root, labels_root, Path(splits_dir), manifest, rows.labels, rows.images)
+    if splits_dir is not None:
+        found = classes_rows(labels_root, Path(splits_dir), data.train_split, classes)
+        extra_tables.append(_Table("classes", pd.DataFrame(found, columns=CLASSES_COLUMNS), ["class"], CLASSES_EXPECTATIONS))
     gt_frame = _gt_frame(rows.gt_parts, mixed)
     labels_frame = pd.DataFrame(rows.labels, columns=["sequence", "file", "frame", "cls", "id", "cx", "cy", "w", "h"])
     counts_frame = pd.DataFrame(rows.counts, columns=["sequence", "label_rows", "kept_gt_rows", "label_files", "frames"])
     images_frame = _image_table(rows.images, dataset_root)
     return [
         _Table("gt", gt_frame, ["sequence", "frame", "id"], _gt_expectations(mixed)),
-        _Table("labels", labels_frame, ["sequence", "file"], _label_expectations(int(manifest["nID"]), mixed)),
+        _Table("labels", labels_frame, ["sequence", "file"], _label_expectations(_max_nid(manifest), mixed, len(classes))),
         _Table("label_counts", counts_frame, ["sequence"], [
             ("ExpectColumnPairValuesToBeEqual", {"column_A": "label_rows", "column_B": "kept_gt_rows"}),
             ("ExpectColumnPairValuesToBeEqual", {"column_A": "label_files", "column_B": "frames"}),
@@ -92,7 +101,13 @@ def _check_labels_match(labels_root: Path, manifest: dict, sequences: list) -> N
         )
 
 
-def _add_sequence(rows: _Rows, seq: Any, labels_root: Path, manifest: dict, *, clipped: set[str]) -> None:
+def _max_nid(manifest: dict) -> int:
+    """The largest nID of any class: one class's ids run 1..nID-1 (several: each class its own)."""
+    return max(manifest.get("class_nID") or [int(manifest["nID"])])
+
+
+def _add_sequence(rows: _Rows, seq: Any, labels_root: Path, manifest: dict, *, clipped: set[str],
+                  class_map: dict[int, int] | None) -> None:
     """One sequence's gt rows, label lines, counts and expected images."""
     gt = read_gt(seq.path / "gt" / "gt.txt")
     part = pd.DataFrame(gt, columns=["frame", "id", "x", "y", "w", "h", "mark", "class", "visibility"])
@@ -101,7 +116,7 @@ def _add_sequence(rows: _Rows, seq: Any, labels_root: Path, manifest: dict, *, c
     rows.gt_parts.append(part)
     first_row = len(rows.labels)
     files = _add_label_lines(rows.labels, seq, labels_root)
-    kept = kept_rows(gt)
+    kept = kept_rows(gt, class_map)
     if manifest["sequences"].get(seq.name, {}).get("dataset") in clipped:  # wholly outside: dropped
         kept = [r for r in kept if clip_xywh(*r[2:6], seq.info.width, seq.info.height) is not None]
     rows.counts.append([seq.name, len(rows.labels) - first_row, len(kept), files, seq.info.seq_length])
@@ -140,12 +155,13 @@ def _between(col: str, lo: float | None = None, hi: float | None = None, strict:
 
 
 def _gt_expectations(mixed: bool) -> list[Expectation]:
+    # a mixed dataset may hold VisDrone's categories (0 = ignored region .. 11) and CVAT's renumbered labels
     return [
         _between("frame", 1),
         ("ExpectColumnPairValuesAToBeGreaterThanB", {"column_A": "seq_length", "column_B": "frame", "or_equal": True}),
         _between("w", 0, strict=True),
         _between("h", 0, strict=True),
-        ("ExpectColumnValuesToBeInSet", {"column": "class", "value_set": MOT_CLASSES}),
+        ("ExpectColumnValuesToBeInSet", {"column": "class", "value_set": MOT_CLASSES if not mixed else [0, *MOT_CLASSES]}),
         ("ExpectColumnValuesToBeInSet", {"column": "mark", "value_set": [0, 1]}),
         _between("visibility", 0, 1),
         ("ExpectCompoundColumnsToBeUnique", {"column_list": ["sequence", "frame", "id"]}) if not mixed else
@@ -155,10 +171,10 @@ def _gt_expectations(mixed: bool) -> list[Expectation]:
     ]
 
 
-def _label_expectations(n_id: int, mixed: bool) -> list[Expectation]:
+def _label_expectations(n_id: int, mixed: bool, num_classes: int = 1) -> list[Expectation]:
     return [
         *[("ExpectColumnValuesToNotBeNull", {"column": c}) for c in ("cls", "id", "cx", "cy", "w", "h")],
-        ("ExpectColumnValuesToBeInSet", {"column": "cls", "value_set": [0]}),
+        ("ExpectColumnValuesToBeInSet", {"column": "cls", "value_set": list(range(num_classes))}),
         _between("id", 1, n_id - 1) if not mixed else _between("id", -1, n_id - 1),
         *([("ExpectColumnValuesToNotBeInSet", {"column": "id", "value_set": [0]})] if mixed else []),
         _between("w", 0, strict=True),
