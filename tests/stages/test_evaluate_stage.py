@@ -266,6 +266,7 @@ def test_a_cache_of_other_frames_is_refused(val_detect, tiny_dataset, tmp_path):
     kept = int(cache.counts[:-1].sum())
     write_detections(det / "SYN-02.npz", dataclasses.replace(
         cache, boxes=cache.boxes[:kept], scores=cache.scores[:kept], embeddings=cache.embeddings[:kept],
+        classes=cache.classes[:kept],
         counts=cache.counts[:-1]))
     _evaluate_refuses(tmp_path, tiny_dataset, f"{det / 'SYN-02.npz'}: cached frames 13..23, but SYN-02 is scored "
                                               "on frames 13..24; rerun `fairmot detect` with this split")
