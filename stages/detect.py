@@ -1,7 +1,7 @@
 """detect stage: the network pass over the evaluation frames, kept as a per-sequence detection cache.
 
 `fairmot detect` runs the trained model over every frame of the evaluation split and writes
-data/detections/<seq>.npz: every candidate above track.det_floor (box, score, embedding), so the
+data/detections/<seq>.npz: every candidate above track.det_floor (box, score, embedding, class), so the
 `evaluate` stage tracks from it and a change of track.* never runs the network again.
 reports/detect.json holds the pass's device, frames per second and peak memory.
 """

@@ -133,7 +133,8 @@ def _track_and_score(params: Params, sequences: list[EvalSequence], detections: 
     started = time.perf_counter()
     with atomic_dir(results, replace=OURS) as tmp:
         for seq, cache in zip(sequences, caches):
-            write_results(tmp / f"{seq.name}.txt", interpolate_tracks(track_cached(cache, params.track), params.track))
+            rows = track_cached(cache, params.track, len(params.classes))
+            write_results(tmp / f"{seq.name}.txt", interpolate_tracks(rows, params.track), classes=len(params.classes))
     tracking_s = time.perf_counter() - started
     report = score_results(sequences, load_results(results, sequences), params.eval.benchmark)
     frames = sum(s.num_frames for s in sequences)

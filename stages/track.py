@@ -86,7 +86,7 @@ def track(
     apply_threads(params.eval.threads)
     # online: one frame at a time, whatever eval.batch says for the offline detect pass
     settings = InferenceSettings.from_params(params, device=dev, amp=amp, onnx_path=onnx, arch=arch, batch=1)
-    runner = OnlineTracker.from_checkpoint(model, params.track, settings)
+    runner = OnlineTracker.from_checkpoint(model, params.track, settings, params.classes)
     done, warnings = _track_live(runner, frames, rate, result_path, video_path if video else None, name=str(source),
                                  replace=replace, show=show, jsonl=jsonl)
     _report(done, frames, warnings, runner, dev, result_path, video_path if video else None, stats_json=stats_json,

@@ -11,7 +11,8 @@ writes (never in the online `fairmot track`), after tracking from the cache:
   clip(tau * ln(tau^3 / n), 1 / tau, tau^2) for a track of n rows, scikit-learn's default noise
   alpha = 1e-10 and zero prior mean, solved by Cholesky as GaussianProcessRegressor does). Rows keep
   their frames, ids and scores; the count does not change.
-Rows are (frame, id, x, y, w, h, score); the result is sorted by frame, then id.
+Rows are (frame, id, x, y, w, h, score[, class]); a filled row takes the class of the id it fills
+(ids are unique across classes); the result is sorted by frame, then id.
 """
 
 from __future__ import annotations
@@ -25,8 +26,9 @@ GP_ALPHA = 1e-10  # scikit-learn GaussianProcessRegressor's default alpha, which
 
 
 def interpolate_tracks(rows: np.ndarray, settings: TrackParams) -> np.ndarray:
-    """`rows` (N, 7) post-processed as `settings.interpolate` says (none: unchanged)."""
-    rows = np.asarray(rows, dtype=np.float64).reshape(-1, 7)
+    """`rows` (N, 7) or (N, 8) (the class last) post-processed as `settings.interpolate` says (none: unchanged)."""
+    rows = np.asarray(rows, dtype=np.float64)
+    rows = rows.reshape(-1, rows.shape[1] if rows.ndim == 2 else 7)
     if settings.interpolate == "none":
         return rows
     filled = fill_gaps(rows, settings.max_gap)
@@ -42,7 +44,7 @@ def fill_gaps(rows: np.ndarray, max_gap: int) -> np.ndarray:
     for i in np.flatnonzero(same_id & (missing >= 1) & (missing <= max_gap)):
         before, after = rows[i], rows[i + 1]
         steps = np.arange(1, int(missing[i]) + 1)[:, None] / (missing[i] + 1)
-        new.append(before + (after - before) * steps)
+        new.append(before + (after - before) * steps)  # the class column: the same at both ends
     return _by_frame_and_id(np.concatenate([rows, *new]))
 
 

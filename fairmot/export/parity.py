@@ -16,7 +16,7 @@ from fairmot.errors import DataError
 from fairmot.evaluation import EvalSequence
 from fairmot.export.onnx_graph import MIN_OPSET, export_onnx
 from fairmot.inference.engines import INPUT_NAME, OUTPUT_NAMES, OnnxEngine
-from fairmot.inference.runner import FrameTracks, OnlineTracker
+from fairmot.inference.runner import FrameTracks, OnlineTracker, class_names, hm_channels
 from fairmot.inference.sources import iter_images
 from fairmot.io import file_sha256, remove_stale_temps, temp_sibling, write_json
 from fairmot.models import build_from_checkpoint
@@ -46,7 +46,7 @@ BOX_TOLERANCE_PX = 0.01
 
 
 def compare_tracks(reference: Iterable[FrameTracks], candidate: Iterable[FrameTracks]) -> dict[str, Any]:
-    """Compare two runs of FrameTracks over the same frames: ids must match frame by frame and
+    """Compare two runs of FrameTracks over the same frames: ids (and their classes) must match frame by frame and
     boxes agree within BOX_TOLERANCE_PX. Returns counts and the first differing frame (or None)."""
     frames = rows = 0
     worst_box = 0.0
@@ -54,7 +54,7 @@ def compare_tracks(reference: Iterable[FrameTracks], candidate: Iterable[FrameTr
     for ref, got in zip(reference, candidate, strict=True):
         frames += 1
         rows += len(ref.ids)
-        same_ids = np.array_equal(ref.ids, got.ids)
+        same_ids = np.array_equal(ref.ids, got.ids) and np.array_equal(ref.classes, got.classes)
         box = float(np.abs(ref.tlwhs - got.tlwhs).max(initial=0.0)) if same_ids else float("inf")
         worst_box = max(worst_box, box)
         if first_diff is None and (not same_ids or box > BOX_TOLERANCE_PX):
@@ -93,8 +93,8 @@ def check_engine(model: nn.Module, engine: Any, sequences: Iterable[tuple[str, I
     worst = dict.fromkeys(OUTPUT_NAMES, 0.0)
     per_sequence = {}
     for name, frames, frame_rate in sequences:
-        trackers = [OnlineTracker(None, input_w=input_w, input_h=input_h, settings=settings, engine=rec)
-                    for rec in (reference, candidate)]
+        trackers = [OnlineTracker(None, input_w=input_w, input_h=input_h, settings=settings, engine=rec,
+                                  classes=class_names({}, hm_channels(model))) for rec in (reference, candidate)]
         runs: list[list[Any]] = [[], []]
         for tracker in trackers:
             tracker.reset(frame_rate)

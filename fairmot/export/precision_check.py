@@ -42,7 +42,8 @@ def split_figures(engine: Any, sequences: Sequence[EvalSequence], *, input_w: in
     for seq in sequences:
         dets = record_sequence(runner, iter_images(seq.frame_paths()), name=seq.name, frame_rate=float(seq.info.frame_rate),
                                width=seq.info.width, height=seq.info.height, first_frame=seq.first_frame)
-        results[seq.name] = np.asarray(track_cached(dets, settings), dtype=np.float64).reshape(-1, 7)
+        rows = track_cached(dets, settings, dets.num_classes)  # one tracker per class detected: the rows of all classes
+        results[seq.name] = np.asarray(rows, dtype=np.float64).reshape(-1, 8)
     overall = score_results(sequences, results, benchmark).overall
     return {name: round(float(overall[name]), 6) for name in ACCURACY_FIGURES}
 

@@ -3,7 +3,7 @@
     from fairmot import Tracker
     tracker = Tracker.from_checkpoint("model.pt")
     for result in tracker.stream("video.mp4"):
-        result.frame, result.timestamp, result.tracks  # each track: id, box (x, y, w, h), score
+        result.frame, result.timestamp, result.tracks  # each track: id, box (x, y, w, h), score, class_name
 
 Every `stream` keeps its own tracker state (ids from 1, its own lost tracks) on the shared network
 (`OnlineTracker.fork`), so streams iterated in turn in one process never mix identities.
@@ -27,11 +27,13 @@ from fairmot.inference.sources import FrameSource, open_source
 
 @dataclass(frozen=True)
 class Track:
-    """One reported track of a frame: its id, box (top-left x, y, width, height in pixels) and score."""
+    """One reported track of a frame: its id (unique across classes), box (top-left x, y, width, height in
+    pixels), score and `class_name` (one of params' `classes`, as the checkpoint records them)."""
 
     id: int
     box: tuple[float, float, float, float]
     score: float
+    class_name: str = "pedestrian"
 
 
 @dataclass(frozen=True)
@@ -66,7 +68,7 @@ class Tracker:
             device = f"cuda:{params.gpu_ids[0]}" if params.gpu_ids and torch.cuda.is_available() else "cpu"
         base = InferenceSettings.from_params(params, device=device, batch=1)
         fields = {**base.__dict__, **settings, "batch": 1}  # online: one frame at a time
-        return cls(OnlineTracker.from_checkpoint(Path(path), params.track, InferenceSettings(**fields)))
+        return cls(OnlineTracker.from_checkpoint(Path(path), params.track, InferenceSettings(**fields), params.classes))
 
     def stream(self, source: Any, *, frame_rate: float | None = None) -> Iterator[Result]:
         """Track `source` (whatever `open_source` takes, or an opened FrameSource) frame by frame, with
@@ -75,8 +77,8 @@ class Tracker:
         runner = self.runner.fork()
         try:
             for frame, tracks in runner.run_frames(frames, frame_rate or frames.frame_rate):
-                found = [Track(int(i), tuple(float(v) for v in box), float(s))  # type: ignore[arg-type]
-                         for box, i, s in zip(tracks.tlwhs, tracks.ids, tracks.scores)]
+                found = [Track(int(i), tuple(float(v) for v in box), float(s), tracks.names[int(c)])  # type: ignore[arg-type]
+                         for box, i, s, c in zip(tracks.tlwhs, tracks.ids, tracks.scores, tracks.classes)]
                 yield Result(tracks.frame, frame.timestamp, found, frame.image, time.monotonic() - frame.captured)
         finally:
             frames.close()

@@ -56,7 +56,7 @@ def record_sequence(runner: OnlineTracker, frames: Iterable[np.ndarray], *, name
         if timer is not None:
             timer["cmc_s"] = timer.get("cmc_s", 0.0) + time.perf_counter() - start
         for dets, frame_warps in zip(runner.detect_batch([runner.prepare(img) for img in chunk]), warps):
-            recorder.add(dets.boxes, dets.scores, dets.embeddings, frame_warps)
+            recorder.add(dets.boxes, dets.scores, dets.embeddings, frame_warps, classes=dets.classes)
     return recorder.result()
 
 

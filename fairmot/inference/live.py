@@ -90,10 +90,14 @@ class StopRequest:
 
 
 def frame_json(frame: Frame, tracks: FrameTracks) -> str:
-    """One line: {"frame", "timestamp" (seconds since the first frame), "tracks": [{"id", "box": [x, y, w, h], "score"}]}."""
+    """One line: {"frame", "timestamp" (seconds since the first frame), "tracks": [{"id", "box": [x, y, w, h], "score"}]};
+    a run of several classes adds each track's "class" (its name)."""
     timestamp = None if frame.timestamp is None else round(frame.timestamp, 6)
     objects = [{"id": int(i), "box": [round(float(v), 2) for v in box], "score": round(float(s), 4)}
                for box, i, s in zip(tracks.tlwhs, tracks.ids, tracks.scores)]
+    if len(tracks.names) > 1:
+        for record, cls in zip(objects, tracks.classes):
+            record["class"] = tracks.names[int(cls)]
     return json.dumps({"frame": tracks.frame, "timestamp": timestamp, "tracks": objects}, separators=(",", ":")) + "\n"
 
 
@@ -187,7 +191,8 @@ class Window:
 
         trails = self.trails.update(tracks.tlwhs, tracks.ids)
         cv2.imshow(self.TITLE, draw_tracks(frame.image, tracks.tlwhs, tracks.ids, trails=trails,
-                                           caption=f"frame {tracks.frame}  {len(tracks.ids)} tracks"))
+                                           caption=f"frame {tracks.frame}  {len(tracks.ids)} tracks",
+                                           classes=tracks.classes, names=tracks.names))
         if (cv2.waitKey(1) & 0xFF) in (ord("q"), 27):
             self.stop.request("window")
 

@@ -57,13 +57,14 @@ def track_to_files(runner: OnlineTracker, frames: Iterable[Frame], frame_rate: f
             tqdm(desc=name, unit="frame", disable=None) as progress:
         for frame, tracks in runner.run_frames(frames, frame_rate=frame_rate):
             done.latency.add(time.monotonic() - frame.captured)
-            results.write("".join(map(result_line, tracks.rows())))
+            results.write("".join(result_line(row, len(tracks.names)) for row in tracks.rows()))
             done.frames += 1
             done.identities.update(int(i) for i in tracks.ids)
             progress.update()
             if writer is not None:
                 caption = f"frame {tracks.frame}  {runner.meter.fps:.1f} fps  {len(tracks.ids)} tracks"
-                writer.write(frame.image, tracks.tlwhs, tracks.ids, caption=caption)
+                writer.write(frame.image, tracks.tlwhs, tracks.ids, caption=caption, classes=tracks.classes,
+                             names=tracks.names)
             for sink in sinks:
                 sink(frame, tracks)
             if stop is not None and stop.reason:

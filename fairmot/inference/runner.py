@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import copy
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -30,23 +30,48 @@ from fairmot.inference.sources import Frame
 from fairmot.inference.speed import SpeedMeter
 from fairmot.models.checkpoints import load_tracking_model
 from fairmot.models.decode import decode_detections
-from fairmot.tracking import build_tracker, input_threshold, reported
+from fairmot.tracking import build_tracker, input_threshold, reported, update_tracker
 
 Prepared = tuple[np.ndarray, tuple[float, float, float]]  # a letterboxed CHW blob and its geometry
 
 
 @dataclass
 class FrameTracks:
-    """One frame's reported tracks (after the output filter): boxes as top-left x, y, w, h."""
+    """One frame's reported tracks (after the output filter): boxes as top-left x, y, w, h, and their
+    class, an index into `names` (the run's class names)."""
 
     frame: int
     tlwhs: np.ndarray  # (N, 4)
     ids: np.ndarray  # (N,)
     scores: np.ndarray  # (N,)
+    classes: np.ndarray | None = None  # (N,); None: every track of class 0
+    names: tuple[str, ...] = ("pedestrian",)
 
-    def rows(self) -> list[tuple[int, int, float, float, float, float, float]]:
-        """Result-file rows: frame, id, x, y, w, h, score."""
-        return [(self.frame, int(i), *map(float, box), float(s)) for box, i, s in zip(self.tlwhs, self.ids, self.scores)]
+    def __post_init__(self) -> None:
+        if self.classes is None:
+            self.classes = np.zeros(len(self.ids), dtype=np.int64)
+
+    def rows(self) -> list[tuple[int, int, float, float, float, float, float, int]]:
+        """Result rows: frame, id, x, y, w, h, score, class index."""
+        return [(self.frame, int(i), *map(float, box), float(s), int(c))
+                for box, i, s, c in zip(self.tlwhs, self.ids, self.scores, self.classes)]
+
+
+def hm_channels(model: Any) -> int:
+    """The heatmap head's output channels (one per class); 1 for a model without a readable hm head."""
+    convs = [m for m in getattr(model, "hm", torch.nn.Identity()).modules() if isinstance(m, torch.nn.Conv2d)]
+    return int(convs[-1].out_channels) if convs else 1
+
+
+def class_names(meta: dict[str, Any], channels: int, fallback: Sequence[str] = ()) -> tuple[str, ...]:
+    """The names of a network's classes: the checkpoint's record, else `fallback` (params' classes) when it
+    has one name per heatmap channel, else pedestrian for one channel and class0, class1, ... for more."""
+    recorded = meta.get("classes")
+    if recorded:
+        return tuple(str(name) for name in recorded)
+    if len(fallback) == channels:
+        return tuple(fallback)
+    return ("pedestrian",) if channels == 1 else tuple(f"class{c}" for c in range(channels))
 
 
 class OnlineTracker:
@@ -64,6 +89,7 @@ class OnlineTracker:
         meter: SpeedMeter | None = None,
         engine: Any = None,
         batch: int = 1,
+        classes: Sequence[str] | None = None,
     ) -> None:
         self.device = torch.device(device)
         self.model = model.to(self.device).eval() if model is not None else None
@@ -75,16 +101,20 @@ class OnlineTracker:
         self.settings = settings if settings is not None else TrackParams()
         self.amp = resolve_amp(amp, self.device)
         self.meter = meter if meter is not None else SpeedMeter()
+        # one tracker per class: the names given, else one per heatmap channel of the model
+        self.classes = tuple(classes) if classes else class_names({}, hm_channels(self.model))
         self.reset()
 
     @classmethod
-    def from_checkpoint(cls, path: Path, track: TrackParams, settings: InferenceSettings) -> OnlineTracker:
+    def from_checkpoint(cls, path: Path, track: TrackParams, settings: InferenceSettings,
+                        classes: Sequence[str] = ()) -> OnlineTracker:
         """The network of a checkpoint, ours or a released FairMOT one (fairmot/models/checkpoints.py).
 
         Ours runs at the input size it was trained at; a released one (no size inside) at the
         settings' input size. `settings.arch` overrides the recognised architecture; engine None runs
         the model as it is, "torch" / "onnx" through `fairmot.inference.engines`; either way
-        `detect_batch` takes up to `settings.batch` frames per pass.
+        `detect_batch` takes up to `settings.batch` frames per pass. Its classes are the checkpoint's
+        (`class_names`; `classes`, params' list, names those of a checkpoint that records none).
         """
         net, meta = load_tracking_model(path, arch=settings.arch, map_location=settings.device)
         width, height = int(meta.get("input_w", settings.input_w)), int(meta.get("input_h", settings.input_h))
@@ -93,12 +123,13 @@ class OnlineTracker:
             onnx_path=settings.onnx_path, threads=settings.threads, batch=settings.batch, checkpoint=path,
             precision=settings.precision)
         return cls(net, input_w=width, input_h=height, device=settings.device, settings=track, amp=settings.amp,
-                   meter=SpeedMeter(warmup=settings.warmup), engine=engine, batch=settings.batch)
+                   meter=SpeedMeter(warmup=settings.warmup), engine=engine, batch=settings.batch,
+                   classes=class_names(meta, hm_channels(net), classes))
 
     def reset(self, frame_rate: float = 30) -> None:
         """Start a new sequence: fresh tracker (ids from 1), buffer scaled by the frame rate, and (track.cmc)
         a fresh camera motion estimator."""
-        self.tracker = build_tracker(self.settings, frame_rate)
+        self.tracker = build_tracker(self.settings, frame_rate, len(self.classes))
         self.camera = CameraMotion(self.settings.cmc) if self.settings.cmc != "none" else None
         self.frame = 0
 
@@ -145,8 +176,8 @@ class OnlineTracker:
         start = time.perf_counter()
         warp = self.camera.apply(image) if self.camera is not None and image is not None else None
         (dets,), model_s = self.detect(blob, [geometry], input_threshold(self.settings))
-        tracks = self.tracker.update(dets.boxes, dets.scores, dets.embeddings, warp=warp)
-        result = FrameTracks(self.frame, *reported(tracks, self.settings))
+        tracks = update_tracker(self.tracker, dets.boxes, dets.scores, dets.embeddings, dets.classes, warp=warp)
+        result = FrameTracks(self.frame, *reported(tracks, self.settings), names=self.classes)
         self.meter.add(time.perf_counter() - start, model_s)
         return result
 

@@ -1,4 +1,4 @@
-"""The demo's annotated video: boxes, ids, short trails and a caption on every frame.
+"""The demo's annotated video: boxes, ids (and classes), short trails and a caption on every frame.
 
 The mp4 is encoded into the pid-named temporary folder `fairmot.io.atomic_path` gives (so a
 later run removes what a killed one left) and renamed over the target only when the whole stream
@@ -68,8 +68,10 @@ class AnnotatedVideo:
         assert self._tmp is not None, "use AnnotatedVideo as a context manager"
         return self._tmp
 
-    def write(self, image: np.ndarray, tlwhs: np.ndarray, ids: np.ndarray, caption: str | None = None) -> None:
-        """Draw one frame's tracks (and their trails) on `image` (BGR) and append it."""
+    def write(self, image: np.ndarray, tlwhs: np.ndarray, ids: np.ndarray, caption: str | None = None, *,
+              classes: np.ndarray | None = None, names: Sequence[str] = ()) -> None:
+        """Draw one frame's tracks (and their trails) on `image` (BGR) and append it; with several class
+        `names`, coloured by class and labelled with it (fairmot.inference.draw)."""
         import cv2
 
         if self._writer is None:
@@ -81,7 +83,7 @@ class AnnotatedVideo:
         if (image.shape[1], image.shape[0]) != self.size:
             image, tlwhs = self._fit(image, tlwhs)
         trails = self.trails.update(tlwhs, ids)
-        self._writer.write(draw_tracks(image, tlwhs, ids, trails=trails, caption=caption))
+        self._writer.write(draw_tracks(image, tlwhs, ids, trails=trails, caption=caption, classes=classes, names=names))
         self.frames += 1
 
     def _fit(self, image: np.ndarray, tlwhs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

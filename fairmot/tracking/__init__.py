@@ -1,8 +1,9 @@
 """Trackers over detections: the JDE/FairMOT cascade, ByteTrack's and BoT-SORT's, reached through one registry.
 
 A tracker takes each frame's candidates (boxes, scores, embeddings) and returns its tracks; it never
-sees frames or networks. `build_tracker` is the one place `track.method` becomes a tracker, for the
-online runner and the detection cache alike; `reported` is the output filter both apply.
+sees frames or networks. `build_tracker` is the one place `track.method` becomes a tracker (one per
+class with several classes: per_class.py), for the online runner and the detection cache alike;
+`update_tracker` hands it a frame and `reported` is the output filter both apply.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from fairmot.tracking.matching import (
     iou_matrix_inclusive,
     linear_assignment,
 )
+from fairmot.tracking.per_class import PerClassTracker, update_tracker
 from fairmot.tracking.tracker import JDETracker, Track, TrackState
 
 __all__ = [
@@ -32,6 +34,7 @@ __all__ = [
     "BoTSORT",
     "JDETracker",
     "KalmanFilter",
+    "PerClassTracker",
     "Track",
     "TrackState",
     "build_tracker",
@@ -43,6 +46,7 @@ __all__ = [
     "iou_matrix_inclusive",
     "linear_assignment",
     "reported",
+    "update_tracker",
 ]
 
 
@@ -70,9 +74,13 @@ TRACKERS: dict[str, tuple[Callable[[TrackParams, float], JDETracker], Callable[[
 }
 
 
-def build_tracker(settings: TrackParams, frame_rate: float = 30) -> JDETracker:
-    """The tracker `track.method` names, configured from `settings`."""
-    return TRACKERS[settings.method][0](settings, frame_rate)
+def build_tracker(settings: TrackParams, frame_rate: float = 30, num_classes: int = 1) -> JDETracker | PerClassTracker:
+    """The tracker `track.method` names, configured from `settings`; with several classes one per class
+    behind a PerClassTracker (ids unique across classes)."""
+    make = TRACKERS[settings.method][0]
+    if num_classes == 1:
+        return make(settings, frame_rate)
+    return PerClassTracker(lambda: make(settings, frame_rate), num_classes)
 
 
 def input_threshold(settings: TrackParams) -> float:
@@ -80,11 +88,12 @@ def input_threshold(settings: TrackParams) -> float:
     return TRACKERS[settings.method][1](settings)
 
 
-def reported(tracks: list[Track], settings: TrackParams) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(tlwhs, ids, scores) of the tracks with w*h > min_box_area and w/h <= max_aspect_ratio."""
+def reported(tracks: list[Track], settings: TrackParams) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(tlwhs, ids, scores, classes) of the tracks with w*h > min_box_area and w/h <= max_aspect_ratio."""
     tlwhs = np.array([t.tlwh for t in tracks], dtype=np.float64).reshape(-1, 4)
     ids = np.array([t.track_id for t in tracks], dtype=np.int64)
     scores = np.array([t.score for t in tracks], dtype=np.float64)
+    classes = np.array([t.cls for t in tracks], dtype=np.int64)
     w, h = tlwhs[:, 2], tlwhs[:, 3]
     keep = (w * h > settings.min_box_area) & (w <= settings.max_aspect_ratio * h)
-    return tlwhs[keep], ids[keep], scores[keep]
+    return tlwhs[keep], ids[keep], scores[keep], classes[keep]

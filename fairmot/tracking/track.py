@@ -24,6 +24,7 @@ class Track:
     """One identity: Kalman state, smoothed appearance feature and life cycle."""
 
     alpha = 0.9  # feature smoothing: smooth = alpha * smooth + (1 - alpha) * new
+    cls = 0  # the object class (its index in params' classes); the tracker that starts it sets it
     to_state, to_tlwh = staticmethod(tlwh_to_xyah), staticmethod(xyah_to_tlwh)  # box <-> Kalman (x, y, a, h)
 
     def __init__(self, tlwh: np.ndarray, score: float, feature: np.ndarray, *, unit: bool = False) -> None:

@@ -66,6 +66,7 @@ class JDETracker:
     track_class = Track  # what `_start_tracks` makes (BoT-SORT's keeps an (x, y, w, h) state)
     frozen = [7]  # velocities zeroed when predicting a track that is not Tracked: the height's (vh)
     warp_state = staticmethod(warp_states)  # how the camera's warp moves a state (compensation.py)
+    cls = 0  # the class of the tracks it starts (tracking/per_class.py gives each class's tracker its own)
 
     def __init__(self, frame_rate: float = 30, conf_thres: float = 0.4, track_buffer: int = 30) -> None:
         self.det_thresh = conf_thres
@@ -197,6 +198,7 @@ class JDETracker:
                 continue
             track = self.track_class(dets.tlwh[j], dets.scores[j], dets.unit_features[j], unit=True)
             track.activate(self.kalman_filter, self.frame_id, self._next_id)
+            track.cls = self.cls
             self._next_id += 1
             started.append(track)
         return started

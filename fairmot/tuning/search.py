@@ -82,7 +82,8 @@ def score_track_params(caches: Sequence[SequenceDetections], sequences: Sequence
     missing = [s.name for s in sequences if s.name not in by_name]
     if missing:
         raise ConfigError(f"no cached detections for {', '.join(missing)}; run the detection pass on this split")
-    results = {s.name: interpolate_tracks(track_cached(by_name[s.name], settings), settings) for s in sequences}
+    classes = max(c.num_classes for c in caches)  # fewer than the network's only when a class is never detected: same rows
+    results = {s.name: interpolate_tracks(track_cached(by_name[s.name], settings, classes), settings) for s in sequences}
     return score_results(sequences, results)
 
 

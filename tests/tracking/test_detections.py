@@ -231,5 +231,5 @@ def test_a_cache_of_the_previous_format_says_which_formats(tmp_path):
                                                  "det_floor": 0.05})))
     with pytest.raises(DataError) as raised:
         read_detections(path)
-    assert str(raised.value) == (f"{path}: detection cache format 1, this version of fairmot reads format 2 or 3; "
+    assert str(raised.value) == (f"{path}: detection cache format 1, this version of fairmot reads format 2, 3 or 4; "
                                  "rerun `fairmot detect`")

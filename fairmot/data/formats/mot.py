@@ -7,13 +7,13 @@ Layout of a dataset root (MOT17 and the synthetic set alike)::
     images/{train,test}/<seq>/gt/gt.txt     (train always; test only where gt is public)
 
 gt.txt rows: frame, id, x, y, w, h, mark, class, visibility (1-based frames, top-left x/y).
-Result rows: frame, id, x, y, w, h, score, -1, -1, -1.
+Result rows: frame, id, x, y, w, h, score, class (index + 1; -1 when the run has one class), -1, -1.
 """
 
 from __future__ import annotations
 
 import configparser
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -167,19 +167,21 @@ def write_gt(path: Path, rows: np.ndarray) -> None:
             )
 
 
-def write_results(path: Path, rows: Iterable[tuple[int, int, float, float, float, float, float]], *,
-                  replace: str = "any") -> None:
-    """Write MOTChallenge result lines `frame,id,x,y,w,h,score,-1,-1,-1` (1-based frames); `replace` is
-    a fairmot.io policy ("ours" where the folder may hold the user's own files)."""
+def write_results(path: Path, rows: Iterable[Sequence[float]], *, replace: str = "any", classes: int = 1) -> None:
+    """Write MOTChallenge result lines (`result_line`, 1-based frames) for a run of `classes` classes; `replace`
+    is a fairmot.io policy ("ours" where the folder may hold the user's own files)."""
     with atomic_file(path, replace=replace) as handle:
         for row in rows:
-            handle.write(result_line(row))
+            handle.write(result_line(row, classes))
 
 
-def result_line(row: tuple[int, int, float, float, float, float, float]) -> str:
-    """One MOTChallenge result line (newline included) for (frame, id, x, y, w, h, score)."""
-    frame, tid, x, y, w, h, score = row
-    return f"{int(frame)},{int(tid)},{x:.2f},{y:.2f},{w:.2f},{h:.2f},{score:.2f},-1,-1,-1\n"
+def result_line(row: Sequence[float], classes: int = 1) -> str:
+    """One MOTChallenge result line (newline included) for (frame, id, x, y, w, h, score[, class index]):
+    `frame,id,x,y,w,h,score,<c>,-1,-1`, <c> = class index + 1 in a run of several classes, -1 with one
+    (today's files, byte for byte). A row without its class is of class 0."""
+    frame, tid, x, y, w, h, score = row[:7]
+    cls = f"{int(row[7]) + 1 if len(row) > 7 else 1}" if classes > 1 else "-1"
+    return f"{int(frame)},{int(tid)},{x:.2f},{y:.2f},{w:.2f},{h:.2f},{score:.2f},{cls},-1,-1\n"
 
 
 def list_sequences(root: Path, split: str) -> list[Path]:
