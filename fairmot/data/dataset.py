@@ -186,21 +186,26 @@ def build_targets(
     height: int,
     down_ratio: int = DOWN_RATIO,
     max_objs: int = 500,
+    classes: np.ndarray | None = None,
+    num_classes: int = 1,
 ) -> dict[str, np.ndarray]:
     """Stride-`down_ratio` targets for xyxy `boxes` in input pixels (input size width x height).
 
     Slot k holds object k (at most `max_objs`, the rest dropped): the centre clipped to the map,
     ind = y_int * W_out + x_int, reg = centre - integer cell, wh = ltrb distances from the clipped
-    centre to the unclipped box edges (output pixels), ids = global id (-1: none). Objects with a
-    non-positive width or height leave their slot empty (reg_mask 0).
+    centre to the unclipped box edges (output pixels), ids = id within its class (-1: none), cls =
+    class index (`classes`, None = all 0); the gaussian goes on the heatmap channel of its class.
+    Objects with a non-positive width or height leave their slot empty (reg_mask 0).
     """
     out_w, out_h = width // down_ratio, height // down_ratio
-    hm = np.zeros((1, out_h, out_w), dtype=np.float32)
+    hm = np.zeros((num_classes, out_h, out_w), dtype=np.float32)
     wh = np.zeros((max_objs, 4), dtype=np.float32)
     reg = np.zeros((max_objs, 2), dtype=np.float32)
     ind = np.zeros(max_objs, dtype=np.int64)
     reg_mask = np.zeros(max_objs, dtype=np.uint8)
     target_ids = np.full(max_objs, -1, dtype=np.int64)
+    target_cls = np.zeros(max_objs, dtype=np.int64)
+    cls = np.zeros(len(boxes), dtype=np.int64) if classes is None else np.asarray(classes, dtype=np.int64)
     n = min(len(boxes), max_objs)
     if n:
         b = np.asarray(boxes[:n], dtype=np.float32)
@@ -215,14 +220,15 @@ def build_targets(
         valid = np.flatnonzero((bw > 0) & (bh > 0))
         radii = np.maximum(0, gaussian_radius(np.ceil(bh[valid]), np.ceil(bw[valid])).astype(np.int64))
         for k, radius in zip(valid, radii):
-            draw_gaussian(hm[0], int(ct_int[k, 0]), int(ct_int[k, 1]), int(radius))
+            draw_gaussian(hm[cls[k]], int(ct_int[k, 0]), int(ct_int[k, 1]), int(radius))
         ltrb = np.stack([ct[:, 0] - x1, ct[:, 1] - y1, x2 - ct[:, 0], y2 - ct[:, 1]], axis=1)
         wh[valid] = ltrb[valid]
         ind[valid] = ct_int[valid, 1] * out_w + ct_int[valid, 0]
         reg[valid] = ct[valid] - ct_int[valid]
         reg_mask[valid] = 1
         target_ids[valid] = np.where(ids[:n][valid] >= 0, ids[:n][valid], -1)
-    return {"hm": hm, "reg_mask": reg_mask, "ind": ind, "wh": wh, "reg": reg, "ids": target_ids}
+        target_cls[valid] = cls[:n][valid]
+    return {"hm": hm, "reg_mask": reg_mask, "ind": ind, "wh": wh, "reg": reg, "ids": target_ids, "cls": target_cls}
 
 
 def read_labels(path: Path) -> np.ndarray:
@@ -240,6 +246,20 @@ def read_labels(path: Path) -> np.ndarray:
     return values.reshape(-1, 6)
 
 
+def class_identities(labels: list[np.ndarray], num_classes: int, paths: list[Path]) -> list[int]:
+    """nID of each class (its largest gid + 1), after checking every class column is an index < num_classes."""
+    top = [-1] * num_classes
+    for rows, path in zip(labels, paths):
+        cls = rows[:, 0]
+        bad = (cls < 0) | (cls >= num_classes) | (cls != np.floor(cls))
+        if bad.any():
+            raise DataError(f"{path}: class {cls[bad][0]:g} is not an index of `classes` (0 to {num_classes - 1}); "
+                            "re-run the labels stage with these classes")
+        for c in np.unique(cls).astype(int):
+            top[c] = max(top[c], int(rows[cls == c, 1].max()))
+    return [t + 1 for t in top]
+
+
 class JointDataset(Dataset):
     """Images of one split index with their labels, as FairMOT training samples (dicts of tensors)."""
 
@@ -253,6 +273,7 @@ class JointDataset(Dataset):
         augment: bool = True,
         max_objs: int = 500,
         seed: int = 317,
+        num_classes: int = 1,
     ) -> None:
         if width % 32 or height % 32:
             raise ValueError(f"input size {width}x{height} must be multiples of 32")
@@ -260,10 +281,12 @@ class JointDataset(Dataset):
         self.images = read_split(Path(split_file))
         if not self.images:
             raise DataError(f"{split_file}: the split index lists no image; check data.train_split and the labels")
-        # Labels are small: read them once (also to find nID) instead of on every sample
-        self.labels = [read_labels(label_path(Path(labels_root), rel)) for rel in self.images]
-        max_id = max((int(rows[:, 1].max()) for rows in self.labels if len(rows)), default=-1)
-        self.nID = max_id + 1
+        # Labels are small: read them once (also to find nID per class) instead of on every sample
+        paths = [label_path(Path(labels_root), rel) for rel in self.images]
+        self.labels = [read_labels(path) for path in paths]
+        self.num_classes = num_classes
+        self.class_nID = class_identities(self.labels, num_classes, paths)
+        self.nID = sum(self.class_nID)
         self.width, self.height = width, height
         self.augment = augment
         self.max_objs = max_objs
@@ -280,8 +303,8 @@ class JointDataset(Dataset):
     def sample_rng(self, index: int) -> np.random.Generator:
         return np.random.default_rng([self.seed, self.epoch, index])
 
-    def load(self, index: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The augmented BGR input image, its xyxy boxes in input pixels and their global ids."""
+    def load(self, index: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The augmented BGR input image, its xyxy boxes in input pixels, their ids and classes."""
         path = self.dataset_root / self.images[index]
         img = read_bgr(path)
         if img is None:
@@ -302,18 +325,18 @@ class JointDataset(Dataset):
             ],
             axis=1,
         ).reshape(-1, 4)
-        ids = rows[:, 1].astype(np.int64)
+        ids, classes = rows[:, 1].astype(np.int64), rows[:, 0].astype(np.int64)
         if self.augment:
             img, boxes, kept = random_affine(img, boxes, rng)
-            ids = ids[kept]
+            ids, classes = ids[kept], classes[kept]
             if rng.random() > 0.5:
                 img = img[:, ::-1]
                 boxes = np.stack([self.width - boxes[:, 2], boxes[:, 1], self.width - boxes[:, 0], boxes[:, 3]], axis=1)
-        return img, boxes.astype(np.float32), ids
+        return img, boxes.astype(np.float32), ids, classes
 
     def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
-        img, boxes, ids = self.load(index)
-        targets = build_targets(boxes, ids, self.width, self.height, DOWN_RATIO, self.max_objs)
+        img, boxes, ids, classes = self.load(index)
+        targets = build_targets(boxes, ids, self.width, self.height, DOWN_RATIO, self.max_objs, classes, self.num_classes)
         # BGR -> RGB, HWC -> CHW, [0, 1]; in numpy: torch's elementwise ops on a small tensor cost
         # more here (thread-pool start-up) than the whole conversion
         rgb = np.ascontiguousarray(img[:, :, ::-1].transpose(2, 0, 1), dtype=np.float32)

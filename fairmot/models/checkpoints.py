@@ -11,7 +11,9 @@ Recognition, from key names and tensor shapes (our networks use the reference's 
   18 -> hrnet18, 32 -> hrnet32;
 - `base.base_layer.0.weight` present -> DLA; any `conv_offset_mask` key (the DCNv2 offsets of
   the IDA-up) -> dla34; otherwise the stem width: 16 -> dlaconv, 8 -> dla_tiny;
-- reid_dim = output channels of `id.2.weight`, head_conv = output channels of `hm.0.weight`.
+- reid_dim = output channels of `id.2.weight`, head_conv = output channels of `hm.0.weight`;
+- the class count: the length of our checkpoints' recorded "classes", else the output channels of
+  the heatmap's last layer `hm.2.weight` (1 in every released FairMOT checkpoint).
 A tracking model must load whole: a missing, unexpected or shape-mismatched tensor is a
 DataError that names it (training's `load_model` stays lenient and only reports).
 """
@@ -56,6 +58,14 @@ def head_sizes(state: Mapping[str, torch.Tensor], path: Path) -> tuple[int, int]
     return int(state["id.2.weight"].shape[0]), int(state["hm.0.weight"].shape[0])
 
 
+def class_count(checkpoint: Any, state: Mapping[str, torch.Tensor]) -> int:
+    """How many heatmap channels the network has: len(recorded "classes"), else the heatmap's last layer."""
+    if isinstance(checkpoint, Mapping) and isinstance(checkpoint.get("classes"), (list, tuple)) and checkpoint["classes"]:
+        return len(checkpoint["classes"])
+    last = state.get("hm.2.weight")
+    return int(last.shape[0]) if last is not None and last.ndim == 4 else 1
+
+
 def load_whole(model: torch.nn.Module, state: Mapping[str, torch.Tensor], path: Path, arch: str) -> None:
     """Copy every tensor or fail naming the first missing, unexpected and mismatched ones."""
     target = model.state_dict()
@@ -78,9 +88,9 @@ def load_tracking_model(path: Path | str, *, arch: str | None = None,
                         map_location: Any = "cpu") -> tuple[FairMOTNet, dict[str, Any]]:
     """The network a checkpoint (ours or the reference's) holds, loaded whole, in eval mode.
 
-    Returns (model, meta): meta has "arch", "reid_dim", "head_conv", "format" ("fairmot" or
-    "reference") and every other entry of the file except the weights (ours: input_w/input_h,
-    epoch, nID, ...; the reference's: epoch).
+    Returns (model, meta): meta has "arch", "reid_dim", "head_conv", "num_classes", "format" ("fairmot"
+    or "reference") and every other entry of the file except the weights (ours: input_w/input_h,
+    epoch, nID, classes, class_nID, ...; the reference's: epoch).
     """
     path = Path(path)
     checkpoint = read_weights_only(path, "cpu")
@@ -93,7 +103,8 @@ def load_tracking_model(path: Path | str, *, arch: str | None = None,
             raise DataError(f"{path}: cannot tell the architecture from the state dict (neither DLA "
                             f"{DLA_KEY!r} nor HRNet {HRNET_KEY!r} of a known width); pass --arch "
                             f"({', '.join(ARCHITECTURES)})")
-    model = create_model(arch, reid_dim, head_conv)
+    num_classes = class_count(checkpoint if ours else None, state)
+    model = create_model(arch, reid_dim, head_conv, num_classes)
     load_whole(model, state, path, arch)
     model.to(map_location if isinstance(map_location, (str, torch.device)) else "cpu")
     meta: dict[str, Any] = {}
@@ -101,7 +112,8 @@ def load_tracking_model(path: Path | str, *, arch: str | None = None,
         meta = {k: v for k, v in checkpoint.items() if k != "model"}
     elif isinstance(checkpoint, Mapping) and "state_dict" in checkpoint:
         meta = {k: v for k, v in checkpoint.items() if k not in ("state_dict", "optimizer")}
-    meta.update(arch=arch, reid_dim=reid_dim, head_conv=head_conv, format="fairmot" if ours else REFERENCE_FORMAT)
+    meta.update(arch=arch, reid_dim=reid_dim, head_conv=head_conv, num_classes=num_classes,
+                format="fairmot" if ours else REFERENCE_FORMAT)
     _check_input_size(meta, path)
     return model.eval(), meta
 

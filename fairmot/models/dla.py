@@ -278,8 +278,9 @@ class DLASeg(FairMOTNet):
         reid_dim: int,
         head_conv: int,
         last_level: int = 5,
+        num_classes: int = 1,
     ) -> None:
-        super().__init__(arch, reid_dim, head_conv)
+        super().__init__(arch, reid_dim, head_conv, num_classes)
         self.base = DLA(levels, channels)
         neck_channels = list(channels[FIRST_LEVEL:])
         self.dla_up = DLAUp(neck_channels, deformable)
@@ -296,13 +297,13 @@ class DLASeg(FairMOTNet):
         return self.ida_up(ups[: self.n_merge])[-1]
 
 
-def dla34(reid_dim: int = 128, head_conv: int = 256) -> DLASeg:
-    return DLASeg("dla34", DLA34_LEVELS, DLA34_CHANNELS, True, reid_dim, head_conv)
+def dla34(reid_dim: int = 128, head_conv: int = 256, num_classes: int = 1) -> DLASeg:
+    return DLASeg("dla34", DLA34_LEVELS, DLA34_CHANNELS, True, reid_dim, head_conv, num_classes=num_classes)
 
 
-def dlaconv(reid_dim: int = 128, head_conv: int = 256) -> DLASeg:
-    return DLASeg("dlaconv", DLA34_LEVELS, DLA34_CHANNELS, False, reid_dim, head_conv)
+def dlaconv(reid_dim: int = 128, head_conv: int = 256, num_classes: int = 1) -> DLASeg:
+    return DLASeg("dlaconv", DLA34_LEVELS, DLA34_CHANNELS, False, reid_dim, head_conv, num_classes=num_classes)
 
 
-def dla_tiny(reid_dim: int = 128, head_conv: int = 64) -> DLASeg:
-    return DLASeg("dla_tiny", DLA34_LEVELS, DLA_TINY_CHANNELS, False, reid_dim, head_conv)
+def dla_tiny(reid_dim: int = 128, head_conv: int = 64, num_classes: int = 1) -> DLASeg:
+    return DLASeg("dla_tiny", DLA34_LEVELS, DLA_TINY_CHANNELS, False, reid_dim, head_conv, num_classes=num_classes)

@@ -14,9 +14,9 @@ HEAD_NAMES = ("hm", "wh", "id", "reg")
 HM_BIAS = -2.19
 
 
-def head_channels(reid_dim: int) -> dict[str, int]:
-    """Output channels per head: 1 class heatmap, ltrb box sizes, the re-ID embedding, centre offset."""
-    return {"hm": 1, "wh": 4, "id": reid_dim, "reg": 2}
+def head_channels(reid_dim: int, num_classes: int = 1) -> dict[str, int]:
+    """Output channels per head: one heatmap per class, ltrb box sizes, the re-ID embedding, centre offset."""
+    return {"hm": num_classes, "wh": 4, "id": reid_dim, "reg": 2}
 
 
 def make_head(in_channels: int, out_channels: int, head_conv: int, heatmap: bool) -> nn.Module:
@@ -52,14 +52,17 @@ class FairMOTNet(nn.Module):
 
     down_ratio = 4
 
-    def __init__(self, arch: str, reid_dim: int, head_conv: int) -> None:
+    def __init__(self, arch: str, reid_dim: int, head_conv: int, num_classes: int = 1) -> None:
         super().__init__()
+        if num_classes < 1:
+            raise ValueError(f"num_classes = {num_classes}: a network detects at least one class")
         self.arch = arch
         self.reid_dim = reid_dim
         self.head_conv = head_conv
+        self.num_classes = num_classes
 
     def add_heads(self, in_channels: int) -> None:
-        for name, channels in head_channels(self.reid_dim).items():
+        for name, channels in head_channels(self.reid_dim, self.num_classes).items():
             setattr(self, name, make_head(in_channels, channels, self.head_conv, heatmap=name == "hm"))
 
     def features(self, x: torch.Tensor) -> torch.Tensor:

@@ -141,8 +141,8 @@ class HighResolutionModule(nn.Module):
 class HRNet(FairMOTNet):
     """HRNetV2 with the four branches concatenated at stride 4 under the FairMOT heads."""
 
-    def __init__(self, arch: str, width: int, reid_dim: int, head_conv: int) -> None:
-        super().__init__(arch, reid_dim, head_conv)
+    def __init__(self, arch: str, width: int, reid_dim: int, head_conv: int, num_classes: int = 1) -> None:
+        super().__init__(arch, reid_dim, head_conv, num_classes)
         self.conv1 = nn.Conv2d(3, 64, 3, stride=2, padding=1, bias=False)
         self.bn1 = _bn(64)
         self.conv2 = nn.Conv2d(64, 64, 3, stride=2, padding=1, bias=False)
@@ -206,9 +206,9 @@ class HRNet(FairMOTNet):
         return torch.cat(ups, 1)
 
 
-def hrnet18(reid_dim: int = 128, head_conv: int = 256) -> HRNet:
-    return HRNet("hrnet18", 18, reid_dim, head_conv)
+def hrnet18(reid_dim: int = 128, head_conv: int = 256, num_classes: int = 1) -> HRNet:
+    return HRNet("hrnet18", 18, reid_dim, head_conv, num_classes)
 
 
-def hrnet32(reid_dim: int = 128, head_conv: int = 256) -> HRNet:
-    return HRNet("hrnet32", 32, reid_dim, head_conv)
+def hrnet32(reid_dim: int = 128, head_conv: int = 256, num_classes: int = 1) -> HRNet:
+    return HRNet("hrnet32", 32, reid_dim, head_conv, num_classes)

@@ -49,7 +49,8 @@ def load_model(model: nn.Module, path: Path | str) -> LoadReport:
     """Copy every tensor of the checkpoint at `path` whose name and shape match into `model`.
 
     Missing, unexpected and shape-mismatched tensors are skipped and each logged by name (a
-    warning), so a partially loaded model never goes unnoticed. Returns the LoadReport.
+    warning), so a partially loaded model never goes unnoticed; the heatmap's last layer of a
+    checkpoint with another class count is one line. Returns the LoadReport.
     """
     path = Path(path)
     source = extract_state_dict(read_weights_only(path, "cpu"), path)
@@ -62,13 +63,20 @@ def load_model(model: nn.Module, path: Path | str) -> LoadReport:
             log.warning("%s: skipped %s (not in the model)", path.name, name)
         elif tensor.shape != target[name].shape:
             report.mismatched.append(name)
-            log.warning(
-                "%s: skipped %s (shape %s in the checkpoint, %s in the model)",
-                path.name, name, tuple(tensor.shape), tuple(target[name].shape),
-            )
+            if not _other_class_count(name, tensor, target[name]):
+                log.warning(
+                    "%s: skipped %s (shape %s in the checkpoint, %s in the model)",
+                    path.name, name, tuple(tensor.shape), tuple(target[name].shape),
+                )
         else:
             usable[name] = tensor
             report.loaded.append(name)
+    heatmap = [name for name in report.mismatched if _other_class_count(name, source[name], target[name])]
+    if heatmap:
+        log.warning("%s: skipped %s (shape %s in the checkpoint, %s in the model: %d class(es) there, %d here; "
+                    "the heatmap's last layer starts fresh)", path.name, ", ".join(heatmap),
+                    tuple(source[heatmap[0]].shape), tuple(target[heatmap[0]].shape),
+                    source[heatmap[0]].shape[0], target[heatmap[0]].shape[0])
     for name in target:
         if name not in source:
             report.missing.append(name)
@@ -79,3 +87,9 @@ def load_model(model: nn.Module, path: Path | str) -> LoadReport:
         path.name, len(report.loaded), len(report.missing), len(report.unexpected), len(report.mismatched),
     )
     return report
+
+
+def _other_class_count(name: str, source: torch.Tensor, target: torch.Tensor) -> bool:
+    """A heatmap-head tensor that differs only in its output channels: a checkpoint of another class count."""
+    return (name.startswith("hm.") and source.ndim == target.ndim and source.ndim >= 1
+            and source.shape[1:] == target.shape[1:])

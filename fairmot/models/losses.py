@@ -1,7 +1,7 @@
 """FairMOT's training loss: focal heatmap loss, L1 box/offset losses, the re-ID classifier, and
 the learnable uncertainty weighting of detection against re-ID.
 
-The module holds trainable state (classifier, s_det, s_id), so it is optimised and checkpointed
+The module holds trainable state (classifiers, s_det, s_id), so it is optimised and checkpointed
 with the network. Every reduction avoids a host sync and a division by zero: a batch without
 objects or without identities gives finite losses (the reference's id loss is NaN there).
 """
@@ -9,7 +9,7 @@ objects or without identities gives finite losses (the reference's id loss is Na
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -55,11 +55,16 @@ class FairMOTLoss(nn.Module):
     cross-entropy of a Linear(reid_dim, nID) classifier on L2-normalised embeddings at the object
     centres, scaled by sqrt(2) * ln(nID - 1); ids of -1 are ignored. The reference only checks
     id_weight > 0; here it also scales L_id, which is the same thing at the default of 1.
+
+    With several classes (`nID` a list: class c's identities), class c has its own classifier
+    `classifiers[c]` over its nID_c ids with its own scale (MCMOT, PaddleDetection's MCFairMOT), and
+    L_id is the sum over classes of each class's mean cross-entropy: two classes never share a logit.
+    A class without identities (nID_c < 2) has no classifier (an Identity keeps the indices).
     """
 
     def __init__(
         self,
-        nID: int,
+        nID: int | Sequence[int],
         reid_dim: int = 128,
         hm_weight: float = 1.0,
         wh_weight: float = 0.1,
@@ -67,31 +72,52 @@ class FairMOTLoss(nn.Module):
         id_weight: float = 1.0,
     ) -> None:
         super().__init__()
-        if nID < 2:
+        class_nID = [int(nID)] if isinstance(nID, int) else [int(n) for n in nID]
+        if max(class_nID, default=0) < 2:
             raise DataError(
                 f"nID = {nID}: the training labels hold no identity (max global id + 1 < 2), so the re-ID "
-                "head cannot learn; check the labels stage output (label lines `0 <gid> cx cy w h`, gid >= 1)"
+                "head cannot learn; check the labels stage output (label lines `<class> <gid> cx cy w h`, gid >= 1)"
             )
-        self.nID = nID
+        self.class_nID = class_nID
+        self.nID = sum(class_nID)
         self.reid_dim = reid_dim
         self.hm_weight = hm_weight
         self.wh_weight = wh_weight
         self.off_weight = off_weight
         self.id_weight = id_weight
-        self.classifier = nn.Linear(reid_dim, nID)
+        self.classifiers = nn.ModuleList(nn.Linear(reid_dim, n) if n >= 2 else nn.Identity() for n in class_nID)
         # ln(nID - 1) is 0 for nID = 2 (a single identity); keep the embeddings from collapsing to 0
-        self.emb_scale = math.sqrt(2) * math.log(max(nID - 1, 2))
+        self.emb_scales = [math.sqrt(2) * math.log(max(n - 1, 2)) for n in class_nID]
+        self.emb_scale = self.emb_scales[0]
         self.s_det = nn.Parameter(-1.85 * torch.ones(1))
         self.s_id = nn.Parameter(-1.05 * torch.ones(1))
+        # Checkpoints from before the per-class classifiers hold `classifier.*`: class 0's
+        self.register_load_state_dict_pre_hook(_rename_single_classifier)
 
     def id_loss(self, id_map: torch.Tensor, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        if len(self.classifiers) > 1:
+            return self.class_id_loss(id_map, batch)
         embeddings = gather_feat(id_map, batch["ind"])[batch["reg_mask"] > 0].float()
         targets = batch["ids"][batch["reg_mask"] > 0]
-        logits = self.classifier(self.emb_scale * F.normalize(embeddings, dim=1)).float()
+        logits = self.classifiers[0](self.emb_scale * F.normalize(embeddings, dim=1)).float()
         # Sum over valid ids / their count: equals the mean cross-entropy, and 0 (still attached to
         # the graph, so DDP sees every parameter used) when no object has an id.
         total = F.cross_entropy(logits, targets, ignore_index=-1, reduction="sum")
         return total / (targets >= 0).sum().clamp(min=1)
+
+    def class_id_loss(self, id_map: torch.Tensor, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        """Sum over classes of the mean cross-entropy of class c's objects under class c's classifier only."""
+        embeddings = F.normalize(gather_feat(id_map, batch["ind"]).float(), dim=2)
+        total = id_map.new_zeros((), dtype=torch.float32)
+        for c, classifier in enumerate(self.classifiers):
+            if self.class_nID[c] < 2:
+                continue
+            chosen = (batch["reg_mask"] > 0) & (batch["cls"] == c)
+            targets = batch["ids"][chosen]
+            logits = classifier(self.emb_scales[c] * embeddings[chosen]).float()
+            loss = F.cross_entropy(logits, targets, ignore_index=-1, reduction="sum")
+            total = total + loss / (targets >= 0).sum().clamp(min=1)
+        return total
 
     def forward(
         self, outputs: Mapping[str, torch.Tensor], batch: Mapping[str, torch.Tensor]
@@ -116,3 +142,11 @@ class FairMOTLoss(nn.Module):
             "s_id": self.s_id.detach().squeeze(0),
         }
         return loss, stats
+
+
+def _rename_single_classifier(module: nn.Module, state: dict, prefix: str, *args: object) -> None:
+    """`classifier.weight/bias` (one class, before per-class classifiers) -> `classifiers.0.*`."""
+    for name in ("weight", "bias"):
+        old = f"{prefix}classifier.{name}"
+        if old in state:
+            state[f"{prefix}classifiers.0.{name}"] = state.pop(old)

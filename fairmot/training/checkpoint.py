@@ -125,7 +125,7 @@ class CheckpointWriter:
             "params": dataclasses.asdict(p),
             "data_fingerprint": self.config.data_fingerprint,
         }
-        for key in ("arch", "reid_dim", "head_conv", "input_w", "input_h", "nID"):
+        for key in ("arch", "reid_dim", "head_conv", "input_w", "input_h", "nID", "classes"):
             checkpoint.setdefault(key, getattr(p, key, 0))
         save_checkpoint(checkpoint, self.config.out_dir / name)
 
@@ -158,8 +158,14 @@ def restore_rank_rng(checkpoint: dict[str, Any], ctx: DistContext) -> None:
 
 
 def check_resumable(checkpoint: dict[str, Any], meta: dict[str, Any], path: Path) -> None:
-    """The checkpoint must fit the network being built; other params may change on resume."""
-    for key in ("arch", "reid_dim", "head_conv", "nID"):
-        if key in meta and checkpoint.get(key) != meta[key]:
-            raise ConfigError(f"{path}: was trained with {key}={checkpoint.get(key)!r}, this run has "
+    """The checkpoint must fit the network being built; other params may change on resume.
+
+    A checkpoint from before classes were recorded is one class with class_nID [nID]."""
+    recorded = {"class_nID": [checkpoint.get("nID")], **checkpoint}
+    for key in ("arch", "reid_dim", "head_conv", "nID", "class_nID"):
+        if key in meta and recorded.get(key) != meta[key]:
+            raise ConfigError(f"{path}: was trained with {key}={recorded.get(key)!r}, this run has "
                               f"{key}={meta[key]!r}; set it back or train without --resume")
+    if "classes" in meta and len(checkpoint.get("classes", [None])) != len(meta["classes"]):
+        raise ConfigError(f"{path}: was trained with classes={checkpoint.get('classes')!r}, this run has "
+                          f"classes={meta['classes']!r}; set it back or train without --resume")

@@ -32,13 +32,16 @@ class TrainParts:
 
 
 def build_parts(config: TrainConfig) -> TrainParts:
-    """The real thing: JointDataset over the split, create_model(arch), FairMOTLoss(nID)."""
+    """The real thing: JointDataset over the split, create_model(arch) with a heatmap channel per class,
+    FairMOTLoss(nID per class); one class builds exactly the single-class network and loss."""
     p = config.params
+    num_classes = len(p.classes)
     dataset = JointDataset(config.dataset_root, config.labels_root, config.split_file,
-                           p.input_w, p.input_h, augment=p.augment, seed=p.seed)
+                           p.input_w, p.input_h, augment=p.augment, seed=p.seed, num_classes=num_classes)
     head_conv = resolve_head_conv(p.arch, p.head_conv)
-    model = create_model(p.arch, reid_dim=p.reid_dim, head_conv=head_conv)
-    loss = FairMOTLoss(dataset.nID, reid_dim=p.reid_dim, hm_weight=p.hm_weight,
+    model = create_model(p.arch, reid_dim=p.reid_dim, head_conv=head_conv, num_classes=num_classes)
+    class_nID = dataset.class_nID if num_classes > 1 else dataset.nID
+    loss = FairMOTLoss(class_nID, reid_dim=p.reid_dim, hm_weight=p.hm_weight,
                        wh_weight=p.wh_weight, off_weight=p.off_weight, id_weight=p.id_weight)
     if p.load_model and not config.resume:
         path = Path(p.load_model)
@@ -48,7 +51,8 @@ def build_parts(config: TrainConfig) -> TrainParts:
             raise FairMOTError(f"load_model: {path} does not exist; give a local checkpoint file or '' to start from scratch")
         load_model(model, path)
     meta = {"arch": p.arch, "reid_dim": p.reid_dim, "head_conv": head_conv,
-            "input_w": p.input_w, "input_h": p.input_h, "nID": int(dataset.nID)}
+            "input_w": p.input_w, "input_h": p.input_h, "nID": int(dataset.nID),
+            "classes": list(p.classes), "class_nID": [int(n) for n in dataset.class_nID]}
     return TrainParts(model, loss, dataset, meta)
 
 
@@ -107,7 +111,7 @@ def optimizer_step(loss: torch.Tensor, optimizer: torch.optim.Optimizer, scaler:
 
 
 def make_optimizer(model: nn.Module, loss: nn.Module, lr: float) -> torch.optim.Adam:
-    """Adam over the network, plus a second group for the loss module (classifier, s_det, s_id)."""
+    """Adam over the network, plus a second group for the loss module (classifiers, s_det, s_id)."""
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     loss_params = [p for p in loss.parameters() if p.requires_grad]
     if loss_params:

@@ -71,8 +71,8 @@ def _id_batch(ids: list[int]) -> tuple[dict, dict]:
 
 def _identity_classifier(criterion: FairMOTLoss) -> None:
     with torch.no_grad():
-        criterion.classifier.weight.copy_(torch.tensor([[1.0, 0.0], [0.0, 1.0], [0.0, 0.0]]))
-        criterion.classifier.bias.zero_()
+        criterion.classifiers[0].weight.copy_(torch.tensor([[1.0, 0.0], [0.0, 1.0], [0.0, 0.0]]))
+        criterion.classifiers[0].bias.zero_()
 
 
 def test_id_loss_is_scaled_cross_entropy_on_normalised_embeddings():
@@ -98,7 +98,7 @@ def test_id_loss_without_any_identity_is_zero_not_nan():
     assert stats["id_loss"].item() == 0.0
     assert torch.isfinite(loss)
     loss.backward()
-    assert torch.isfinite(outputs["id"].grad).all() and torch.isfinite(criterion.classifier.weight.grad).all()
+    assert torch.isfinite(outputs["id"].grad).all() and torch.isfinite(criterion.classifiers[0].weight.grad).all()
     # no object at all: every term finite as well
     outputs, batch = _id_batch([1, 2])
     batch["reg_mask"].zero_()
@@ -115,7 +115,7 @@ def test_total_is_the_uncertainty_weighted_sum():
     hand = 0.5 * (math.exp(1.85) * det.item() + math.exp(1.05) * stats["id_loss"].item() - 1.85 - 1.05)
     assert loss.item() == pytest.approx(hand, rel=1e-6)
     assert (stats["s_det"].item(), stats["s_id"].item()) == (pytest.approx(-1.85), pytest.approx(-1.05))
-    assert set(criterion.state_dict()) == {"classifier.weight", "classifier.bias", "s_det", "s_id"}
+    assert set(criterion.state_dict()) == {"classifiers.0.weight", "classifiers.0.bias", "s_det", "s_id"}
 
 
 def _synthetic_batch(width: int = 160, height: int = 96) -> dict[str, torch.Tensor]:

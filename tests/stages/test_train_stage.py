@@ -45,7 +45,8 @@ def test_fairmot_train_writes_checkpoints_train_json_and_dvclive_plots(tmp_path,
     assert (final["arch"], final["reid_dim"], final["input_w"], final["input_h"], final["epoch"]) == ("dla_tiny", 128, 320, 192, 1)
     assert final["head_conv"] > 0  # resolved, not -1
     assert final["params"]["batch_size"] == 2 and final["params"]["data"]["train_split"] == "train"
-    assert final["loss"]["classifier.weight"].shape == (final["nID"], 128)
+    assert final["loss"]["classifiers.0.weight"].shape == (final["nID"], 128)
+    assert (final["classes"], final["class_nID"]) == (["pedestrian"], [final["nID"]])
     assert last["epoch"] == 1
 
     from fairmot.models import build_from_checkpoint

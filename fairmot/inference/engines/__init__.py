@@ -73,7 +73,7 @@ def _checked(engine: Any, model: nn.Module | None, checkpoint: Path | str | None
     if checkpoint is not None:
         engine.check_source(file_sha256(checkpoint), checkpoint)
     if model is not None:
-        engine.check_heads(head_channels(model.reid_dim))
+        engine.check_heads(head_channels(model.reid_dim, getattr(model, "num_classes", 1)))
     if engine.size is not None and engine.shape != (1, 3, input_h, input_w):
         raise ConfigError(f"{engine.path}: exported for input {engine.shape[3]}x{engine.shape[2]}, the checkpoint "
                           f"runs at {input_w}x{input_h}; re-run `fairmot export` for this checkpoint")
