@@ -65,15 +65,17 @@ def evaluate(
     check_output_dir(results, option="--results", hint=" (or pass --gt DIR to score the files in it)")
     _check_reports(reports or PIPELINE_REPORTS)
     sequences = find_eval_sequences(dataset, params.eval.split)  # fail on bad gt before any tracking
-    _track_and_score(params, sequences, detections, results, reports or PIPELINE_REPORTS)
+    _track_and_score(params, sequences, dataset, detections, results, reports or PIPELINE_REPORTS)
 
 
 def _score_only(params: Params, results: Path, gt: Path, reports: Path | None, split: str) -> None:
     """Score another tool's files on `split`, given as --split, not eval.split: that is the pipeline's
     choice of frames, while result files made elsewhere cover whole sequences."""
     from fairmot.evaluation import (
-        evaluate_results_dir,
+        find_eval_sequences,
         format_table,
+        load_results,
+        score_results,
         tracking_metrics,
         write_reports,
     )
@@ -83,10 +85,25 @@ def _score_only(params: Params, results: Path, gt: Path, reports: Path | None, s
     if split == "val":
         print("note: --split val scores only the second half of each sequence (frames N/2+1..N of its N); "
               "pass --split train to score whole sequences")
-    report = evaluate_results_dir(results, gt, split, params.eval.benchmark)
+    sequences = find_eval_sequences(gt, split)
+    report = score_results(sequences, load_results(results, sequences, num_classes=len(params.classes)),
+                           params.eval.benchmark, classes=params.classes, gt_classes=class_rules(params, gt, sequences))
     if reports is not None:
         write_reports(report, tracking_metrics(report), reports, replace=reports_policy(reports))
     print(format_table(report.table))
+
+
+def class_rules(params: Params, root: Path, sequences: list[EvalSequence]) -> dict:
+    """{sequence: GtClasses}: which gt numbers of each sequence are which of `classes` (its dataset's
+    class_map or recorded numbering; data.class_map for a folder without a record), and eval.benchmark's
+    distractors."""
+    from fairmot.data.classes import gt_classes, sequence_gt_classes
+    from fairmot.data.formats.mot import BENCHMARKS
+
+    distractors = BENCHMARKS[params.eval.benchmark].distractors
+    found = sequence_gt_classes(root, params.data, params.classes, distractors)
+    fallback = gt_classes("mot", params.data.class_map, params.classes, distractors, key="data.class_map")
+    return {s.name: found.get(s.name, fallback) for s in sequences}
 
 
 def _check_reports(reports: Path) -> None:
@@ -113,7 +130,7 @@ def _load_caches(detections: Path, sequences: list[EvalSequence], checkpoint_sha
     return caches
 
 
-def _track_and_score(params: Params, sequences: list[EvalSequence], detections: Path, results: Path,
+def _track_and_score(params: Params, sequences: list[EvalSequence], dataset: Path, detections: Path, results: Path,
                      reports: Path) -> None:
     import json
     import time
@@ -135,7 +152,8 @@ def _track_and_score(params: Params, sequences: list[EvalSequence], detections: 
         for seq, cache in zip(sequences, caches):
             write_results(tmp / f"{seq.name}.txt", interpolate_tracks(track_cached(cache, params.track), params.track))
     tracking_s = time.perf_counter() - started
-    report = score_results(sequences, load_results(results, sequences), params.eval.benchmark)
+    report = score_results(sequences, load_results(results, sequences, num_classes=len(params.classes)),
+                           params.eval.benchmark, classes=params.classes, gt_classes=class_rules(params, dataset, sequences))
     frames = sum(s.num_frames for s in sequences)
     metrics = {**tracking_metrics(report), **{k: speed.get(k) for k in SPEED_KEYS},
                "method": params.track.method, "tracking_fps": round(frames / max(tracking_s, 1e-9), 1)}

@@ -38,14 +38,13 @@ def benchmark_rule(benchmark: str) -> GtClasses:
 
 
 def is_benchmark_scoring(classes: Sequence[str], gt_classes: Mapping[str, GtClasses] | None, benchmark: str) -> bool:
-    """One class scored by the benchmark's own rules: the single-class scoring of old, unchanged."""
+    """One class whose gt rule is the default one (number 1, the benchmark's distractors): scored by the
+    benchmark's own rules, as before classes existed (DanceTrack: every marked row a target)."""
     if len(classes) > 1:
         return False
-    if gt_classes is None:
-        return True
     rule = benchmark_rule(benchmark)
-    return BENCHMARKS[benchmark].pedestrians_only and all(
-        r.targets == rule.targets and set(r.distractors) == set(rule.distractors) for r in gt_classes.values())
+    return gt_classes is None or all(r.targets == rule.targets and set(r.distractors) == set(rule.distractors)
+                                     for r in gt_classes.values())
 
 
 def class_rows(rows: np.ndarray, class_index: int) -> np.ndarray:

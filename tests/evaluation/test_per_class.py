@@ -73,7 +73,11 @@ def pred_rows(seq: str) -> np.ndarray:
 
 @pytest.fixture
 def dataset(tmp_path) -> Path:
-    """A MOT-layout root with both sequences and their result files (class column = class index + 1)."""
+    return write_dataset(tmp_path)
+
+
+def write_dataset(tmp_path: Path) -> Path:
+    """A MOT-layout root with both sequences and their result files in res/ (class column = class index + 1)."""
     res = tmp_path / "res"
     res.mkdir()
     for seq in GT:
