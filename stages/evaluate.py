@@ -22,7 +22,7 @@ from stages.common import DatasetOption, one_line_errors, read_params, reports_p
 
 if TYPE_CHECKING:
     from fairmot.config import Params
-    from fairmot.evaluation import EvalSequence
+    from fairmot.evaluation import EvalReport, EvalSequence
 
 PIPELINE_PARAMS, PIPELINE_REPORTS = Path("params.yaml"), Path("reports")
 # --gt's default split: every frame of every sequence with gt (of images/test under a dataset root)
@@ -71,14 +71,7 @@ def evaluate(
 def _score_only(params: Params, results: Path, gt: Path, reports: Path | None, split: str) -> None:
     """Score another tool's files on `split`, given as --split, not eval.split: that is the pipeline's
     choice of frames, while result files made elsewhere cover whole sequences."""
-    from fairmot.evaluation import (
-        find_eval_sequences,
-        format_table,
-        load_results,
-        score_results,
-        tracking_metrics,
-        write_reports,
-    )
+    from fairmot.evaluation import find_eval_sequences, format_table, tracking_metrics, write_reports
 
     if reports is not None:
         _check_reports(reports)
@@ -86,24 +79,19 @@ def _score_only(params: Params, results: Path, gt: Path, reports: Path | None, s
         print("note: --split val scores only the second half of each sequence (frames N/2+1..N of its N); "
               "pass --split train to score whole sequences")
     sequences = find_eval_sequences(gt, split)
-    report = score_results(sequences, load_results(results, sequences, num_classes=len(params.classes)),
-                           params.eval.benchmark, classes=params.classes, gt_classes=class_rules(params, gt, sequences))
+    report = _score(params, gt, results, sequences)
     if reports is not None:
         write_reports(report, tracking_metrics(report), reports, replace=reports_policy(reports))
     print(format_table(report.table))
 
 
-def class_rules(params: Params, root: Path, sequences: list[EvalSequence]) -> dict:
-    """{sequence: GtClasses}: which gt numbers of each sequence are which of `classes` (its dataset's
-    class_map or recorded numbering; data.class_map for a folder without a record), and eval.benchmark's
-    distractors."""
-    from fairmot.data.classes import gt_classes, sequence_gt_classes
-    from fairmot.data.formats.mot import BENCHMARKS
+def _score(params: Params, root: Path, results: Path, sequences: list[EvalSequence]) -> EvalReport:
+    """The result files scored for params.classes, each sequence's gt numbers read by its class rules."""
+    from fairmot.evaluation import class_rules, load_results, score_results
 
-    distractors = BENCHMARKS[params.eval.benchmark].distractors
-    found = sequence_gt_classes(root, params.data, params.classes, distractors)
-    fallback = gt_classes("mot", params.data.class_map, params.classes, distractors, key="data.class_map")
-    return {s.name: found.get(s.name, fallback) for s in sequences}
+    rows = load_results(results, sequences, num_classes=len(params.classes))
+    rules = class_rules(root, params.data, params.classes, params.eval.benchmark, sequences)
+    return score_results(sequences, rows, params.eval.benchmark, classes=params.classes, gt_classes=rules)
 
 
 def _check_reports(reports: Path) -> None:
@@ -137,7 +125,7 @@ def _track_and_score(params: Params, sequences: list[EvalSequence], dataset: Pat
 
     from fairmot.data.formats.mot import write_results
     from fairmot.errors import DataError
-    from fairmot.evaluation import format_table, load_results, score_results, tracking_metrics, write_reports
+    from fairmot.evaluation import format_table, tracking_metrics, write_reports
     from fairmot.evaluation.interpolate import interpolate_tracks
     from fairmot.io import OURS, atomic_dir
     from fairmot.tracking.cache import track_cached
@@ -152,8 +140,7 @@ def _track_and_score(params: Params, sequences: list[EvalSequence], dataset: Pat
         for seq, cache in zip(sequences, caches):
             write_results(tmp / f"{seq.name}.txt", interpolate_tracks(track_cached(cache, params.track), params.track))
     tracking_s = time.perf_counter() - started
-    report = score_results(sequences, load_results(results, sequences, num_classes=len(params.classes)),
-                           params.eval.benchmark, classes=params.classes, gt_classes=class_rules(params, dataset, sequences))
+    report = _score(params, dataset, results, sequences)
     frames = sum(s.num_frames for s in sequences)
     metrics = {**tracking_metrics(report), **{k: speed.get(k) for k in SPEED_KEYS},
                "method": params.track.method, "tracking_fps": round(frames / max(tracking_s, 1e-9), 1)}

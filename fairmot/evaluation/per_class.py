@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from fairmot.data.classes import GtClasses
+from fairmot.config import DataParams
+from fairmot.data.classes import GtClasses, gt_classes, sequence_gt_classes
 from fairmot.data.formats.mot import BENCHMARKS, PEDESTRIAN
 from fairmot.errors import DataError
 from fairmot.evaluation.sequences import CLASS, OVERALL, EvalSequence
@@ -30,6 +32,17 @@ SCORED_AS = "MOT17"  # whose preprocessing scores the rewritten pairs (the distr
 ALL_CLASSES, CLASS_AVERAGE = "all", "class average"  # the `class` of the pooled and the averaged OVERALL rows
 
 Scorer = Callable[[Sequence[EvalSequence], Mapping[str, np.ndarray], str], pd.DataFrame]
+
+
+def class_rules(root: Path, data: DataParams, classes: Sequence[str], benchmark: str, sequences: Sequence[EvalSequence]
+                ) -> dict[str, GtClasses]:
+    """{sequence: GtClasses}: which gt numbers of each sequence are which of `classes` (its dataset's
+    class_map or recorded numbering; data.class_map where the folder has no record of it), with the
+    benchmark's distractors. `root`: a dataset root or a folder of sequences."""
+    distractors = BENCHMARKS[benchmark].distractors
+    found = sequence_gt_classes(root, data, classes, distractors)
+    fallback = gt_classes("mot", data.class_map, classes, distractors, key="data.class_map")
+    return {s.name: found.get(s.name, fallback) for s in sequences}
 
 
 def benchmark_rule(benchmark: str) -> GtClasses:
