@@ -11,7 +11,7 @@ writes (never in the online `fairmot track`), after tracking from the cache:
   clip(tau * ln(tau^3 / n), 1 / tau, tau^2) for a track of n rows, scikit-learn's default noise
   alpha = 1e-10 and zero prior mean, solved by Cholesky as GaussianProcessRegressor does). Rows keep
   their frames, ids and scores; the count does not change.
-Rows are (frame, id, x, y, w, h, score); the result is sorted by frame, then id.
+Rows are (frame, id, x, y, w, h, score[, class]); the result is sorted by frame, then id.
 """
 
 from __future__ import annotations
@@ -25,8 +25,10 @@ GP_ALPHA = 1e-10  # scikit-learn GaussianProcessRegressor's default alpha, which
 
 
 def interpolate_tracks(rows: np.ndarray, settings: TrackParams) -> np.ndarray:
-    """`rows` (N, 7) post-processed as `settings.interpolate` says (none: unchanged)."""
-    rows = np.asarray(rows, dtype=np.float64).reshape(-1, 7)
+    """`rows` (N, 7), or (N, 8) with the class index last, post-processed as `settings.interpolate` says
+    (none: unchanged). An id keeps one class, so its filled rows carry it."""
+    rows = np.asarray(rows, dtype=np.float64)
+    rows = rows.reshape(-1, rows.shape[1] if rows.ndim == 2 else 7)
     if settings.interpolate == "none":
         return rows
     filled = fill_gaps(rows, settings.max_gap)
