@@ -22,7 +22,7 @@ from stages.common import DatasetOption, one_line_errors, read_params, reports_p
 
 if TYPE_CHECKING:
     from fairmot.config import Params
-    from fairmot.evaluation import EvalSequence
+    from fairmot.evaluation import EvalReport, EvalSequence
 
 PIPELINE_PARAMS, PIPELINE_REPORTS = Path("params.yaml"), Path("reports")
 # --gt's default split: every frame of every sequence with gt (of images/test under a dataset root)
@@ -65,28 +65,33 @@ def evaluate(
     check_output_dir(results, option="--results", hint=" (or pass --gt DIR to score the files in it)")
     _check_reports(reports or PIPELINE_REPORTS)
     sequences = find_eval_sequences(dataset, params.eval.split)  # fail on bad gt before any tracking
-    _track_and_score(params, sequences, detections, results, reports or PIPELINE_REPORTS)
+    _track_and_score(params, sequences, dataset, detections, results, reports or PIPELINE_REPORTS)
 
 
 def _score_only(params: Params, results: Path, gt: Path, reports: Path | None, split: str) -> None:
     """Score another tool's files on `split`, given as --split, not eval.split: that is the pipeline's
     choice of frames, while result files made elsewhere cover whole sequences."""
-    from fairmot.evaluation import (
-        evaluate_results_dir,
-        format_table,
-        tracking_metrics,
-        write_reports,
-    )
+    from fairmot.evaluation import find_eval_sequences, format_table, tracking_metrics, write_reports
 
     if reports is not None:
         _check_reports(reports)
     if split == "val":
         print("note: --split val scores only the second half of each sequence (frames N/2+1..N of its N); "
               "pass --split train to score whole sequences")
-    report = evaluate_results_dir(results, gt, split, params.eval.benchmark)
+    sequences = find_eval_sequences(gt, split)
+    report = _score(params, gt, results, sequences)
     if reports is not None:
         write_reports(report, tracking_metrics(report), reports, replace=reports_policy(reports))
     print(format_table(report.table))
+
+
+def _score(params: Params, root: Path, results: Path, sequences: list[EvalSequence]) -> EvalReport:
+    """The result files scored for params.classes, each sequence's gt numbers read by its class rules."""
+    from fairmot.evaluation import class_rules, load_results, score_results
+
+    rows = load_results(results, sequences, num_classes=len(params.classes))
+    rules = class_rules(root, params.data, params.classes, params.eval.benchmark, sequences)
+    return score_results(sequences, rows, params.eval.benchmark, classes=params.classes, gt_classes=rules)
 
 
 def _check_reports(reports: Path) -> None:
@@ -113,14 +118,14 @@ def _load_caches(detections: Path, sequences: list[EvalSequence], checkpoint_sha
     return caches
 
 
-def _track_and_score(params: Params, sequences: list[EvalSequence], detections: Path, results: Path,
+def _track_and_score(params: Params, sequences: list[EvalSequence], dataset: Path, detections: Path, results: Path,
                      reports: Path) -> None:
     import json
     import time
 
     from fairmot.data.formats.mot import write_results
     from fairmot.errors import DataError
-    from fairmot.evaluation import format_table, load_results, score_results, tracking_metrics, write_reports
+    from fairmot.evaluation import format_table, tracking_metrics, write_reports
     from fairmot.evaluation.interpolate import interpolate_tracks
     from fairmot.io import OURS, atomic_dir
     from fairmot.tracking.cache import track_cached
@@ -136,7 +141,7 @@ def _track_and_score(params: Params, sequences: list[EvalSequence], detections: 
             rows = track_cached(cache, params.track, len(params.classes))
             write_results(tmp / f"{seq.name}.txt", interpolate_tracks(rows, params.track), classes=len(params.classes))
     tracking_s = time.perf_counter() - started
-    report = score_results(sequences, load_results(results, sequences), params.eval.benchmark)
+    report = _score(params, dataset, results, sequences)
     frames = sum(s.num_frames for s in sequences)
     metrics = {**tracking_metrics(report), **{k: speed.get(k) for k in SPEED_KEYS},
                "method": params.track.method, "tracking_fps": round(frames / max(tracking_s, 1e-9), 1)}

@@ -50,7 +50,7 @@ def tune(
     import time
 
     from fairmot.errors import FairMOTError
-    from fairmot.evaluation import find_eval_sequences
+    from fairmot.evaluation import class_rules, find_eval_sequences
     from fairmot.inference.detect import cached_detections
     from fairmot.inference.settings import InferenceSettings
     from fairmot.tuning import apply_track_params
@@ -67,7 +67,8 @@ def tune(
         started = time.perf_counter()
         result = run_tune(caches, sequences, params.track, n_trials=t.n_trials, objective=t.objective, seed=t.seed,
                           n_jobs=t.n_jobs, methods=t.methods, storage=t.storage or detections.parent / "study.journal",
-                          study=t.study, fresh=fresh)
+                          study=t.study, fresh=fresh, benchmark=params.eval.benchmark, classes=params.classes,
+                          gt_classes=class_rules(dataset, params.data, params.classes, params.eval.benchmark, sequences))
     except KeyboardInterrupt:  # a second Ctrl-C outside the trials (the network pass, the baseline's score)
         raise FairMOTError("interrupted; rerun `fairmot tune` to continue (finished trials are kept)") from None
     seconds = time.perf_counter() - started

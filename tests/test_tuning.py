@@ -308,3 +308,49 @@ def test_ctrl_c_during_the_last_trial_interrupts_nothing(val_split, tmp_path, mo
     ScoreCalls(monkeypatch, at=4, action=lambda: signal.raise_signal(signal.SIGINT))  # trial 3 of 4
     result = tune(caches, sequences, TrackParams(), n_trials=4, seed=0, storage=tmp_path / "study.journal")
     assert not result.interrupted and result.finished == 4
+
+
+def fake_tracker(rows_of, calls):
+    """track_cached standing in for the tracker: the given rows of each sequence, the call's num_classes noted."""
+    def track_cached(cache, settings, num_classes=1):
+        calls.append(num_classes)
+        return [tuple(r) for r in rows_of(cache.name)]
+    return track_cached
+
+
+def test_several_classes_are_tracked_apart_and_judged_by_their_class_average(tmp_path, monkeypatch):
+    from fairmot.evaluation import score_results
+    from fairmot.tracking.cache import SequenceDetections
+    from fairmot.tuning import search
+    from tests.evaluation.test_per_class import CLASSES, GT, RULE, pred_rows, write_dataset
+
+    sequences = find_eval_sequences(write_dataset(tmp_path), "train")
+    caches = [SequenceDetections(s.name, 30.0, 1, 0.05, s.info.width, s.info.height) for s in sequences]
+    calls = []
+    monkeypatch.setattr(search, "track_cached", fake_tracker(pred_rows, calls))
+    rules = dict.fromkeys(GT, RULE)
+    report = score_track_params(caches, sequences, TrackParams(), classes=CLASSES, gt_classes=rules)
+    expected = score_results(sequences, {s.name: pred_rows(s.name) for s in sequences}, classes=CLASSES, gt_classes=rules)
+    assert calls == [3, 3] and report.headline == expected.class_average != expected.overall
+    result = tune(caches, sequences, TrackParams(), n_trials=1, methods=["jde"], classes=CLASSES, gt_classes=rules)
+    assert result.baseline_value == result.best_value == pytest.approx(expected.class_average["HOTA"])
+    assert result.trials["IDs"].iloc[0] == expected.class_average["IDs"]
+    single = tune(caches, sequences, TrackParams(), n_trials=1, methods=["jde"])
+    assert single.study != result.study  # another scoring, another study
+
+
+@pytest.mark.parametrize(("benchmark", "fp_fn"), [("MOT17", (11, 0)), ("MOT20", (5, 0)), ("DanceTrack", (14, 2))])
+def test_tracks_are_scored_under_the_benchmarks_own_preprocessing(tmp_path, monkeypatch, benchmark, fp_fn):
+    """The benchmark fixture of tests/evaluation/test_benchmarks.py: each benchmark's documented counts."""
+    from fairmot.data.formats.mot import SeqInfo
+    from fairmot.evaluation import EvalSequence
+    from fairmot.tracking.cache import SequenceDetections
+    from fairmot.tuning import search
+    from tests.evaluation.test_benchmarks import FRAMES, H, W, fixture_rows
+
+    gt, pred = fixture_rows()
+    seq = EvalSequence("SEQ-01", tmp_path, SeqInfo("SEQ-01", 30, FRAMES, W, H), 1, FRAMES, gt)
+    monkeypatch.setattr(search, "track_cached", fake_tracker(lambda name: pred, []))
+    cache = SequenceDetections("SEQ-01", 30.0, 1, 0.05, W, H)
+    overall = score_track_params([cache], [seq], TrackParams(), benchmark=benchmark).overall
+    assert (overall["FP"], overall["FN"]) == fp_fn

@@ -6,6 +6,7 @@ read it.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,12 +14,13 @@ from pathlib import Path
 import numpy as np
 
 from fairmot.config import EVAL_SPLITS
-from fairmot.data.formats.mot import SeqInfo, read_gt, read_results, read_seqinfo, sequence_folders
+from fairmot.data.formats.mot import RESULT_COLUMNS, SeqInfo, read_gt, read_results, read_seqinfo, sequence_folders
 from fairmot.errors import DataError
 
 # The images/<folder> each split reads: val is the second half of every train sequence.
 EVAL_IMAGE_FOLDER = {"test": "test", "val": "train", "train": "train"}
 OVERALL = "OVERALL"  # the all-sequences row of every table
+CLASS = len(RESULT_COLUMNS)  # the column of load_results' rows holding the class index
 # Float64 holds every integer up to 2**53 exactly: past it two ids of a result file may read as one.
 MAX_ID = 2**53
 
@@ -153,8 +155,9 @@ def check_result_rows(rows: np.ndarray, path: Path, seq: EvalSequence) -> None:
                             "result rows are frame,id,x,y,w,h,score with integer frame and id")
 
 
-def load_results(results_dir: Path, sequences: Sequence[EvalSequence]) -> dict[str, np.ndarray]:
-    """Read `<results_dir>/<seq>.txt` for every sequence, keeping the rows in its frame range.
+def load_results(results_dir: Path, sequences: Sequence[EvalSequence], num_classes: int = 1) -> dict[str, np.ndarray]:
+    """Read `<results_dir>/<seq>.txt` for every sequence, keeping the rows in its frame range: (N, 7)
+    frame, id, x, y, w, h, score; with several classes (N, 8), the class index (read_result_classes) added.
 
     A result file for a sequence that has no gt is an error too (it would silently go unscored).
     """
@@ -176,5 +179,28 @@ def load_results(results_dir: Path, sequences: Sequence[EvalSequence]) -> dict[s
         rows = read_results(path)
         check_result_rows(rows, path, seq)
         _check_unique_ids(rows, path)
+        if num_classes > 1:
+            rows = np.column_stack([rows, read_result_classes(path)])
         out[seq.name] = rows[(rows[:, 0] >= seq.first_frame) & (rows[:, 0] <= seq.last_frame)]
     return out
+
+
+def read_result_classes(path: Path) -> np.ndarray:
+    """The class index of every row of a result file: MOTChallenge's class column (the 8th) holds the
+    class index + 1; -1, 0 or no such column (a single-class file, another tool's) is class 0."""
+    classes = []
+    with Path(path).open(encoding="utf-8") as handle:
+        for lineno, line in enumerate(handle, start=1):
+            parts = line.replace(" ", "").strip().split(",")
+            if parts == [""]:
+                continue
+            value = parts[CLASS] if len(parts) > CLASS else "-1"
+            try:
+                number = float(value)
+            except ValueError:
+                number = math.nan
+            if not math.isfinite(number) or number != int(number):
+                raise DataError(f"{path}:{lineno}: class {value!r} is not an integer in {line.strip()!r}; "
+                                "column 8 is the class (1 = the first of classes; -1 = none)")
+            classes.append(max(int(number) - 1, 0))
+    return np.asarray(classes, dtype=np.float64)

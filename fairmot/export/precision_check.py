@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from fairmot.config import TrackParams
+from fairmot.data.classes import PEDESTRIAN, GtClasses
 from fairmot.errors import ConfigError, DataError
-from fairmot.evaluation import EvalSequence, score_results
+from fairmot.evaluation import EvalSequence
 from fairmot.export.openvino_ir import convert_ir, quantize_ir, save_ir
 from fairmot.export.parity import check_engine
 from fairmot.inference.detect import record_sequence
@@ -27,7 +26,7 @@ from fairmot.inference.runner import OnlineTracker
 from fairmot.inference.sources import iter_images
 from fairmot.io import file_sha256, remove_stale_temps, temp_sibling, write_json
 from fairmot.models import build_from_checkpoint
-from fairmot.tracking.cache import track_cached
+from fairmot.tuning.search import score_track_params
 
 # The fp32 IR against PyTorch (measured: about 1e-5 on the embedded model)
 OV_HEAD_TOLERANCE = 1e-4
@@ -35,17 +34,17 @@ ACCURACY_FIGURES = ("MOTA", "IDF1", "HOTA")
 
 
 def split_figures(engine: Any, sequences: Sequence[EvalSequence], *, input_w: int, input_h: int,
-                  settings: TrackParams, benchmark: str = "MOT17") -> dict[str, float]:
-    """MOTA, IDF1 and HOTA of `engine` on `sequences`: the detection pass, then the tracker over it."""
+                  settings: TrackParams, benchmark: str = "MOT17", classes: Sequence[str] = (PEDESTRIAN,),
+                  gt_classes: Mapping[str, GtClasses] | None = None) -> dict[str, float]:
+    """MOTA, IDF1 and HOTA of `engine` on `sequences`: the detection pass, then the tracker over it, scored
+    as `fairmot tune` scores a trial (score_track_params; several classes: their class average)."""
     runner = OnlineTracker(None, input_w=input_w, input_h=input_h, settings=settings, engine=engine)
-    results = {}
-    for seq in sequences:
-        dets = record_sequence(runner, iter_images(seq.frame_paths()), name=seq.name, frame_rate=float(seq.info.frame_rate),
-                               width=seq.info.width, height=seq.info.height, first_frame=seq.first_frame)
-        rows = track_cached(dets, settings, dets.num_classes)  # one tracker per class detected: the rows of all classes
-        results[seq.name] = np.asarray(rows, dtype=np.float64).reshape(-1, 8)
-    overall = score_results(sequences, results, benchmark).overall
-    return {name: round(float(overall[name]), 6) for name in ACCURACY_FIGURES}
+    caches = [record_sequence(runner, iter_images(seq.frame_paths()), name=seq.name, frame_rate=float(seq.info.frame_rate),
+                              width=seq.info.width, height=seq.info.height, first_frame=seq.first_frame)
+              for seq in sequences]
+    figures = score_track_params(caches, sequences, settings, benchmark=benchmark, classes=classes,
+                                 gt_classes=gt_classes).headline
+    return {name: round(float(figures[name]), 6) for name in ACCURACY_FIGURES}
 
 
 def accuracy_failures(figures: dict[str, dict[str, Any]], tolerance: float) -> list[str]:
@@ -91,10 +90,13 @@ def _publish(staging: Path, onnx_out: Path) -> list[Path]:
 
 def export_ir_and_check(checkpoint: Path | str, onnx_out: Path | str, sequences: Sequence[EvalSequence],
                         calibration: list[Path], settings: TrackParams, report_path: Path | str, report: dict[str, Any],
-                        *, tolerance: float, threads: int = 0, benchmark: str = "MOT17") -> dict[str, Any]:
+                        *, tolerance: float, threads: int = 0, benchmark: str = "MOT17",
+                        classes: Sequence[str] = (PEDESTRIAN,), gt_classes: Mapping[str, GtClasses] | None = None
+                        ) -> dict[str, Any]:
     """Convert the checkpoint to the fp32 IR and quantize it to int8 on the `calibration` frames; check
     every precision; write `report` with an "openvino" section to `report_path`; put the IR files beside
-    `onnx_out` when all passed, else raise DataError naming the precision and the figure."""
+    `onnx_out` when all passed, else raise DataError naming the precision and the figure. `classes` and
+    `gt_classes` score a multi-class network's tracks class by class (split_figures)."""
     model, meta = build_from_checkpoint(checkpoint)
     size = {"input_w": int(meta["input_w"]), "input_h": int(meta["input_h"])}
     onnx_out = Path(onnx_out)
@@ -109,8 +111,8 @@ def export_ir_and_check(checkpoint: Path | str, onnx_out: Path | str, sequences:
         engines = _engines(staging, threads)
         frames = ((seq.name, iter_images(seq.frame_paths()), float(seq.info.frame_rate)) for seq in sequences)
         parity = check_engine(model, engines["fp32"], frames, **size, settings=settings, head_tolerance=OV_HEAD_TOLERANCE)
-        figures = {name: split_figures(engine, sequences, **size, settings=settings, benchmark=benchmark)
-                   for name, engine in engines.items()}
+        figures = {name: split_figures(engine, sequences, **size, settings=settings, benchmark=benchmark, classes=classes,
+                                       gt_classes=gt_classes) for name, engine in engines.items()}
         failures = accuracy_failures(figures, tolerance)
         section: dict[str, Any] = {"tolerance": tolerance, "calibration_frames": len(calibration),
                                    "fp32": {**parity, **figures["fp32"]}}

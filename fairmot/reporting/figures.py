@@ -56,6 +56,8 @@ def plot_per_sequence(per_sequence: pd.DataFrame, out_png: Path) -> Path | None:
     if per_sequence.empty or not columns:
         return None
     names = per_sequence["sequence"].astype(str).tolist()
+    if "class" in per_sequence.columns:  # several classes: a row per sequence and class
+        names = [f"{n} {c}" for n, c in zip(names, per_sequence["class"].astype(str))]
     x = np.arange(len(names))
     width = 0.8 / len(columns)
     fig, ax = plt.subplots(figsize=(max(5, 1.3 * len(names) + 2), 3.4))

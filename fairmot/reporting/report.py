@@ -20,6 +20,7 @@ import pandas as pd
 from fairmot.reporting.figures import LOSS_KEYS
 
 TRACKING_KEYS = ("MOTA", "IDF1", "HOTA", "DetA", "AssA", "MOTP", "IDs", "FP", "FN", "MT", "ML", "frames")
+CLASS_KEYS = ("MOTA", "IDF1", "HOTA", "IDs", "FP", "FN")
 FRACTION_KEYS = {"MOTA", "IDF1", "HOTA", "DetA", "AssA", "MOTP", "LocA", "IDP", "IDR", "precision", "recall"}
 
 
@@ -131,8 +132,9 @@ def _tracking_section(m: Mapping[str, Any], per: pd.DataFrame, figures: Mapping[
     out = ["## Tracking", "", "Percentages for MOTA, IDF1, HOTA, DetA, AssA, MOTP (an IoU); counts otherwise.", ""]
     keys = [k for k in TRACKING_KEYS if k in m]
     out += [_table(keys, [[m[k] for k in keys]]), ""]
+    out += _class_table(m)
     if not per.empty:
-        columns = ["sequence"] + [c for c in TRACKING_KEYS if c in per.columns]
+        columns = [c for c in ("sequence", "class") if c in per.columns] + [c for c in TRACKING_KEYS if c in per.columns]
         out += [_table(columns, per[columns].values.tolist()), ""]
     if figures.get("per_sequence"):
         out += [f"![per-sequence metrics]({rel(figures['per_sequence'])})", ""]
@@ -143,6 +145,18 @@ def _tracking_section(m: Mapping[str, Any], per: pd.DataFrame, figures: Mapping[
              f"{_fmt('fps', m.get('fps_model'))} FPS for the forward pass alone{tracker}; "
              f"peak memory {_fmt('mb', m.get('peak_memory_mb'))} MB."), ""]
     return out
+
+
+def _class_table(m: Mapping[str, Any]) -> list[str]:
+    """Each class's figures and their average (counts summed), when several classes were scored;
+    the figures above pool every class."""
+    classes = m.get("classes")
+    if not isinstance(classes, Mapping) or not classes:
+        return []
+    rows = [[name, *(figures.get(k) for k in CLASS_KEYS)] for name, figures in classes.items()]
+    rows.append(["class average", *(m.get("class_average", {}).get(k) for k in CLASS_KEYS)])
+    return ["Per class (the figures above pool every class; the CI gate reads the class average):", "",
+            _table(["class", *CLASS_KEYS], rows), ""]
 
 
 def _history_section(history_md: str, figures: Mapping[str, Path | None], rel: Any, last: int = 10) -> list[str]:

@@ -11,11 +11,12 @@ order that varies; so do several processes sharing one stored study (fairmot.tun
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import math
 import os
 import socket
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,9 +24,11 @@ from typing import Any
 import pandas as pd
 
 from fairmot.config import TrackParams
+from fairmot.data.classes import PEDESTRIAN, GtClasses
 from fairmot.errors import ConfigError, FairMOTError
 from fairmot.evaluation import EvalReport, EvalSequence, score_results
 from fairmot.evaluation.interpolate import interpolate_tracks
+from fairmot.evaluation.per_class import is_benchmark_scoring
 from fairmot.tracking.cache import SequenceDetections, track_cached
 from fairmot.tuning.study import StopOnCtrlC, complete_trials, open_storage, open_study, study_name
 
@@ -75,16 +78,27 @@ class TuneResult:
         return {k: getattr(self.best, k) for k in TUNED_KEYS}
 
 
-def score_track_params(caches: Sequence[SequenceDetections], sequences: Sequence[EvalSequence],
-                       settings: TrackParams) -> EvalReport:
-    """Track every cached sequence with `settings`, fill its gaps as `settings.interpolate` says, and score it."""
+def score_track_params(caches: Sequence[SequenceDetections], sequences: Sequence[EvalSequence], settings: TrackParams,
+                       benchmark: str = "MOT17", classes: Sequence[str] = (PEDESTRIAN,),
+                       gt_classes: Mapping[str, GtClasses] | None = None) -> EvalReport:
+    """Track every cached sequence with `settings` (one track set per class), fill its gaps as
+    `settings.interpolate` says, and score it under `benchmark`'s preprocessing, each of several
+    `classes` by its `gt_classes` rules (score_results); judge a run by the report's `headline`."""
     by_name = {c.name: c for c in caches}
     missing = [s.name for s in sequences if s.name not in by_name]
     if missing:
         raise ConfigError(f"no cached detections for {', '.join(missing)}; run the detection pass on this split")
-    classes = max(c.num_classes for c in caches)  # fewer than the network's only when a class is never detected: same rows
-    results = {s.name: interpolate_tracks(track_cached(by_name[s.name], settings, classes), settings) for s in sequences}
-    return score_results(sequences, results)
+    results = {s.name: interpolate_tracks(track_cached(by_name[s.name], settings, len(classes)), settings) for s in sequences}
+    return score_results(sequences, results, benchmark, classes=classes, gt_classes=gt_classes)
+
+
+def scoring_key(benchmark: str, classes: Sequence[str], gt_classes: Mapping[str, GtClasses] | None) -> str:
+    """What a trial's score depends on beyond the caches and params, for the study's name: "" for the
+    scoring of old (MOT17, one class by its rules), so the names of studies stored before stay."""
+    if benchmark == "MOT17" and is_benchmark_scoring(classes, gt_classes, benchmark):
+        return ""
+    rules = {name: [sorted(rule.targets.items()), sorted(rule.distractors)] for name, rule in sorted((gt_classes or {}).items())}
+    return json.dumps([benchmark, list(classes), rules])
 
 
 def suggest(trial: Any, base: TrackParams, methods: Sequence[str],
@@ -115,7 +129,8 @@ def suggest(trial: Any, base: TrackParams, methods: Sequence[str],
 def tune(caches: Sequence[SequenceDetections], sequences: Sequence[EvalSequence], base: TrackParams, *,
          n_trials: int, objective: str = "HOTA", seed: int = 0, n_jobs: int = 1,
          methods: Sequence[str] = ("jde", "bytetrack"), interpolations: Sequence[str] = SPACE["interpolate"],
-         storage: str | Path | None = None, study: str = "", fresh: bool = False) -> TuneResult:
+         storage: str | Path | None = None, study: str = "", fresh: bool = False, benchmark: str = "MOT17",
+         classes: Sequence[str] = (PEDESTRIAN,), gt_classes: Mapping[str, GtClasses] | None = None) -> TuneResult:
     """Search TrackParams maximising `objective` over the sequences; the first trial is `base` itself.
 
     `storage` (None: in memory; a journal file; an RDB URL) keeps the study `study` (by default named
@@ -123,27 +138,30 @@ def tune(caches: Sequence[SequenceDetections], sequences: Sequence[EvalSequence]
     `n_trials` finished ones, and every process given the same storage adds to the same search.
     Ctrl-C lets the running trial finish (a second one abandons it) and returns what finished, with
     `interrupted` set; TuneInterrupted when no trial has finished at all. `interpolations` narrows the
-    gap filling searched (("none",): tune the tracker alone, as a benchmark of online tracking does)."""
+    gap filling searched (("none",): tune the tracker alone, as a benchmark of online tracking does).
+    `benchmark`, `classes` and `gt_classes` say how a trial is scored (score_track_params); with several
+    classes the objective is their class average."""
     import optuna
 
     _check(objective, n_trials, base)
     optuna.logging.set_verbosity(optuna.logging.ERROR)  # no traceback of the trial that Ctrl-C stopped
     space = {**SPACE, "interpolate": tuple(interpolations)}
+    scoring = (benchmark, tuple(classes), gt_classes)  # score_track_params' last three arguments
     name = study or study_name(caches, sequences, base, objective=objective, methods=methods, space=space,
-                               tuned=TUNED_KEYS)
+                               tuned=TUNED_KEYS, scoring=scoring_key(benchmark, classes, gt_classes))
     search = open_study(open_storage(storage), name, seed=seed, fresh=fresh)
     done = len(complete_trials(search))
     if done:
         log.info("resuming study %s: %d of %d trials done", name, done, n_trials)
     elif base.method in methods and base.interpolate in interpolations:
         search.enqueue_trial(_start(base), skip_if_exists=True)
-    stopped = _optimize(search, _objective(caches, sequences, base, objective, methods, interpolations), n_trials - done,
-                        n_trials, n_jobs)
+    stopped = _optimize(search, _objective(caches, sequences, base, objective, methods, interpolations, scoring),
+                        n_trials - done, n_trials, n_jobs)
     finished = len(complete_trials(search))
     interrupted = stopped and finished < n_trials  # Ctrl-C during the last trial, which finished, stops nothing
     if not finished:
         raise TuneInterrupted(f"interrupted after 0 of {n_trials} trials; rerun `fairmot tune` to continue")
-    baseline = score_track_params(caches, sequences, base).overall[objective]
+    baseline = score_track_params(caches, sequences, base, *scoring).headline[objective]
     best = suggest(optuna.trial.FixedTrial(search.best_params), base, methods, interpolations)
     return TuneResult(objective, best, search.best_value, float(baseline), _trials_table(search),
                       _importances(search), study=name, finished=finished, earlier=done,
@@ -169,16 +187,17 @@ def _check(objective: str, n_trials: int, base: TrackParams) -> None:
 
 
 def _objective(caches: Sequence[SequenceDetections], sequences: Sequence[EvalSequence], base: TrackParams,
-               objective: str, methods: Sequence[str], interpolations: Sequence[str]) -> Callable[[Any], float]:
+               objective: str, methods: Sequence[str], interpolations: Sequence[str],
+               scoring: tuple[str, tuple[str, ...], Mapping[str, GtClasses] | None]) -> Callable[[Any], float]:
     worker = f"{socket.gethostname()}:{os.getpid()}"  # which process ran a trial of a shared study
 
     def evaluate(trial: Any) -> float:
         settings = suggest(trial, base, methods, interpolations)
-        overall = score_track_params(caches, sequences, settings).overall
+        figures = score_track_params(caches, sequences, settings, *scoring).headline  # several classes: their average
         for key in ("MOTA", "IDF1", "HOTA", "IDs"):
-            trial.set_user_attr(key, overall[key])
+            trial.set_user_attr(key, figures[key])
         trial.set_user_attr("worker", worker)
-        value = overall[objective]
+        value = figures[objective]
         return value if math.isfinite(value) else -1.0
 
     return evaluate

@@ -30,8 +30,10 @@ log = logging.getLogger(__name__)
 
 
 def study_name(caches: Sequence[SequenceDetections], sequences: Sequence[EvalSequence], base: TrackParams, *,
-               objective: str, methods: Sequence[str], space: Mapping[str, Any], tuned: Collection[str]) -> str:
-    """`<objective>-<methods>-<12 hex digits>`: the digest of everything a trial's score depends on."""
+               objective: str, methods: Sequence[str], space: Mapping[str, Any], tuned: Collection[str],
+               scoring: str = "") -> str:
+    """`<objective>-<methods>-<12 hex digits>`: the digest of everything a trial's score depends on
+    (`scoring`: how trials are scored, "" for one class under MOT17's rules)."""
     digest = hashlib.sha256()
     by_name = {c.name: c for c in caches}
     for seq in sorted(sequences, key=lambda s: s.name):
@@ -48,6 +50,7 @@ def study_name(caches: Sequence[SequenceDetections], sequences: Sequence[EvalSeq
     fixed = {k: v for k, v in dataclasses.asdict(base).items() if k not in tuned}
     digest.update(json.dumps([objective, list(methods), fixed, {k: list(v) for k, v in space.items()}],
                              sort_keys=True).encode())
+    digest.update(scoring.encode())
     return f"{objective}-{'+'.join(methods)}-{digest.hexdigest()[:12]}"
 
 

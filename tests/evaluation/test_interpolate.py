@@ -50,6 +50,15 @@ def test_none_leaves_the_rows_and_other_methods_follow_the_settings():
     assert interpolate_tracks([], TrackParams(interpolate="gsi")).shape == (0, 7)
 
 
+def test_rows_with_a_class_keep_it_in_the_filled_and_smoothed_rows():
+    """8-tuples (class index last): id 1 a car (1), id 2 a cyclist (2); the 7 columns as without it."""
+    rows = np.column_stack([ROWS, np.where(ROWS[:, 1] == 1, 1.0, 2.0)])
+    for settings in (TrackParams(interpolate="linear", max_gap=3), TrackParams(interpolate="gsi", max_gap=3, gsi_tau=5.0)):
+        out = interpolate_tracks([tuple(r) for r in rows], settings)
+        np.testing.assert_array_equal(out[:, :7], interpolate_tracks(ROWS, settings))
+        assert out[:, 7].tolist() == [1, 2, 1, 2, 1, 2, 1, 1]
+
+
 def test_the_length_scale_is_strongsorts():
     assert gsi_length_scale(10, 10.0) == pytest.approx(10 * np.log(100))  # tau * ln(tau^3 / n)
     assert gsi_length_scale(1, 10.0) == pytest.approx(10 * np.log(1000))

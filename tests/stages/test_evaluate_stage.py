@@ -354,3 +354,32 @@ def test_evaluate_tracks_with_botsort_and_fills_gaps_as_the_params_say(val_detec
         np.testing.assert_allclose(written, expected, atol=0.006)
         filled += len(expected) - len(tracked)
     assert filled > 0  # the random network's tracks have gaps, and they were filled
+
+
+def test_scoring_several_classes_adds_each_class_and_their_average_to_metrics_json(tmp_path):
+    from tests.evaluation.test_per_class import CLASSES, write_dataset
+
+    (tmp_path / "data").mkdir()
+    root = write_dataset(tmp_path / "data")
+    params = tmp_path / "params.yaml"
+    params.write_text(yaml.safe_dump({"classes": CLASSES}))
+    done = invoke("evaluate", "--params", params, "--results", root / "res", "--gt", root, "--split", "train",
+                  "--reports", tmp_path / "out")
+    assert done.exit_code == 0, done.output
+    metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())
+    assert set(metrics["classes"]) == set(CLASSES) and metrics["classes"]["car"]["FP"] == 3
+    assert metrics["class_average"]["HOTA"] == pytest.approx(np.mean([m["HOTA"] for m in metrics["classes"].values()]),
+                                                             abs=1e-6)
+    assert set(metrics["class_average"]) == set(metrics) - {"classes", "class_average"}
+    table = pd.read_csv(tmp_path / "out" / "per_sequence.csv")
+    assert list(table.columns[:2]) == ["sequence", "class"]
+    assert table[table["sequence"] == "OVERALL"]["class"].tolist() == [*CLASSES, "class average", "all"]
+    assert "class average" in done.output
+    # one class: the class column is not read and metrics.json has the overall keys only
+    params.write_text(yaml.safe_dump({"classes": ["pedestrian"]}))
+    done = invoke("evaluate", "--params", params, "--results", root / "res", "--gt", root, "--split", "train",
+                  "--reports", tmp_path / "one")
+    one = json.loads((tmp_path / "one" / "metrics.json").read_text())
+    # every row a pedestrian: 6 + 5 false as before, every car and cyclist row (8 + 3 + 4 + 8 + 8), and
+    # the cyclist on the static person beside the pedestrian there (3: one box matches one prediction)
+    assert "classes" not in one and one["FP"] == 6 + 5 + 8 + 3 + 4 + 8 + 8 + 3

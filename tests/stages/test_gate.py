@@ -27,6 +27,21 @@ def test_no_baseline_passes_when_the_metric_is_now_reported():
     assert "no baseline" in results[0].describe()
 
 
+def test_with_several_classes_the_class_average_is_gated():
+    """The overall figures hold, but the cyclists' HOTA falls 0.3: the class average drops 0.1 and fails."""
+    classes = {"pedestrian": {"MOTA": 0.8, "IDF1": 0.7, "HOTA": 0.6}, "car": {"MOTA": 0.7, "IDF1": 0.6, "HOTA": 0.6},
+               "cyclist": {"MOTA": 0.6, "IDF1": 0.5, "HOTA": 0.6}}
+    baseline = {"MOTA": 0.75, "IDF1": 0.65, "HOTA": 0.6, "classes": classes,
+                "class_average": {"MOTA": 0.7, "IDF1": 0.6, "HOTA": 0.6}}
+    current = {**baseline, "classes": {**classes, "cyclist": {"MOTA": 0.6, "IDF1": 0.5, "HOTA": 0.3}},
+               "class_average": {"MOTA": 0.7, "IDF1": 0.6, "HOTA": 0.5}}
+    results = check_gate(baseline, current, tolerance=0.05)
+    assert by_metric(results) == {"MOTA": True, "IDF1": True, "HOTA": False}
+    assert results[2].describe() == "HOTA: 0.6000 -> 0.5000 (-0.1000)"
+    # the pooled overall figures are not gated while a class average is there
+    assert all(r.passed for r in check_gate(baseline, {**baseline, "HOTA": 0.1}, tolerance=0.05))
+
+
 # `fairmot compare` in a throwaway git repository: how the baseline metrics are read at --rev.
 METRICS = {"MOTA": 0.70, "IDF1": 0.65, "HOTA": 0.55}
 

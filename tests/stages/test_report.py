@@ -39,6 +39,23 @@ def test_markdown_holds_the_figures_as_percentages_and_counts(tmp_path):
     assert "Identities across all sequences: 39; the re-ID classifier learns the training split's: nID = 21." in text
 
 
+def test_several_classes_get_a_per_class_table_and_class_rows(tmp_path):
+    inputs = make_inputs()
+    inputs.metrics = {**inputs.metrics, "classes": {
+        "pedestrian": {"MOTA": 0.8, "IDF1": 0.7, "HOTA": 0.6, "IDs": 2, "FP": 5, "FN": 7},
+        "car": {"MOTA": 0.6, "IDF1": 0.5, "HOTA": 0.4, "IDs": 1, "FP": 3, "FN": 4}},
+        "class_average": {"MOTA": 0.7, "IDF1": 0.6, "HOTA": 0.5, "IDs": 3, "FP": 8, "FN": 11}}
+    inputs.per_sequence = pd.DataFrame({"sequence": ["SYN-05", "SYN-05", "OVERALL"], "class": ["pedestrian", "car", "all"],
+                                        "MOTA": [0.8, 0.6, 0.7], "IDF1": [0.7, 0.5, 0.64], "HOTA": [0.6, 0.4, 0.49]})
+    figure = plot_per_sequence(inputs.per_sequence, tmp_path / "figures" / "per_sequence.png")
+    text = render_markdown(inputs, {"per_sequence": figure}, [], base_dir=tmp_path)
+    assert "| class | MOTA | IDF1 | HOTA | IDs | FP | FN |" in text
+    assert "| car | 60.0 | 50.0 | 40.0 | 1 | 3 | 4 |" in text
+    assert "| class average | 70.0 | 60.0 | 50.0 | 3 | 8 | 11 |" in text
+    assert "| SYN-05 | car | 60.0 | 50.0 | 40.0 |" in text and figure is not None
+    assert "| class |" not in render_markdown(make_inputs(), {}, [], base_dir=tmp_path)  # one class: no such table
+
+
 def test_html_is_self_contained(tmp_path):
     inputs = make_inputs()
     figure = plot_per_sequence(inputs.per_sequence, tmp_path / "figures" / "per_sequence.png")
