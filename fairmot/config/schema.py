@@ -97,6 +97,7 @@ class TrackParams:
     conf_thres: float = 0.4
     track_buffer: int = 30
     min_box_area: float = 100.0
+    # w/h above which a box is not reported (FairMOT's upright prior); several classes: the main class only
     max_aspect_ratio: float = 1.6
     K: int = 500
     # jde: FairMOT's JDETracker; bytetrack: ByteTrack's association (low-score boxes continue tracks);

@@ -89,11 +89,15 @@ def input_threshold(settings: TrackParams) -> float:
 
 
 def reported(tracks: list[Track], settings: TrackParams) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(tlwhs, ids, scores, classes) of the tracks with w*h > min_box_area and w/h <= max_aspect_ratio."""
+    """(tlwhs, ids, scores, classes) of the tracks with w*h > min_box_area and w/h <= max_aspect_ratio.
+
+    The aspect limit is FairMOT's upright-pedestrian prior: with several classes it holds for the
+    main class (classes[0]) only, so cars and cyclists, wider than tall, are reported.
+    """
     tlwhs = np.array([t.tlwh for t in tracks], dtype=np.float64).reshape(-1, 4)
     ids = np.array([t.track_id for t in tracks], dtype=np.int64)
     scores = np.array([t.score for t in tracks], dtype=np.float64)
     classes = np.array([t.cls for t in tracks], dtype=np.int64)
     w, h = tlwhs[:, 2], tlwhs[:, 3]
-    keep = (w * h > settings.min_box_area) & (w <= settings.max_aspect_ratio * h)
+    keep = (w * h > settings.min_box_area) & ((w <= settings.max_aspect_ratio * h) | (classes != 0))
     return tlwhs[keep], ids[keep], scores[keep], classes[keep]

@@ -112,3 +112,16 @@ def test_a_one_class_tracker_refuses_other_classes_and_the_wrapper_unknown_ones(
         update_tracker(JDETracker(), np.array([box(10, 10)]), np.array([0.9]), unit(0)[None], np.array([1]))
     with pytest.raises(ValueError, match="one class in 0..1 per detection"):
         PerClassTracker(JDETracker, 2).update(np.array([box(10, 10)]), np.array([0.9]), unit(0)[None], classes=np.array([2]))
+
+
+def test_the_aspect_limit_drops_wide_boxes_of_the_main_class_only():
+    """FairMOT's upright prior: a 2:1 box is not reported as a pedestrian, but is as a car."""
+    from types import SimpleNamespace
+
+    from fairmot.tracking import reported
+
+    wide, upright = np.array([0.0, 0.0, 80.0, 40.0]), np.array([0.0, 0.0, 20.0, 50.0])
+    tracks = [SimpleNamespace(tlwh=t, track_id=i, score=0.9, cls=c)
+              for i, (t, c) in enumerate([(wide, 0), (upright, 0), (wide, 1), (upright, 1)], start=1)]
+    _, ids, _, classes = reported(tracks, TrackParams())
+    assert ids.tolist() == [2, 3, 4] and classes.tolist() == [0, 1, 1]
