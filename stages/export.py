@@ -35,7 +35,7 @@ def export(
 ) -> None:
     """Export the trained network to ONNX and OpenVINO (fp32, int8) and check them on the held-out sequences."""
     from fairmot.config import TrackParams
-    from fairmot.evaluation import find_eval_sequences
+    from fairmot.evaluation import class_rules, find_eval_sequences
     from fairmot.export import calibration_paths, export_and_check, export_ir_and_check
 
     params = read_params(params_file)
@@ -49,7 +49,8 @@ def export(
     print(f"{out}: max |ONNX - PyTorch| per head: {heads}; tracks identical: {report['tracks_identical']}")
     section = export_ir_and_check(model, out, sequences, calibration, TrackParams(), metrics, report,
                                   tolerance=params.export.tolerance, threads=params.eval.threads,
-                                  benchmark=params.eval.benchmark)
+                                  benchmark=params.eval.benchmark, classes=params.classes,
+                                  gt_classes=class_rules(dataset, params.data, params.classes, params.eval.benchmark, sequences))
     figures = "; ".join(f"{name} " + ", ".join(f"{k} {section[name][k]:.4f}" for k in ("MOTA", "IDF1", "HOTA"))
                         for name in ("fp32", "bf16", "int8") if "MOTA" in section[name])
     print(f"{out.with_suffix('.xml')} (+ int8): fp32 tracks identical: {section['fp32']['tracks_identical']}; {figures}")
