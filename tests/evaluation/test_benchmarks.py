@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from fairmot.data.formats.mot import BENCHMARKS, SeqInfo, write_seqinfo
+from tests.evaluation.trackeval_run import trackeval_figures
 
 W, H, FRAMES = 640, 480, 6
 
@@ -41,32 +40,11 @@ def fixture_rows() -> tuple[np.ndarray, np.ndarray]:
 
 def trackeval_official(tmp: Path, benchmark: str, do_preproc: bool, gt: np.ndarray | None = None) -> dict[str, float]:
     """MOTA, IDF1, HOTA, FP, FN from TrackEval's MotChallenge2DBox with run_mot_challenge.py's settings."""
-    import trackeval
-
     fixture_gt, pred = fixture_rows()
     gt = fixture_gt if gt is None else gt
-    split, seq = f"{benchmark}-train", "SEQ-01"
-    (tmp / "gt" / "seqmaps").mkdir(parents=True)
-    (tmp / "gt" / "seqmaps" / f"{split}.txt").write_text(f"name\n{seq}\n")
-    (tmp / "gt" / split / seq / "gt").mkdir(parents=True)
-    write_seqinfo(tmp / "gt" / split / seq / "seqinfo.ini", SeqInfo(seq, 30, FRAMES, W, H))
-    np.savetxt(tmp / "gt" / split / seq / "gt" / "gt.txt", gt, fmt="%d,%d,%d,%d,%d,%d,%d,%d,%.1f")
-    (tmp / "trk" / split / "t" / "data").mkdir(parents=True)
-    rows = np.column_stack([pred, -np.ones((len(pred), 3))])
-    np.savetxt(tmp / "trk" / split / "t" / "data" / f"{seq}.txt", rows, fmt="%d,%d,%d,%d,%d,%d,%.2f,%d,%d,%d")
-    config = {"GT_FOLDER": str(tmp / "gt"), "TRACKERS_FOLDER": str(tmp / "trk"), "BENCHMARK": benchmark,
-              "SPLIT_TO_EVAL": "train", "DO_PREPROC": do_preproc, "PRINT_CONFIG": False}
-    quiet = {"PRINT_CONFIG": False}
-    with contextlib.redirect_stdout(io.StringIO()):
-        evaluator = trackeval.Evaluator({"USE_PARALLEL": False, "PRINT_RESULTS": False, "PRINT_CONFIG": False,
-                                         "OUTPUT_SUMMARY": False, "OUTPUT_DETAILED": False, "PLOT_CURVES": False,
-                                         "TIME_PROGRESS": False})
-        output, _ = evaluator.evaluate([trackeval.datasets.MotChallenge2DBox(config)],
-                                       [trackeval.metrics.HOTA(quiet), trackeval.metrics.CLEAR(quiet),
-                                        trackeval.metrics.Identity(quiet)])
-    res = output["MotChallenge2DBox"]["t"]["COMBINED_SEQ"]["pedestrian"]
-    return {"MOTA": res["CLEAR"]["MOTA"], "IDF1": res["Identity"]["IDF1"], "HOTA": float(np.mean(res["HOTA"]["HOTA"])),
-            "FP": res["CLEAR"]["CLR_FP"], "FN": res["CLEAR"]["CLR_FN"]}
+    figures = trackeval_figures(tmp, {"SEQ-01": (gt, pred)}, benchmark=benchmark, do_preproc=do_preproc,
+                                frames=FRAMES, width=W, height=H)["COMBINED_SEQ"]
+    return {k: figures[k] for k in ("MOTA", "IDF1", "HOTA", "FP", "FN")}
 
 
 @pytest.mark.parametrize("name", list(BENCHMARKS))

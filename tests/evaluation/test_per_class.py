@@ -3,8 +3,6 @@ every (sequence, class) pair pooled, and the result files' class column."""
 
 from __future__ import annotations
 
-import contextlib
-import io
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +13,7 @@ from fairmot.data.classes import GtClasses, gt_classes
 from fairmot.data.formats.mot import BENCHMARKS, SeqInfo, write_seqinfo
 from fairmot.errors import DataError
 from fairmot.evaluation import evaluate_results_dir, find_eval_sequences, load_results, score_results, tracking_metrics
+from tests.evaluation.trackeval_run import trackeval_figures
 
 W, H, FRAMES = 640, 480, 8
 CLASSES = ["pedestrian", "car", "cyclist"]  # MOT17 numbers 1, 3, 4
@@ -93,37 +92,8 @@ def write_dataset(tmp_path: Path) -> Path:
 
 
 def trackeval_mot17(tmp: Path, sets: dict[str, tuple[np.ndarray, np.ndarray]]) -> dict[str, dict[str, float]]:
-    """TrackEval's MotChallenge2DBox, MOT17 settings, on single-class sequences {name: (gt, preds (N, 7))}:
-    the figures of every sequence and of COMBINED_SEQ."""
-    import trackeval
-
-    split = "MOT17-train"
-    (tmp / "gt" / "seqmaps").mkdir(parents=True)
-    (tmp / "gt" / "seqmaps" / f"{split}.txt").write_text("name\n" + "".join(f"{n}\n" for n in sets))
-    (tmp / "trk" / split / "t" / "data").mkdir(parents=True)
-    for name, (gt, pred) in sets.items():
-        (tmp / "gt" / split / name / "gt").mkdir(parents=True)
-        write_seqinfo(tmp / "gt" / split / name / "seqinfo.ini", SeqInfo(name, 30, FRAMES, W, H))
-        np.savetxt(tmp / "gt" / split / name / "gt" / "gt.txt", gt.reshape(-1, 9), fmt="%d,%d,%d,%d,%d,%d,%d,%d,%.1f")
-        rows = np.column_stack([pred.reshape(-1, 7), -np.ones((len(pred), 3))])
-        np.savetxt(tmp / "trk" / split / "t" / "data" / f"{name}.txt", rows, fmt="%d,%d,%d,%d,%d,%d,%.2f,%d,%d,%d")
-    config = {"GT_FOLDER": str(tmp / "gt"), "TRACKERS_FOLDER": str(tmp / "trk"), "BENCHMARK": "MOT17",
-              "SPLIT_TO_EVAL": "train", "DO_PREPROC": True, "PRINT_CONFIG": False}
-    quiet = {"PRINT_CONFIG": False}
-    with contextlib.redirect_stdout(io.StringIO()):
-        evaluator = trackeval.Evaluator({"USE_PARALLEL": False, "PRINT_RESULTS": False, "PRINT_CONFIG": False,
-                                         "OUTPUT_SUMMARY": False, "OUTPUT_DETAILED": False, "PLOT_CURVES": False,
-                                         "TIME_PROGRESS": False})
-        output, _ = evaluator.evaluate([trackeval.datasets.MotChallenge2DBox(config)],
-                                       [trackeval.metrics.HOTA(quiet), trackeval.metrics.CLEAR(quiet),
-                                        trackeval.metrics.Identity(quiet)])
-    out = {}
-    for name, res in output["MotChallenge2DBox"]["t"].items():
-        res = res["pedestrian"]
-        out[name] = {"MOTA": res["CLEAR"]["MOTA"], "IDF1": res["Identity"]["IDF1"],
-                     "HOTA": float(np.mean(res["HOTA"]["HOTA"])), "FP": res["CLEAR"]["CLR_FP"],
-                     "FN": res["CLEAR"]["CLR_FN"], "IDs": res["CLEAR"]["IDSW"]}
-    return out
+    """TrackEval, MOT17 settings, on single-class sequences {name: (gt, preds (N, 7))}: every sequence and COMBINED_SEQ."""
+    return trackeval_figures(tmp, sets, frames=FRAMES, width=W, height=H)
 
 
 def class_set(seq: str, c: int) -> tuple[np.ndarray, np.ndarray]:
