@@ -57,7 +57,7 @@ def report(
             "per_sequence": plot_per_sequence(inputs.per_sequence, tmp / "per_sequence.png"),
         }
         shots = annotate_frames(split_image_folder(dataset, params.eval.split), results,
-                                params.eval.report_frames, tmp)
+                                params.eval.report_frames, tmp, names=params.classes)
     # Paths inside the renamed folder.
     made = {k: figures_dir / v.name if v else None for k, v in made.items()}
     made["history"] = reports / "history.png" if (reports / "history.png").is_file() and inputs.history else None

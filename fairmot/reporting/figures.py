@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from fairmot.data.formats.mot import read_results, read_seqinfo
+from fairmot.evaluation.sequences import read_result_classes
 from fairmot.inference.draw import draw_tracks
 from fairmot.io import pyplot, save_figure
 
@@ -71,8 +72,10 @@ def plot_per_sequence(per_sequence: pd.DataFrame, out_png: Path) -> Path | None:
     return save_figure(fig, out_png)
 
 
-def annotate_frames(dataset_split_dir: Path, results_dir: Path, count: int, out_dir: Path) -> list[Path]:
-    """Draw the tracker's boxes and ids on `count` frames spread over the evaluated sequences."""
+def annotate_frames(dataset_split_dir: Path, results_dir: Path, count: int, out_dir: Path,
+                    names: Sequence[str] = ()) -> list[Path]:
+    """Draw the tracker's boxes and ids on `count` frames spread over the evaluated sequences; with
+    several class `names`, coloured and labelled by class as `fairmot track`'s video."""
     import cv2
 
     results = sorted(Path(results_dir).glob("*.txt"))
@@ -84,18 +87,19 @@ def annotate_frames(dataset_split_dir: Path, results_dir: Path, count: int, out_
         seq_dir = Path(dataset_split_dir) / result_file.stem
         info = read_seqinfo(seq_dir / "seqinfo.ini")
         rows = read_results(result_file)
+        classes = read_result_classes(result_file) if len(names) > 1 else np.zeros(len(rows), dtype=np.int64)
         frames = np.unique(rows[:, 0]).astype(int) if len(rows) else np.array([1])
         frame = int(frames[min(len(frames) - 1, (nth + 1) * len(frames) // (per_seq + 1))])
         image = cv2.imread(str(info.frame_path(seq_dir, frame)))
         if image is None:
             continue
-        here = rows[rows[:, 0] == frame]
+        here, here_classes = rows[rows[:, 0] == frame], classes[rows[:, 0] == frame]
         trails = {}
         for tid in here[:, 1].astype(int):
             past = rows[(rows[:, 1] == tid) & (rows[:, 0] <= frame) & (rows[:, 0] > frame - 30)]
             trails[tid] = [(x + w / 2, y + h) for x, y, w, h in past[:, 2:6]]
         canvas = draw_tracks(image, here[:, 2:6], here[:, 1].astype(int), trails=trails,
-                             caption=f"{result_file.stem} #{frame}")
+                             caption=f"{result_file.stem} #{frame}", classes=here_classes, names=names)
         if canvas.shape[1] < 640:  # small synthetic frames: enlarge for the page
             factor = 640 / canvas.shape[1]
             canvas = cv2.resize(canvas, None, fx=factor, fy=factor, interpolation=cv2.INTER_NEAREST)

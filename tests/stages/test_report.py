@@ -103,3 +103,21 @@ def test_the_report_shows_the_last_ten_rows_of_the_history_and_its_figure(tmp_pa
 def test_without_history_the_report_says_how_to_make_it(tmp_path):
     text = render_markdown(make_inputs(), {}, [], base_dir=tmp_path)
     assert "## Across commits\n\nRun `fairmot history`" in text
+
+
+def test_annotated_frames_of_several_classes_colour_each_box_by_its_class(tmp_path):
+    seq = tmp_path / "images" / "test" / "SEQ"
+    (seq / "img1").mkdir(parents=True)
+    write_seqinfo(seq / "seqinfo.ini", SeqInfo("SEQ", 30, 1, 64, 48))
+    cv2.imwrite(str(seq / "img1" / "000001.jpg"), np.full((48, 64, 3), 255, np.uint8))
+    # ids 6 and 12 take the same shade; class 0 is red, class 1 blue
+    write_results(tmp_path / "results" / "SEQ.txt", [(1, 6, 4, 14, 12, 20, 1.0, 0), (1, 12, 40, 14, 12, 20, 1.0, 1)],
+                  classes=2)
+    [shot] = annotate_frames(tmp_path / "images" / "test", tmp_path / "results", 1, tmp_path / "out",
+                             names=("pedestrian", "car"))
+    image = cv2.imread(str(shot)).astype(int)
+    b, g, r = image[..., 0], image[..., 1], image[..., 2]
+    red, blue = (r > 200) & (g < 80) & (b < 80), (b > 200) & (g < 80) & (r < 80)
+    boxes = slice(145, 345)  # the box outlines (rows 140-340 at 10x), below the labels above each box
+    assert red[boxes, :320].sum() > 100 and blue[boxes, 320:].sum() > 100
+    assert blue[boxes, :320].sum() == 0 and red[boxes, 320:].sum() == 0
