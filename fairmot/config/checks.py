@@ -75,6 +75,7 @@ RANGES: dict[str, Range] = {
     "track.min_box_area": Range(0.0, note="square pixels"),
     "track.max_aspect_ratio": Range(0.0, open_low=True, note="width / height"),
     "track.K": Range(1, note="candidates decoded per frame"),
+    "track.class_nms": Range(0.0, 1.0, note="an IoU; 0 = off"),
     "track.low_thres": Range(0.0, 1.0),
     "track.match_thresh": Range(0.0, 1.0, open_low=True, note="a fused cost in [0, 1]"),
     "track.proximity_thresh": Range(0.0, 1.0, note="a 1 - IoU cost"),

@@ -100,6 +100,9 @@ class TrackParams:
     # w/h above which a box is not reported (FairMOT's upright prior); several classes: the main class only
     max_aspect_ratio: float = 1.6
     K: int = 500
+    # Several classes: a candidate overlapping a higher-scoring one of another class by this IoU is
+    # dropped before tracking (one object found as two classes); 0 = keep all (MCMOT's behaviour)
+    class_nms: float = 0.6
     # jde: FairMOT's JDETracker; bytetrack: ByteTrack's association (low-score boxes continue tracks);
     # botsort: ByteTrack's two stages with BoT-SORT's fusion of IoU and appearance and its (x, y, w, h) Kalman filter
     method: Literal["jde", "bytetrack", "botsort"] = "jde"

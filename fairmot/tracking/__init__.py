@@ -80,7 +80,7 @@ def build_tracker(settings: TrackParams, frame_rate: float = 30, num_classes: in
     make = TRACKERS[settings.method][0]
     if num_classes == 1:
         return make(settings, frame_rate)
-    return PerClassTracker(lambda: make(settings, frame_rate), num_classes)
+    return PerClassTracker(lambda: make(settings, frame_rate), num_classes, class_nms=settings.class_nms)
 
 
 def input_threshold(settings: TrackParams) -> float:

@@ -7,6 +7,11 @@ way). The trackers take their ids in turn from one counter, so an id names one o
 classes in the result file. Every tracker steps on every frame, with or without detections of
 its class (lost tracks age and expire as with one class) and with the frame's camera warp.
 With one class `build_tracker` returns the method's tracker itself, not this wrapper.
+
+One object is sometimes found by two classes at once (a walker also as a cyclist: the rider looks
+like a walker from the waist up), and each class's tracker would follow it. `class_nms` (the IoU
+track.class_nms) drops a candidate that overlaps a higher-scoring candidate of another class that
+much before routing; 0 keeps every candidate (MCMOT's behaviour).
 """
 
 from __future__ import annotations
@@ -15,15 +20,17 @@ from collections.abc import Callable
 
 import numpy as np
 
+from fairmot.data.boxes import iou_matrix
 from fairmot.tracking.tracker import JDETracker, Track
 
 
 class PerClassTracker:
     """`update(boxes, scores, embeddings, classes=...)` routes each detection to its class's tracker."""
 
-    def __init__(self, make: Callable[[], JDETracker], num_classes: int) -> None:
+    def __init__(self, make: Callable[[], JDETracker], num_classes: int, class_nms: float = 0.0) -> None:
         if num_classes < 1:
             raise ValueError(f"num_classes {num_classes} must be at least 1")
+        self.class_nms = class_nms
         self.trackers = [make() for _ in range(num_classes)]
         for cls, tracker in enumerate(self.trackers):
             tracker.cls = cls  # the class of the tracks it starts
@@ -50,6 +57,9 @@ class PerClassTracker:
         if len(classes) != len(boxes) or ((classes < 0) | (classes >= len(self.trackers))).any():
             raise ValueError(f"classes {classes.tolist()} do not give one class in 0..{len(self.trackers) - 1} "
                              f"per detection ({len(boxes)})")
+        if self.class_nms > 0:
+            kept = kept_across_classes(boxes, scores, classes, self.class_nms)
+            boxes, scores, features, classes = boxes[kept], scores[kept], features[kept], classes[kept]
         self.frame_id += 1
         out: list[Track] = []
         for cls, tracker in enumerate(self.trackers):
@@ -58,6 +68,20 @@ class PerClassTracker:
             out += tracker.update(boxes[mine], scores[mine], features[mine], warp=warp)
             self._next_id = tracker._next_id
         return out
+
+
+def kept_across_classes(boxes_xyxy: np.ndarray, scores: np.ndarray, classes: np.ndarray, iou: float) -> np.ndarray:
+    """Mask of the candidates that no higher-scoring candidate of another class overlaps by IoU >= `iou`
+    (greedy, highest score first, as NMS; a dropped candidate drops nothing). Order is kept."""
+    keep = np.ones(len(scores), dtype=bool)
+    overlap = iou_matrix(boxes_xyxy, boxes_xyxy) >= iou
+    order = np.argsort(-scores, kind="stable")
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    for i in order:
+        if keep[i]:
+            keep &= ~(overlap[i] & (classes != classes[i]) & (rank > rank[i]))
+    return keep
 
 
 def update_tracker(tracker: JDETracker | PerClassTracker, boxes_xyxy: np.ndarray, scores: np.ndarray,

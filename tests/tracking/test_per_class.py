@@ -3,6 +3,8 @@ another class; with one class `build_tracker` is the method's own tracker and de
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -52,7 +54,8 @@ def test_a_pedestrian_never_continues_a_cars_track_on_the_very_same_box_and_embe
 
 @pytest.mark.parametrize("method", list(METHODS))
 def test_a_car_and_a_pedestrian_on_one_box_keep_their_own_ids(method):
-    tracker = build_tracker(settings(method), num_classes=2)
+    """Without class_nms (0) both are tracked, each with its own id."""
+    tracker = build_tracker(dataclasses.replace(settings(method), class_nms=0.0), num_classes=2)
     same_box, look = box(200, 300), unit(3)
     for _ in range(6):  # class 0's tracker takes its ids first
         assert step(tracker, [(same_box, 1), (same_box, 0)], look) == [(1, 0), (2, 1)]
@@ -125,3 +128,38 @@ def test_the_aspect_limit_drops_wide_boxes_of_the_main_class_only():
               for i, (t, c) in enumerate([(wide, 0), (upright, 0), (wide, 1), (upright, 1)], start=1)]
     _, ids, _, classes = reported(tracks, TrackParams())
     assert ids.tolist() == [2, 3, 4] and classes.tolist() == [0, 1, 1]
+
+
+def test_class_nms_drops_a_lower_scoring_candidate_of_another_class_on_the_same_object():
+    from fairmot.tracking.per_class import kept_across_classes
+
+    boxes = np.array([[0, 0, 10, 20], [0, 1, 10, 21], [0, 0, 10, 20], [50, 0, 60, 20], [1, 0, 11, 20]], dtype=float)
+    scores = np.array([0.6, 0.9, 0.5, 0.8, 0.7])
+    classes = np.array([0, 1, 0, 1, 1])
+    # 1 (class 1, 0.9) drops 0 and 2 (class 0, IoU 0.9 >= 0.6); 4 is class 1 like 1: kept; 3 is elsewhere
+    assert kept_across_classes(boxes, scores, classes, 0.6).tolist() == [False, True, False, True, True]
+    # below the IoU (0.905 between 0 and 1) nothing is dropped
+    assert kept_across_classes(boxes, scores, classes, 0.95).all()
+    # a dropped candidate drops nothing: 0 (class 0) would drop 5 (class 1, lower), but 1 dropped 0 first
+    boxes5 = np.vstack([boxes, [[0, 0, 10, 19]]])
+    kept = kept_across_classes(boxes5, np.append(scores, 0.55), np.append(classes, 1), 0.6)
+    assert kept.tolist() == [False, True, False, True, True, True]
+
+
+@pytest.mark.parametrize("method", ["jde", "bytetrack", "botsort"])
+def test_with_class_nms_one_object_found_as_two_classes_is_tracked_once(method):
+    settings = TrackParams(method=method, class_nms=0.6)
+    both = build_tracker(settings, num_classes=2)
+    tracks = []
+    for frame in range(4):
+        b = np.array(box(50 + frame, 50))
+        out = update_tracker(both, np.stack([b, b]), np.array([0.9, 0.8]), np.stack([unit(0), unit(1)]),
+                             np.array([0, 1]), warp=None)
+        tracks.append(sorted((t.track_id, t.cls) for t in out))
+    assert tracks[-1] == [(1, 0)]
+    off = build_tracker(dataclasses.replace(settings, class_nms=0.0), num_classes=2)
+    for frame in range(4):
+        b = np.array(box(50 + frame, 50))
+        out = update_tracker(off, np.stack([b, b]), np.array([0.9, 0.8]), np.stack([unit(0), unit(1)]),
+                             np.array([0, 1]), warp=None)
+    assert sorted((t.track_id, t.cls) for t in out) == [(1, 0), (2, 1)]
