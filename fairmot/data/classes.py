@@ -70,8 +70,17 @@ class GtClasses:
 def gt_classes(kind: str, class_map: Mapping[str, str], classes: Sequence[str], distractors: Sequence[int], *,
                key: str) -> GtClasses:
     """A sequence source's GtClasses: `distractors` (the benchmark's) minus the numbers a class takes."""
-    targets = {int(label): c for label, c in resolve_class_map(kind, class_map, classes, key=key).items()}
-    return GtClasses(targets, tuple(n for n in distractors if n not in targets))
+    return _scoring_rule(resolve_class_map(kind, class_map, classes, key=key), distractors)
+
+
+def single_source_rule(data: DataParams, classes: Sequence[str], distractors: Sequence[int]) -> GtClasses:
+    """The GtClasses of every sequence of a single-source folder (single_source_class_map)."""
+    return _scoring_rule(single_source_class_map(data, classes), distractors)
+
+
+def _scoring_rule(class_map: Mapping[str, int], distractors: Sequence[int]) -> GtClasses:
+    targets = {int(label): c for label, c in class_map.items()}
+    return GtClasses(targets, tuple(int(n) for n in distractors if int(n) not in targets))
 
 
 def single_source_class_map(data: DataParams, classes: Sequence[str]) -> dict[str, int]:
@@ -101,21 +110,13 @@ def sequence_gt_classes(dataset_root: Path, data: DataParams, classes: Sequence[
     """
     record = read_record(dataset_root)
     if record is None:
-        single = gt_classes("mot", data.class_map, classes, distractors, key="data.class_map")
-        return _for_sequences(dataset_root, None, single)
-    specs = {d.name: (i, d) for i, d in enumerate(data.datasets)}
+        return _for_sequences(dataset_root, None, single_source_rule(data, classes, distractors))
     found: dict[str, GtClasses] = {}
     for entry in record:
-        if not entry.get("sequences"):
-            continue
-        if "gt_classes" in entry:
-            recorded = {int(n): list(classes).index(name) for n, name in entry["gt_classes"].items() if name in classes}
-            rule = GtClasses(recorded, tuple(int(n) for n in entry.get("distractors", distractors)))
-        else:
-            i, spec = specs.get(entry["name"], (None, None))
-            class_map = spec.class_map if spec is not None else {}
-            rule = gt_classes(entry["kind"], class_map, classes, distractors, key=f"data.datasets[{i}].class_map")
-        found.update(_for_sequences(dataset_root, entry["sequences"], rule))
+        if entry.get("sequences"):
+            # an import that renumbered gt.txt recorded its own distractors (VisDrone's 0 and 11)
+            rule = _scoring_rule(entry_class_map(entry, data, classes), entry.get("distractors", distractors))
+            found.update(_for_sequences(dataset_root, entry["sequences"], rule))
     return found
 
 

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from fairmot.config import DataParams
-from fairmot.data.classes import GtClasses, gt_classes, sequence_gt_classes
+from fairmot.data.classes import GtClasses, sequence_gt_classes, single_source_rule
 from fairmot.data.formats.mot import BENCHMARKS, PEDESTRIAN
 from fairmot.errors import DataError
 from fairmot.evaluation.sequences import CLASS, OVERALL, EvalSequence
@@ -41,7 +41,7 @@ def class_rules(root: Path, data: DataParams, classes: Sequence[str], benchmark:
     benchmark's distractors. `root`: a dataset root or a folder of sequences."""
     distractors = BENCHMARKS[benchmark].distractors
     found = sequence_gt_classes(root, data, classes, distractors)
-    fallback = gt_classes("mot", data.class_map, classes, distractors, key="data.class_map")
+    fallback = single_source_rule(data, classes, distractors)
     return {s.name: found.get(s.name, fallback) for s in sequences}
 
 
@@ -83,6 +83,14 @@ def class_sequence(seq: EvalSequence, rule: GtClasses, class_index: int, name: s
     return dataclasses.replace(seq, name=name or seq.name, gt=gt)
 
 
+def rule_of(gt_classes: Mapping[str, GtClasses], seq: EvalSequence) -> GtClasses:
+    """`seq`'s gt class rule; a sequence without one is an error (its rows could not be scored)."""
+    if seq.name not in gt_classes:
+        raise DataError(f"{seq.name}: no gt class rule for this sequence; its dataset record or data.class_map "
+                        "must say which gt numbers are which class")
+    return gt_classes[seq.name]
+
+
 def check_classes(results: Mapping[str, np.ndarray], classes: Sequence[str]) -> None:
     """Refuse result rows of a class the run does not have (they would silently go unscored)."""
     for name, rows in results.items():
@@ -98,19 +106,16 @@ def score_classes(sequences: Sequence[EvalSequence], results: Mapping[str, np.nd
     """The table of every class: each class's sequence rows and OVERALL, the class average, the pooled
     OVERALL (`class` column: the class name, CLASS_AVERAGE, ALL_CLASSES). `score(sequences, results,
     benchmark)` is the single-class scorer: a table with a `sequence` column and an OVERALL row."""
-    missing = [s.name for s in sequences if s.name not in gt_classes]
-    if missing:
-        raise DataError(f"{missing[0]}: no gt class rule for this sequence; its dataset record or data.class_map "
-                        "must say which gt numbers are which class")
+    rules = {s.name: rule_of(gt_classes, s) for s in sequences}
     check_classes(results, classes)
     parts = []
     for c, cname in enumerate(classes):
-        seqs = [class_sequence(s, gt_classes[s.name], c) for s in sequences]
+        seqs = [class_sequence(s, rules[s.name], c) for s in sequences]
         table = score(seqs, {s.name: class_rows(results[s.name], c) for s in sequences}, SCORED_AS)
         table.insert(1, "class", cname)
         parts.append(table)
     pairs = [(s, c, f"{s.name}.{c}") for c in range(len(classes)) for s in sequences]
-    pooled = score([class_sequence(s, gt_classes[s.name], c, name=name) for s, c, name in pairs],
+    pooled = score([class_sequence(s, rules[s.name], c, name=name) for s, c, name in pairs],
                    {name: class_rows(results[s.name], c) for s, c, name in pairs}, SCORED_AS)
     pooled.insert(1, "class", ALL_CLASSES)
     per_class = pd.concat([t[t["sequence"] == OVERALL] for t in parts])

@@ -26,6 +26,7 @@ from fairmot.evaluation.per_class import (
     SCORED_AS,
     class_sequence,
     is_benchmark_scoring,
+    rule_of,
     score_classes,
     single_class_rows,
 )
@@ -108,20 +109,13 @@ def score_results(sequences: Sequence[EvalSequence], results: Mapping[str, np.nd
         rule = gt_rule("mot", {}, classes, BENCHMARKS[benchmark].distractors, key="data.class_map")
         gt_classes = dict.fromkeys((s.name for s in sequences), rule)
     if len(classes) == 1:
-        table, raw = _score_table([class_sequence(s, _rule(gt_classes, s), 0) for s in sequences],
+        table, raw = _score_table([class_sequence(s, rule_of(gt_classes, s), 0) for s in sequences],
                                   {k: single_class_rows(v) for k, v in results.items()}, SCORED_AS)
         return EvalReport(table=table, trackeval=raw)
     table = score_classes(sequences, results, classes, gt_classes, lambda *a: _score_table(*a)[0], COUNT_COLUMNS)
     for column in COUNT_COLUMNS:
         table[column] = table[column].astype(int)
     return EvalReport(table=table)
-
-
-def _rule(gt_classes: Mapping[str, GtClasses], seq: EvalSequence) -> GtClasses:
-    if seq.name not in gt_classes:
-        raise DataError(f"{seq.name}: no gt class rule for this sequence; its dataset record or data.class_map "
-                        "must say which gt numbers are which class")
-    return gt_classes[seq.name]
 
 
 def _score_table(sequences: Sequence[EvalSequence], results: Mapping[str, np.ndarray], benchmark: str
