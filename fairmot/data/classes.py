@@ -55,6 +55,15 @@ def resolve_class_map(kind: str, class_map: Mapping[str, str], classes: Sequence
     return resolved
 
 
+def numbered(class_map: Mapping[str, int], key: str = "class_map") -> dict[int, int]:
+    """A resolved class map ({label: class index}) of gt class numbers as {number: class index}."""
+    try:
+        return {int(float(label)): c for label, c in class_map.items()}
+    except ValueError:
+        raise ConfigError(f"{key}: labels {sorted(class_map)} are not gt class numbers; this source's gt.txt "
+                          "numbers its classes (MOT: 1 pedestrian, 3 car, ...)") from None
+
+
 @dataclass(frozen=True)
 class GtClasses:
     """How a sequence's gt.txt class numbers are scored: which number is which class index, and
@@ -70,16 +79,16 @@ class GtClasses:
 def gt_classes(kind: str, class_map: Mapping[str, str], classes: Sequence[str], distractors: Sequence[int], *,
                key: str) -> GtClasses:
     """A sequence source's GtClasses: `distractors` (the benchmark's) minus the numbers a class takes."""
-    return _scoring_rule(resolve_class_map(kind, class_map, classes, key=key), distractors)
+    return _scoring_rule(resolve_class_map(kind, class_map, classes, key=key), distractors, key)
 
 
 def single_source_rule(data: DataParams, classes: Sequence[str], distractors: Sequence[int]) -> GtClasses:
     """The GtClasses of every sequence of a single-source folder (single_source_class_map)."""
-    return _scoring_rule(single_source_class_map(data, classes), distractors)
+    return _scoring_rule(single_source_class_map(data, classes), distractors, "data.class_map")
 
 
-def _scoring_rule(class_map: Mapping[str, int], distractors: Sequence[int]) -> GtClasses:
-    targets = {int(label): c for label, c in class_map.items()}
+def _scoring_rule(class_map: Mapping[str, int], distractors: Sequence[int], key: str) -> GtClasses:
+    targets = numbered(class_map, key)
     return GtClasses(targets, tuple(int(n) for n in distractors if int(n) not in targets))
 
 
@@ -115,7 +124,8 @@ def sequence_gt_classes(dataset_root: Path, data: DataParams, classes: Sequence[
     for entry in record:
         if entry.get("sequences"):
             # an import that renumbered gt.txt recorded its own distractors (VisDrone's 0 and 11)
-            rule = _scoring_rule(entry_class_map(entry, data, classes), entry.get("distractors", distractors))
+            rule = _scoring_rule(entry_class_map(entry, data, classes), entry.get("distractors", distractors),
+                                 f"{entry['name']}: class_map")
             found.update(_for_sequences(dataset_root, entry["sequences"], rule))
     return found
 

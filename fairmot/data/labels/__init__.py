@@ -11,15 +11,14 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from fairmot.config import DataParams
-from fairmot.data.classes import PEDESTRIAN, entry_class_map, single_source_class_map
+from fairmot.data.classes import PEDESTRIAN, numbered, single_source_class_map
 from fairmot.data.index import label_path, read_split
-from fairmot.data.labels.common import SPLITS, kept_rows, label_lines, labelled_sequences, numbered
-from fairmot.data.labels.mixed import SEQUENCE_KINDS, generate_mixed_labels
+from fairmot.data.labels.common import SPLITS, kept_rows, label_lines, labelled_sequences
+from fairmot.data.labels.mixed import generate_mixed_labels
 from fairmot.data.labels.single import generate_single_labels
 from fairmot.data.record import read_record
 
-__all__ = ["SPLITS", "generate_labels", "kept_rows", "label_lines", "label_path", "labelled_sequences", "read_split",
-           "sequence_class_maps"]
+__all__ = ["SPLITS", "generate_labels", "kept_rows", "label_lines", "label_path", "labelled_sequences", "read_split"]
 
 
 def generate_labels(dataset_root: Path, labels_root: Path, splits_dir: Path, classes: Sequence[str] = (PEDESTRIAN,),
@@ -37,16 +36,3 @@ def generate_labels(dataset_root: Path, labels_root: Path, splits_dir: Path, cla
     class_map = numbered(single_source_class_map(data, classes), "data.class_map")
     return generate_single_labels(dataset_root, Path(labels_root), Path(splits_dir), list(classes), class_map)
 
-
-def sequence_class_maps(dataset_root: Path, classes: Sequence[str], data: DataParams) -> dict[str, dict[int, int]]:
-    """{sequence name: {gt class number: class index}}: the rule generate_labels applies to each sequence."""
-    record = read_record(dataset_root)
-    if record is None:
-        single = numbered(single_source_class_map(data, classes), "data.class_map")
-        return {seq.name: single for seq in labelled_sequences(dataset_root)}
-    found: dict[str, dict[int, int]] = {}
-    for entry in record:
-        if entry["kind"] in SEQUENCE_KINDS:
-            rule = numbered(entry_class_map(entry, data, classes), f"{entry['name']}: class_map")
-            found.update(dict.fromkeys(entry["sequences"], rule))
-    return found

@@ -20,7 +20,7 @@ import numpy as np
 
 from fairmot.data.boxes import fit_box, label_line
 from fairmot.data.formats.mot import PEDESTRIAN, SeqInfo, list_sequences, read_gt, read_seqinfo
-from fairmot.errors import ConfigError, DataError
+from fairmot.errors import DataError
 from fairmot.io import atomic_dir
 
 log = logging.getLogger(__name__)
@@ -95,15 +95,6 @@ def _one_copy_per_mot17_sequence(seq_dirs: list[Path]) -> list[Path]:
 
 # The gt class numbers a single pedestrian class takes by default: MOT's 1
 PEDESTRIAN_NUMBERS = {PEDESTRIAN: 0}
-
-
-def numbered(class_map: Mapping[str, int], key: str = "class_map") -> dict[int, int]:
-    """A resolved class map ({label: class index}) of gt class numbers as {number: class index}."""
-    try:
-        return {int(float(label)): c for label, c in class_map.items()}
-    except ValueError:
-        raise ConfigError(f"{key}: labels {sorted(class_map)} are not gt class numbers; this source's gt.txt "
-                          "numbers its classes (MOT: 1 pedestrian, 3 car, ...)") from None
 
 
 def kept_rows(gt: np.ndarray, class_map: Mapping[int, int] | None = None) -> np.ndarray:

@@ -15,10 +15,10 @@ from pathlib import Path
 
 from fairmot.config import DataParams
 from fairmot.data.boxes import COUNT_DEFINITIONS
-from fairmot.data.classes import entry_class_map
+from fairmot.data.classes import entry_class_map, numbered
 from fairmot.data.formats.crowdhuman import crowdhuman_labels
 from fairmot.data.formats.jde import jde_labels
-from fairmot.data.labels.common import SPLITS, label_sequence, labelled_sequences, numbered, write_splits
+from fairmot.data.labels.common import SPLITS, label_sequence, labelled_sequences, write_splits
 from fairmot.data.record import read_record
 from fairmot.errors import DataError
 from fairmot.io import atomic_dir

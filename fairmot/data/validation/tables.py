@@ -17,10 +17,10 @@ import pandas as pd
 
 from fairmot.config import DataParams
 from fairmot.data.boxes import clip_xywh
-from fairmot.data.classes import PEDESTRIAN
+from fairmot.data.classes import PEDESTRIAN, sequence_gt_classes
 from fairmot.data.formats.mot import read_gt
 from fairmot.data.index import label_path
-from fairmot.data.labels import kept_rows, labelled_sequences, sequence_class_maps
+from fairmot.data.labels import kept_rows, labelled_sequences
 from fairmot.data.record import read_record
 from fairmot.data.validation.classes import CLASSES_COLUMNS, CLASSES_EXPECTATIONS, classes_rows
 from fairmot.data.validation.images import _image_table
@@ -62,7 +62,7 @@ def build_tables(dataset_root: Path, labels_root: Path, manifest: dict, splits_d
     """
     mixed, data = "datasets" in manifest, DataParams() if data is None else data
     sequences = labelled_sequences(dataset_root, allow_no_train=mixed)
-    class_maps = sequence_class_maps(dataset_root, classes, data)
+    class_maps = {name: rule.targets for name, rule in sequence_gt_classes(dataset_root, data, classes, ()).items()}
     clipped = {e["name"] for e in read_record(dataset_root) or [] if e["clip"]}
     _check_labels_match(labels_root, manifest, sequences)
     rows = _Rows()
