@@ -80,18 +80,12 @@ class SequenceDetections:
     def num_frames(self) -> int:
         return len(self.counts)
 
-    def frames(self) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-        """(boxes, scores, embeddings) of each frame in order."""
+    def frames(self) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+        """(boxes, scores, embeddings, classes) of each frame in order."""
         ends = np.cumsum(self.counts)
         starts = ends - self.counts
         for a, b in zip(starts, ends):
-            yield self.boxes[a:b], self.scores[a:b], self.embeddings[a:b]
-
-    def frame_classes(self) -> Iterator[np.ndarray]:
-        """The classes of each frame's candidates, in the order of `frames`."""
-        ends = np.cumsum(self.counts)
-        for a, b in zip(ends - self.counts, ends):
-            yield self.classes[a:b]
+            yield self.boxes[a:b], self.scores[a:b], self.embeddings[a:b], self.classes[a:b]
 
 
 class DetectionRecorder:
@@ -276,7 +270,7 @@ def track_cached(seq: SequenceDetections, settings: TrackParams, num_classes: in
     warps = cached_warps(seq, settings.cmc)
     tracker = build_tracker(settings, seq.frame_rate, num_classes)
     rows: list[Row] = []
-    for index, ((boxes, scores, embeddings), classes) in enumerate(zip(seq.frames(), seq.frame_classes())):
+    for index, (boxes, scores, embeddings, classes) in enumerate(seq.frames()):
         keep = scores > threshold  # the decoder's rule (fairmot/models/decode.py)
         warp = None if warps is None else warps[index]
         tracks = update_tracker(tracker, boxes[keep], scores[keep], embeddings[keep], classes[keep], warp=warp)

@@ -80,7 +80,7 @@ def test_cache_round_trip_keeps_every_array_and_frame(tmp_path):
     back = read_detections(tmp_path / "SEQ.npz")
     meta = (back.name, back.frame_rate, back.first_frame, back.det_floor, back.num_frames, back.width, back.height)
     assert meta == ("SEQ", 25.0, 301, 0.05, 3, 1920, 1080) and back.checkpoint_sha256 == "ab" * 32
-    assert [len(s) for _, s, _ in back.frames()] == sizes
+    assert [len(s) for _, s, _, _ in back.frames()] == sizes
     assert back.embeddings.shape == (8, 128) and back.embeddings.dtype == np.float32
     assert [p.name for p in tmp_path.iterdir()] == ["SEQ.npz"]  # no temp leftovers
 
