@@ -56,12 +56,13 @@ def resolve_class_map(kind: str, class_map: Mapping[str, str], classes: Sequence
 
 
 def numbered(class_map: Mapping[str, int], key: str = "class_map") -> dict[int, int]:
-    """A resolved class map ({label: class index}) of gt class numbers as {number: class index}."""
+    """A resolved class map ({label: class index}) of class numbers (gt.txt's class column, a jde label
+    file's first column) as {number: class index}."""
     try:
         return {int(float(label)): c for label, c in class_map.items()}
     except ValueError:
-        raise ConfigError(f"{key}: labels {sorted(class_map)} are not gt class numbers; this source's gt.txt "
-                          "numbers its classes (MOT: 1 pedestrian, 3 car, ...)") from None
+        raise ConfigError(f"{key}: labels {sorted(class_map)} are not class numbers; this source numbers its "
+                          "classes (MOT gt.txt: 1 pedestrian, 3 car, ...; jde labels: 0, 1, ...)") from None
 
 
 @dataclass(frozen=True)

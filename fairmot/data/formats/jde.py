@@ -20,7 +20,8 @@ import numpy as np
 
 from fairmot.config import DatasetParams
 from fairmot.data.boxes import fit_box, label_line
-from fairmot.errors import ConfigError, DataError
+from fairmot.data.classes import numbered
+from fairmot.errors import DataError
 
 LIST = "list.txt"
 EXAMPLES = 3
@@ -97,7 +98,8 @@ def jde_labels(target: Path, first_ids: list[int], clip: bool, class_map: Mappin
     """
     from PIL import Image
 
-    target, class_map = Path(target), ({"0": 0} if class_map is None else _numbers(class_map))
+    target = Path(target)
+    class_map = {0: 0} if class_map is None else numbered(class_map, f"{target.name}: class_map")
     labels: dict[str, list[str]] = {}
     counts = {"boxes": 0, "clipped": 0, "outside": 0, "ignored": 0, "other_classes": 0, "identities": 0,
               "class_boxes": [0] * len(first_ids)}
@@ -109,7 +111,7 @@ def jde_labels(target: Path, first_ids: list[int], clip: bool, class_map: Mappin
             width, height = img.size
         lines = []
         for number, tid, cx, cy, w, h in rows:
-            c = class_map.get(f"{number:g}")
+            c = class_map.get(int(number)) if number == int(number) else None
             if c is None:
                 counts["other_classes"] += 1
                 continue
@@ -131,14 +133,6 @@ def jde_labels(target: Path, first_ids: list[int], clip: bool, class_map: Mappin
     counts["class_identities"] = [sum(1 for c, _ in used if c == k) for k in range(len(first_ids))]
     return labels, [first + top + 1 for first, top in zip(first_ids, max_ids)], counts
 
-
-def _numbers(class_map: Mapping[str, int]) -> dict[str, int]:
-    """A class map keyed the way the class column reads back ("0", not "0.0")."""
-    try:
-        return {f"{float(k):g}": c for k, c in class_map.items()}
-    except ValueError:
-        raise ConfigError(f"jde class_map: labels {sorted(class_map)} are not class numbers; map the label "
-                          "files' class column (0, 1, ...)") from None
 
 
 def _read_rows(path: Path) -> np.ndarray:
