@@ -155,8 +155,8 @@ def test_export_writes_the_ir_and_per_precision_figures(tiny_dataset, tmp_path):
 def test_an_int8_ir_that_loses_accuracy_fails_the_export_naming_the_figure(tiny_dataset, tmp_path, monkeypatch):
     real_engines = precision_check._engines
 
-    def degraded(staging, threads):  # an int8 IR that sees people everywhere: its heatmap 20 logits higher
-        engines = real_engines(staging, threads)
+    def degraded(staging, threads, bf16):  # an int8 IR that sees people everywhere: its heatmap 20 logits higher
+        engines = real_engines(staging, threads, bf16)
         int8 = engines["int8"]
 
         def lower(blob):

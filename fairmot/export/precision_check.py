@@ -67,10 +67,10 @@ def _bf16_skip_reason() -> str | None:
     return None
 
 
-def _engines(staging: Path, threads: int) -> dict[str, Any]:
+def _engines(staging: Path, threads: int, bf16: bool) -> dict[str, Any]:
     """The staged IR in every precision this CPU runs (bf16: where it has BF16)."""
     engines = {"fp32": OpenVinoEngine(staging / "model.xml", precision="fp32", threads=threads)}
-    if _bf16_skip_reason() is None:
+    if bf16:
         engines["bf16"] = OpenVinoEngine(staging / "model.xml", precision="bf16", threads=threads)
     engines["int8"] = OpenVinoEngine(staging / "model_int8.xml", precision="int8", threads=threads)
     return engines
@@ -108,7 +108,8 @@ def export_ir_and_check(checkpoint: Path | str, onnx_out: Path | str, sequences:
         ir = convert_ir(model, **size, source_sha256=file_sha256(checkpoint))
         save_ir(ir, staging / "model.xml")
         save_ir(quantize_ir(ir, calibration, **size), staging / "model_int8.xml")
-        engines = _engines(staging, threads)
+        bf16_skipped = _bf16_skip_reason()
+        engines = _engines(staging, threads, bf16=bf16_skipped is None)
         frames = ((seq.name, iter_images(seq.frame_paths()), float(seq.info.frame_rate)) for seq in sequences)
         parity = check_engine(model, engines["fp32"], frames, **size, settings=settings, head_tolerance=OV_HEAD_TOLERANCE)
         figures = {name: split_figures(engine, sequences, **size, settings=settings, benchmark=benchmark, classes=classes,
@@ -119,7 +120,7 @@ def export_ir_and_check(checkpoint: Path | str, onnx_out: Path | str, sequences:
         for precision in ("bf16", "int8"):
             section[precision] = ({**figures[precision], "drop": {k: round(figures["fp32"][k] - figures[precision][k], 6)
                                                                   for k in ACCURACY_FIGURES}}
-                                  if precision in figures else {"skipped": _bf16_skip_reason()})
+                                  if precision in figures else {"skipped": bf16_skipped})
         section["passed"] = parity["passed"] and not failures
         write_json(Path(report_path), {**report, "openvino": section})
         if not parity["passed"]:
